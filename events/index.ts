@@ -1,0 +1,22 @@
+/** The event catalogue: envelope, one zod schema per event type, and the helpers that read them. */
+export { ID_PATTERN, Id } from './fields.js';
+export {
+  DomainEventSchema,
+  EVENT_TYPES,
+  STREAM_KINDS,
+  eventData,
+  kindOf,
+  parseStreamName,
+  streamName,
+  type DomainEvent,
+  type EventDataOf,
+  type EventOf,
+  type EventType,
+  type StreamKind,
+  type StreamName,
+} from './catalogue.js';
+export { EnvelopeSchema, MetaSchema, type Envelope, type Meta } from './envelope.js';
+export { parseEvent, formatIssues, type ParseResult } from './parse.js';
+export { Recipient, TeamRole } from './teams.js';
+export { RemoteFailureKind } from './system.js';
+export { Boundary, NaniteOutcome, PlanKind, Severity, WorkstreamStatus } from './workstreams.js';

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { Id, text } from './fields.js';
+
+export const RemoteFailureKind = z.enum(['timeout', 'refused', '5xx', 'bad_response', 'auth']);
+
+/** Host only (no scheme, no path): the remote URL never goes further than this. */
+const Host = text(255);
+
+export const systemEvents = {
+  cleanup_completed: z.strictObject({
+    removed: z.number().int().nonnegative(),
+    scope: z.enum(['all', 'single']),
+    team_ids: z.array(Id).default([]),
+  }),
+  remote_failed: z.strictObject({
+    host: Host,
+    kind: RemoteFailureKind,
+    operation: text(100),
+    consecutive: z.number().int().positive(),
+  }),
+  remote_degraded: z.strictObject({
+    host: Host,
+    failures: z.number().int().positive(),
+    reason: RemoteFailureKind,
+  }),
+  remote_recovered: z.strictObject({
+    host: Host,
+    reason: z.enum(['success', 'operator_reset']),
+  }),
+} as const;

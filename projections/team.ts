@@ -1,0 +1,261 @@
+import type { Envelope } from '../events/index.js';
+import type { Projection } from './types.js';
+
+export interface MemberView {
+  member_id: string;
+  name: string;
+  role: 'lead' | 'member';
+  session_id?: string;
+  active: boolean;
+  joined_at: string;
+  left_at?: string;
+}
+
+export type TaskStatus = 'open' | 'claimed' | 'completed' | 'failed';
+
+export interface TaskView {
+  task_id: string;
+  title: string;
+  description?: string;
+  blocked_by: string[];
+  status: TaskStatus;
+  owner?: string;
+  owner_session_id?: string;
+  fencing_token?: number;
+  lease_ms?: number;
+  lease_expires_at?: string;
+  result?: string;
+  error?: string;
+  notes: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MessageView {
+  message_id: string;
+  from: string;
+  to: string;
+  body: string;
+  sent_at: string;
+  read_by: string[];
+}
+
+/** One team as its log tells it: the write model of the team decider and the detail read model. */
+export interface TeamView {
+  team_id: string;
+  name: string;
+  goal?: string;
+  lead_member_id: string;
+  lead_session_id?: string;
+  status: 'active' | 'shutdown' | 'removed';
+  removed_reason?: 'delete' | 'cleanup';
+  version: number;
+  created_at: string;
+  updated_at: string;
+  members: Map<string, MemberView>;
+  tasks: Map<string, TaskView>;
+  messages: Map<string, MessageView>;
+  /** The highest fencing token handed out: the next claim gets a larger one. */
+  last_fencing_token: number;
+}
+
+export function taskIsBlocked(team: TeamView, task: TaskView): string[] {
+  return task.blocked_by.filter((id) => team.tasks.get(id)?.status !== 'completed');
+}
+
+export function taskIsReady(team: TeamView, task: TaskView): boolean {
+  return task.status === 'open' && taskIsBlocked(team, task).length === 0;
+}
+
+export function activeMembers(team: TeamView): MemberView[] {
+  return [...team.members.values()].filter((m) => m.active);
+}
+
+/** Folds one team event into its team (created by `team_created`). */
+export function evolveTeam(team: TeamView | undefined, event: Envelope): TeamView | undefined {
+  if (event.type === 'team_created') {
+    const d = event.data;
+    return {
+      team_id: d.team_id,
+      name: d.name,
+      goal: d.goal,
+      lead_member_id: d.lead_member_id,
+      lead_session_id: d.lead_session_id,
+      status: 'active',
+      version: event.seq,
+      created_at: event.at,
+      updated_at: event.at,
+      members: new Map(),
+      tasks: new Map(),
+      messages: new Map(),
+      last_fencing_token: 0,
+    };
+  }
+  if (!team) return team;
+  team.version = event.seq;
+  team.updated_at = event.at;
+  switch (event.type) {
+    case 'member_joined': {
+      const d = event.data;
+      team.members.set(d.member_id, { member_id: d.member_id, name: d.name, role: d.role, session_id: d.session_id, active: true, joined_at: event.at });
+      break;
+    }
+    case 'member_left': {
+      const member = team.members.get(event.data.member_id);
+      if (member) Object.assign(member, { active: false, left_at: event.at });
+      break;
+    }
+    case 'task_created': {
+      const d = event.data;
+      team.tasks.set(d.task_id, {
+        task_id: d.task_id,
+        title: d.title,
+        description: d.description,
+        blocked_by: d.blocked_by ?? [],
+        status: 'open',
+        notes: [],
+        created_at: event.at,
+        updated_at: event.at,
+      });
+      break;
+    }
+    case 'task_claimed': {
+      const d = event.data;
+      const task = team.tasks.get(d.task_id);
+      if (task) {
+        Object.assign(task, {
+          status: 'claimed',
+          owner: d.member_id,
+          owner_session_id: d.session_id,
+          fencing_token: d.fencing_token,
+          lease_ms: d.lease_ms,
+          lease_expires_at: d.lease_expires_at,
+          updated_at: event.at,
+        });
+      }
+      team.last_fencing_token = Math.max(team.last_fencing_token, d.fencing_token);
+      break;
+    }
+    case 'task_released':
+    case 'task_reclaimed': {
+      const task = team.tasks.get(event.data.task_id);
+      if (task) reopen(task, event.at);
+      break;
+    }
+    case 'task_updated': {
+      const d = event.data;
+      const task = team.tasks.get(d.task_id);
+      if (!task) break;
+      if (d.title !== undefined) task.title = d.title;
+      if (d.description !== undefined) task.description = d.description;
+      if (d.blocked_by !== undefined) task.blocked_by = d.blocked_by;
+      if (d.note !== undefined) task.notes.push(d.note);
+      task.updated_at = event.at;
+      break;
+    }
+    case 'task_completed':
+    case 'task_failed': {
+      const task = team.tasks.get(event.data.task_id);
+      if (!task) break;
+      task.status = event.type === 'task_completed' ? 'completed' : 'failed';
+      if (event.type === 'task_completed') task.result = event.data.result;
+      else task.error = event.data.error;
+      task.lease_expires_at = undefined;
+      task.updated_at = event.at;
+      break;
+    }
+    case 'message_sent': {
+      const d = event.data;
+      team.messages.set(d.message_id, { message_id: d.message_id, from: d.from, to: d.to, body: d.body, sent_at: event.at, read_by: [] });
+      break;
+    }
+    case 'message_read': {
+      const message = team.messages.get(event.data.message_id);
+      if (message && !message.read_by.includes(event.data.member_id)) message.read_by.push(event.data.member_id);
+      break;
+    }
+    case 'team_shutdown':
+      team.status = 'shutdown';
+      break;
+    case 'team_removed':
+      team.status = 'removed';
+      team.removed_reason = event.data.reason;
+      break;
+  }
+  return team;
+}
+
+function reopen(task: TaskView, at: string): void {
+  task.status = 'open';
+  task.owner = undefined;
+  task.owner_session_id = undefined;
+  task.fencing_token = undefined;
+  task.lease_expires_at = undefined;
+  task.lease_ms = undefined;
+  task.updated_at = at;
+}
+
+/** A message is in a member's inbox when it is addressed to them or to everyone, and not their own. */
+export function inboxOf(team: TeamView, memberId: string): MessageView[] {
+  return [...team.messages.values()].filter((m) => (m.to === memberId || m.to === '*') && m.from !== memberId);
+}
+
+/** Every team by id, as the logs tell them; removed teams stay, marked removed. */
+export const teamsProjection: Projection<Map<string, TeamView>> = {
+  name: 'teams',
+  version: 1,
+  initialState: () => new Map(),
+  evolve(teams, event) {
+    if (!event.stream.startsWith('teams/')) return teams;
+    const id = event.stream.slice('teams/'.length);
+    const next = evolveTeam(teams.get(id), event);
+    if (next) teams.set(id, next);
+    return teams;
+  },
+};
+
+/** The JSON shape of a team served over HTTP and shown by the CLI. */
+export function presentTeam(team: TeamView) {
+  return {
+    team_id: team.team_id,
+    name: team.name,
+    goal: team.goal,
+    status: team.status,
+    removed_reason: team.removed_reason,
+    lead_member_id: team.lead_member_id,
+    lead_session_id: team.lead_session_id,
+    version: team.version,
+    created_at: team.created_at,
+    updated_at: team.updated_at,
+    members: [...team.members.values()],
+    tasks: [...team.tasks.values()].map((task) => presentTask(team, task)),
+    messages: { total: team.messages.size },
+  };
+}
+
+export function presentTask(team: TeamView, task: TaskView) {
+  return { ...task, ready: taskIsReady(team, task), waiting_on: taskIsBlocked(team, task) };
+}
+
+export function teamSummary(team: TeamView) {
+  const tasks = { open: 0, claimed: 0, completed: 0, failed: 0, blocked: 0, ready: 0 };
+  for (const task of team.tasks.values()) {
+    tasks[task.status]++;
+    if (task.status === 'open') {
+      if (taskIsReady(team, task)) tasks.ready++;
+      else tasks.blocked++;
+    }
+  }
+  let unread = 0;
+  for (const message of team.messages.values()) if (message.read_by.length === 0) unread++;
+  return {
+    team_id: team.team_id,
+    name: team.name,
+    status: team.status,
+    version: team.version,
+    members: activeMembers(team).length,
+    tasks: { total: team.tasks.size, ...tasks },
+    messages: { total: team.messages.size, unread },
+    updated_at: team.updated_at,
+  };
+}

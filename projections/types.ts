@@ -1,0 +1,16 @@
+import type { Envelope } from '../events/index.js';
+
+/**
+ * A read model: a fold over the log. `evolve` may update `state` in place and returns it; it does
+ * no I/O and reads no clock, so a rebuild from the logs gives the same state.
+ *
+ * On startup streams are replayed one after another (each in its own order, streams in any order),
+ * so a projection's state must not depend on how events of different streams interleave: keep
+ * per-stream state apart and order anything global by `pos`.
+ */
+export interface Projection<S> {
+  readonly name: string;
+  readonly version: number;
+  initialState(): S;
+  evolve(state: S, event: Envelope): S;
+}

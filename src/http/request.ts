@@ -1,0 +1,67 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { ID_PATTERN, type Envelope } from '../../events/index.js';
+import { formatIssues } from '../../events/parse.js';
+import { BmoError } from '../errors.js';
+import type { CommandContext } from '../pipeline/pipeline.js';
+
+/** Parses a body (or query) with its zod schema; a refusal names the field. */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where = ''): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (!result.success) {
+    const { message, field } = formatIssues(result.error, where);
+    throw new BmoError('invalid_body', message, { field });
+  }
+  return result.data;
+}
+
+/** A path segment that will name an entity: checked before it gets near a path. */
+export function idParam(request: FastifyRequest, name: string): string {
+  const value = (request.params as Record<string, string>)[name];
+  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+    const shown = value && value.length > 80 ? `${value.slice(0, 80)}…` : value;
+    throw new BmoError('invalid_id', `${name}: "${shown}" is not an id (1-64 characters of a-z, 0-9 and "-", starting with a letter or digit)`, { field: name });
+  }
+  return value;
+}
+
+/** Who and why, If-Match and Idempotency-Key: what a command carries besides its body. */
+export function commandContext(request: FastifyRequest): CommandContext {
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const context: CommandContext = { invocationId: header('x-invocation-id')?.slice(0, 64) ?? randomUUID() };
+  const session = header('x-session-id');
+  if (session !== undefined) {
+    if (!ID_PATTERN.test(session)) throw new BmoError('invalid_id', 'X-Session-Id: not a session id', { field: 'X-Session-Id' });
+    context.sessionId = session;
+  }
+  const ifMatch = header('if-match');
+  if (ifMatch !== undefined) {
+    const match = /^(?:W\/)?"?(\d+)"?$/.exec(ifMatch.trim());
+    if (!match) throw new BmoError('bad_request', `If-Match: "${ifMatch}" is not a version; send the number from the ETag you read`, { field: 'If-Match' });
+    context.expectedVersion = Number(match[1]);
+  }
+  const key = header('idempotency-key');
+  if (key !== undefined) {
+    if (key.length === 0 || key.length > 200) throw new BmoError('bad_request', 'Idempotency-Key: must be 1-200 characters', { field: 'Idempotency-Key' });
+    context.idempotencyKey = key;
+    context.requestHash = createHash('sha256')
+      .update(`${request.method} ${request.url.split('?')[0]}\n${JSON.stringify(request.body ?? null)}`)
+      .digest('hex');
+  }
+  return context;
+}
+
+/** A command's answer: its events, and the version and position they reached. */
+export function sendCommandResult(reply: FastifyReply, status: number, envelopes: Envelope[], extra: Record<string, unknown> = {}) {
+  const last = envelopes[envelopes.length - 1];
+  if (last) void reply.header('etag', `"${last.seq}"`);
+  return reply.code(status).send({ ...extra, version: last?.seq, pos: last?.pos, events: envelopes });
+}
+
+export function newId(): string {
+  return randomUUID();
+}

@@ -1,0 +1,76 @@
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { listRecentTeamEvents, RING_CAPACITY } from '../../projections/recent.js';
+import type { Config } from '../config/config.js';
+import { BmoError } from '../errors.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { checkBearer } from './auth.js';
+import { registerErrorHandler } from './errors.js';
+import { parseWith } from './request.js';
+import { streamRoutes } from './stream.js';
+import { teamRoutes } from './teams.js';
+
+export interface ServerDeps {
+  pipeline: Pipeline;
+  config: Config;
+  token: string;
+  logger: Logger;
+  /** The one posture snapshot every surface reads. */
+  posture: () => { pos: number };
+}
+
+const RecentQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1, 'must be between 1 and 256').max(RING_CAPACITY, 'must be between 1 and 256').default(16),
+});
+
+/** Builds the HTTP and WebSocket app; it never listens, so tests drive it with `inject`. */
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { pipeline, config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    bodyLimit: config.server.body_limit,
+    disableRequestLogging: false,
+    forceCloseConnections: true,
+  });
+  registerErrorHandler(app);
+
+  app.get('/healthz', async () => ({ ok: true, pos: pipeline.store.head() }));
+
+  void app.register(websocket, { options: { maxPayload: config.stream.max_payload_bytes } });
+  void app.register(async (v1) => {
+    v1.addHook('onRequest', async (request) => {
+      const isStream = request.url.startsWith('/v1/stream');
+      checkBearer(deps.token, request, isStream);
+      if (isStream) checkOrigin(request.headers.origin, request.headers.host, config.server.allowed_origins);
+      if (request.url.startsWith('/v1/teams') && !config.options.teams.enabled) {
+        throw new BmoError('teams_disabled', 'teams are disabled: set [options.teams] enabled = true in bmo.toml and restart bmo');
+      }
+    });
+    v1.get('/v1/teams/posture', async () => deps.posture());
+    v1.get('/v1/teams/events/recent', async (request) => {
+      const { limit } = parseWith(RecentQuery, request.query, 'query');
+      return { pos: pipeline.readModels.pos, events: listRecentTeamEvents(pipeline.readModels.recent, limit) };
+    });
+    await v1.register(teamRoutes, { pipeline });
+    await v1.register(streamRoutes, {
+      pipeline,
+      posture: deps.posture,
+      pingIntervalMs: config.stream.ping_interval_ms,
+      maxBufferedBytes: config.stream.max_buffered_bytes,
+    });
+  });
+  return app;
+}
+
+/** Browsers send Origin: a cross-origin upgrade is refused unless [server] allowed_origins lists it. */
+function checkOrigin(origin: string | undefined, host: string | undefined, allowed: string[]): void {
+  if (!origin || allowed.includes('*') || allowed.includes(origin)) return;
+  try {
+    if (new URL(origin).host === host) return;
+  } catch {
+    /* not a URL: refused below */
+  }
+  throw new BmoError('forbidden', `cross-origin WebSocket from ${origin} refused; add it to [server] allowed_origins in bmo.toml`);
+}

@@ -1,0 +1,211 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import ndjson from 'ndjson';
+import { z } from 'zod';
+import { Id, Recipient, TeamRole, type StreamName } from '../../events/index.js';
+import { nonEmptyText, text } from '../../events/fields.js';
+import { inboxOf, presentTask, presentTeam, taskIsReady, teamSummary, type TeamView } from '../../projections/team.js';
+import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
+import { BmoError } from '../errors.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { commandContext, idParam, newId, parseWith, sendCommandResult } from './request.js';
+
+/** Ids that name routes under /v1/teams and so cannot name a team. */
+const RESERVED_TEAM_IDS = new Set(['posture', 'events', 'cleanup', 'remote']);
+
+const TeamId = Id.refine((id) => !RESERVED_TEAM_IDS.has(id), 'is reserved for a route; pick another team id');
+const Lease = z.number().int().min(1000, 'must be at least 1000 ms').max(24 * 3600_000, 'must be at most 24 h');
+const Token = z.number().int().positive();
+
+const CreateTeam = z.strictObject({
+  id: TeamId.optional(),
+  name: nonEmptyText(200),
+  goal: text(4000).optional(),
+  lead: z.strictObject({ member_id: Id.default('lead'), name: nonEmptyText(200), session_id: Id.optional() }),
+});
+const JoinTeam = z.strictObject({ member_id: Id.optional(), name: nonEmptyText(200), role: TeamRole.default('member'), session_id: Id.optional() });
+const LeaveTeam = z.strictObject({ reason: text(500).optional() }).optional();
+const CreateTask = z.strictObject({ task_id: Id.optional(), title: nonEmptyText(500), description: text(8000).optional(), blocked_by: z.array(Id).max(64).default([]) });
+const UpdateTask = z.strictObject({ title: nonEmptyText(500).optional(), description: text(8000).optional(), blocked_by: z.array(Id).max(64).optional(), note: text(2000).optional() });
+const ClaimTask = z.strictObject({ member_id: Id, session_id: Id.optional(), lease_ms: Lease.default(DEFAULT_LEASE_MS) });
+const HeldTask = z.strictObject({ member_id: Id, fencing_token: Token });
+const CompleteTask = HeldTask.extend({ result: text(8000).optional() });
+const FailTask = HeldTask.extend({ error: text(8000).optional() });
+const SendMessage = z.strictObject({ message_id: Id.optional(), from: Id, to: Recipient, body: nonEmptyText(16000) });
+const ReadMessage = z.strictObject({ member_id: Id });
+const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
+const ListTeams = z.strictObject({ all: z.enum(['true', 'false']).optional() });
+const ListTasks = z.strictObject({ ready: z.enum(['true', 'false']).optional(), status: z.enum(['open', 'claimed', 'completed', 'failed']).optional() });
+const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional() });
+const ReadEvents = z.strictObject({ from_seq: z.coerce.number().int().min(1).default(1) });
+
+export interface TeamRoutesOptions {
+  pipeline: Pipeline;
+}
+
+/** The teams data plane: teams, members, tasks and messages, each change one command. */
+export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesOptions): Promise<void> {
+  const teams = () => pipeline.readModels.teams;
+  const run = (request: FastifyRequest, teamId: string, command: TeamCommand) => pipeline.execute(teamEntity, teamId, command, commandContext(request));
+
+  /** A team to read: committed state only, a removed team is gone. */
+  const teamOf = (request: FastifyRequest): TeamView => {
+    const id = idParam(request, 'id');
+    const team = teams().get(id);
+    if (!team) throw new BmoError('not_found', `no team ${id}; GET /v1/teams lists them`, { field: 'id' });
+    if (team.status === 'removed') throw new BmoError('not_found', `team ${id} was removed (${team.removed_reason}); its log stays readable at /v1/teams/${id}/events`, { field: 'id' });
+    return team;
+  };
+
+  app.get('/v1/teams', async (request) => {
+    const query = parseWith(ListTeams, request.query, 'query');
+    const all = [...teams().values()].filter((t) => query.all === 'true' || t.status !== 'removed');
+    return { teams: all.map(teamSummary), pos: pipeline.readModels.pos };
+  });
+
+  app.post('/v1/teams', async (request, reply) => {
+    const body = parseWith(CreateTeam, request.body);
+    const teamId = body.id ?? newId();
+    const envelopes = await run(request, teamId, { type: 'create_team', team_id: teamId, name: body.name, goal: body.goal, lead: body.lead });
+    return sendCommandResult(reply, 201, envelopes, { team_id: teamId });
+  });
+
+  app.get('/v1/teams/:id', async (request, reply) => {
+    const team = teamOf(request);
+    void reply.header('etag', `"${team.version}"`);
+    return presentTeam(team);
+  });
+
+  app.delete('/v1/teams/:id', async (request, reply) => {
+    const id = idParam(request, 'id');
+    return sendCommandResult(reply, 200, await run(request, id, { type: 'remove_team', reason: 'delete' }), { team_id: id, removed: true });
+  });
+
+  app.post('/v1/teams/:id/shutdown', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(Shutdown, request.body);
+    return sendCommandResult(reply, 200, await run(request, id, { type: 'shutdown_team', reason: body?.reason }), { team_id: id });
+  });
+
+  app.get('/v1/teams/:id/events', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const { from_seq } = parseWith(ReadEvents, request.query, 'query');
+    const stream: StreamName = `teams/${id}`;
+    if (pipeline.store.version(stream) === 0) throw new BmoError('not_found', `no team ${id}`, { field: 'id' });
+    const events = pipeline.store.readStream(stream, from_seq);
+    if (wantsNdjson(request)) {
+      const body = Readable.from(
+        (async function* () {
+          for await (const { envelope } of events) yield envelope;
+        })(),
+      ).pipe(ndjson.stringify());
+      return reply.type('application/x-ndjson').send(body);
+    }
+    const out = [];
+    for await (const { envelope } of events) out.push(envelope);
+    return { stream, events: out };
+  });
+
+  app.post('/v1/teams/:id/members', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(JoinTeam, request.body);
+    const memberId = body.member_id ?? newId();
+    const envelopes = await run(request, id, { type: 'join_team', member_id: memberId, name: body.name, role: body.role, session_id: body.session_id });
+    return sendCommandResult(reply, 201, envelopes, { team_id: id, member_id: memberId });
+  });
+
+  app.delete('/v1/teams/:id/members/:member', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const memberId = idParam(request, 'member');
+    const body = parseWith(LeaveTeam, request.body);
+    return sendCommandResult(reply, 200, await run(request, id, { type: 'leave_team', member_id: memberId, reason: body?.reason }), { team_id: id, member_id: memberId });
+  });
+
+  app.get('/v1/teams/:id/tasks', async (request) => {
+    const team = teamOf(request);
+    const query = parseWith(ListTasks, request.query, 'query');
+    const tasks = [...team.tasks.values()].filter(
+      (task) => (query.ready !== 'true' || taskIsReady(team, task)) && (query.status === undefined || task.status === query.status),
+    );
+    return { team_id: team.team_id, version: team.version, tasks: tasks.map((task) => presentTask(team, task)) };
+  });
+
+  app.post('/v1/teams/:id/tasks', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(CreateTask, request.body);
+    const taskId = body.task_id ?? newId();
+    const envelopes = await run(request, id, { type: 'create_task', task_id: taskId, title: body.title, description: body.description, blocked_by: body.blocked_by });
+    return sendCommandResult(reply, 201, envelopes, { team_id: id, task_id: taskId });
+  });
+
+  app.get('/v1/teams/:id/tasks/:task', async (request) => {
+    const team = teamOf(request);
+    const taskId = idParam(request, 'task');
+    const task = team.tasks.get(taskId);
+    if (!task) throw new BmoError('not_found', `no task ${taskId} in team ${team.team_id}`, { field: 'task' });
+    return presentTask(team, task);
+  });
+
+  app.patch('/v1/teams/:id/tasks/:task', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const taskId = idParam(request, 'task');
+    const body = parseWith(UpdateTask, request.body);
+    return sendCommandResult(reply, 200, await run(request, id, { type: 'update_task', task_id: taskId, ...body }), { team_id: id, task_id: taskId });
+  });
+
+  app.post('/v1/teams/:id/tasks/:task/claim', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const taskId = idParam(request, 'task');
+    const body = parseWith(ClaimTask, request.body);
+    const envelopes = await run(request, id, { type: 'claim_task', task_id: taskId, member_id: body.member_id, session_id: body.session_id, lease_ms: body.lease_ms });
+    const claim = envelopes.find((e) => e.type === 'task_claimed');
+    const data = claim?.type === 'task_claimed' ? claim.data : undefined;
+    return sendCommandResult(reply, 200, envelopes, { team_id: id, task_id: taskId, fencing_token: data?.fencing_token, lease_expires_at: data?.lease_expires_at });
+  });
+
+  for (const action of ['release', 'complete', 'fail'] as const) {
+    const schema = action === 'complete' ? CompleteTask : action === 'fail' ? FailTask : HeldTask;
+    app.post(`/v1/teams/:id/tasks/:task/${action}`, async (request, reply) => {
+      const id = idParam(request, 'id');
+      const taskId = idParam(request, 'task');
+      const body = parseWith(schema, request.body) as z.output<typeof FailTask> & z.output<typeof CompleteTask>;
+      const command: TeamCommand =
+        action === 'release'
+          ? { type: 'release_task', task_id: taskId, member_id: body.member_id, fencing_token: body.fencing_token }
+          : action === 'complete'
+            ? { type: 'complete_task', task_id: taskId, member_id: body.member_id, fencing_token: body.fencing_token, result: body.result }
+            : { type: 'fail_task', task_id: taskId, member_id: body.member_id, fencing_token: body.fencing_token, error: body.error };
+      return sendCommandResult(reply, 200, await run(request, id, command), { team_id: id, task_id: taskId });
+    });
+  }
+
+  app.post('/v1/teams/:id/messages', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(SendMessage, request.body);
+    const messageId = body.message_id ?? newId();
+    const envelopes = await run(request, id, { type: 'send_message', message_id: messageId, from: body.from, to: body.to, body: body.body });
+    return sendCommandResult(reply, 201, envelopes, { team_id: id, message_id: messageId });
+  });
+
+  app.get('/v1/teams/:id/members/:member/inbox', async (request) => {
+    const team = teamOf(request);
+    const memberId = idParam(request, 'member');
+    if (!team.members.has(memberId)) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
+    const query = parseWith(Inbox, request.query, 'query');
+    const messages = inboxOf(team, memberId)
+      .filter((m) => query.unread !== 'true' || !m.read_by.includes(memberId))
+      .map((m) => ({ ...m, read: m.read_by.includes(memberId) }));
+    return { team_id: team.team_id, member_id: memberId, version: team.version, messages };
+  });
+
+  app.post('/v1/teams/:id/messages/:message/read', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const messageId = idParam(request, 'message');
+    const body = parseWith(ReadMessage, request.body);
+    return sendCommandResult(reply, 200, await run(request, id, { type: 'read_message', message_id: messageId, member_id: body.member_id }), { team_id: id, message_id: messageId });
+  });
+}
+
+export function wantsNdjson(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('application/x-ndjson');
+}

@@ -1,0 +1,20 @@
+import type { Envelope } from '../../events/index.js';
+import { idempotencyKeys } from '../../projections/idempotency.js';
+import { recentTeamEvents } from '../../projections/recent.js';
+import { teamsProjection } from '../../projections/team.js';
+
+/** Every projection's state, folded from committed events only: what every surface reads. */
+export class ReadModels {
+  teams = teamsProjection.initialState();
+  recent = recentTeamEvents.initialState();
+  idempotency = idempotencyKeys.initialState();
+  /** The highest position folded in. */
+  pos = 0;
+
+  apply(event: Envelope): void {
+    this.teams = teamsProjection.evolve(this.teams, event);
+    this.recent = recentTeamEvents.evolve(this.recent, event);
+    this.idempotency = idempotencyKeys.evolve(this.idempotency, event);
+    if (event.pos > this.pos) this.pos = event.pos;
+  }
+}

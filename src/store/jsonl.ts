@@ -1,0 +1,513 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import {
+  ID_PATTERN,
+  STREAM_KINDS,
+  eventData,
+  kindOf,
+  parseStreamName,
+  type DomainEvent,
+  type Envelope,
+  type StreamKind,
+  type StreamName,
+} from '../../events/index.js';
+import { formatIssues } from '../../events/parse.js';
+import { BmoError, CorruptLogError, VersionConflictError } from '../errors.js';
+import { decodeLine, encodeLine, splitLines } from './line.js';
+import { acquireLock } from './lock.js';
+import { PosIndex } from './pos-index.js';
+import { RecentEvents } from './recent.js';
+import type { AppendOptions, EventStore, ExpectedVersion, OpenOptions, StoredEvent, StreamFilter } from './types.js';
+
+const open = promisify(fs.open);
+const close = promisify(fs.close);
+const writev = promisify(fs.writev);
+const fdatasync = promisify(fs.fdatasync);
+const fsync = promisify(fs.fsync);
+const read = promisify(fs.read);
+
+export const LOG_FILE = 'events.jsonl';
+const READ_CHUNK = 1 << 20;
+const MAX_OPEN_WRITERS = 256;
+const READ_BYTES_PER_CALL = 4 << 20;
+
+interface StreamInfo {
+  idx: number;
+  name: StreamName;
+  kind: StreamKind;
+  dir: string;
+  file: string;
+  /** Assigned: includes appends still waiting for their sync. */
+  seq: number;
+  size: number;
+  committedSeq: number;
+  committedSize: number;
+  /** The file exists and its directory entry is synced. */
+  onDisk: boolean;
+}
+
+interface PendingAppend {
+  stream: StreamInfo;
+  lines: Buffer[];
+  events: StoredEvent[];
+  offsets: number[];
+  resolve: (envelopes: Envelope[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface JsonlStoreOptions {
+  dataDir: string;
+  logger: Logger;
+  /** Called once when a write or sync fails: the process must stop rather than acknowledge. */
+  onFatal?: (error: unknown) => void;
+  /** What holds the lock, for the message a second process gets. */
+  role?: string;
+  recentCapacity?: number;
+}
+
+/**
+ * The embedded backend: one `events.jsonl` per entity, appends grouped so that concurrent writers
+ * share one fdatasync, and nothing acknowledged or served before it is on disk.
+ */
+export class JsonlEventStore implements EventStore {
+  readonly dataDir: string;
+  private readonly logger: Logger;
+  private readonly onFatal: (error: unknown) => void;
+  private readonly role: string;
+  private readonly streams: StreamInfo[] = [undefined as unknown as StreamInfo];
+  private readonly byName = new Map<string, StreamInfo>();
+  private readonly index = new PosIndex();
+  private readonly recent: RecentEvents;
+  private readonly listeners = new Set<(batch: StoredEvent[]) => void>();
+  private readonly writers = new Map<number, number>();
+  private pending: PendingAppend[] = [];
+  private flushing: Promise<void> | undefined;
+  private assignedPos = 0;
+  private committedPos = 0;
+  private failure: unknown;
+  private releaseLock: (() => void) | undefined;
+  private state: 'new' | 'open' | 'closed' = 'new';
+
+  constructor(options: JsonlStoreOptions) {
+    this.dataDir = options.dataDir;
+    this.logger = options.logger;
+    this.onFatal = options.onFatal ?? (() => {});
+    this.role = options.role ?? 'bmo';
+    this.recent = new RecentEvents(options.recentCapacity ?? 4096);
+  }
+
+  async open(options: OpenOptions = {}): Promise<void> {
+    if (this.state !== 'new') throw new Error('store already opened');
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    this.releaseLock = acquireLock(this.dataDir, this.role);
+    try {
+      await this.recover(options);
+    } catch (error) {
+      this.releaseLock();
+      throw error;
+    }
+    this.state = 'open';
+  }
+
+  version(stream: StreamName): number {
+    return this.byName.get(stream)?.seq ?? 0;
+  }
+
+  head(): number {
+    return this.committedPos;
+  }
+
+  onCommit(listener: (batch: StoredEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Throws at once, with nothing assigned, when the events or the expected version are refused;
+   * otherwise seq and pos are taken now and the promise resolves once the lines are synced.
+   */
+  append(stream: StreamName, events: DomainEvent[], options: AppendOptions = {}): Promise<Envelope[]> {
+    if (this.failure) throw new BmoError('store_unavailable', 'the store stopped after a failed write; restart bmo', { cause: this.failure });
+    if (this.state !== 'open') throw new BmoError('store_unavailable', 'the store is not open');
+    const parsed = parseStreamName(stream);
+    if (!parsed) throw new BmoError('invalid_id', `"${stream}" is not a stream name (kind/id)`);
+    const checked = checkEvents(parsed.kind, events);
+    const info = this.streamInfo(stream as StreamName, parsed.kind);
+    if (!versionMatches(options.expectedVersion ?? 'any', info.seq)) throw new VersionConflictError(stream, options.expectedVersion, info.seq);
+    if (checked.length === 0) return Promise.resolve([]);
+
+    const at = (options.at ?? new Date()).toISOString();
+    const meta = options.meta ?? {};
+    const pending: Omit<PendingAppend, 'resolve' | 'reject'> = { stream: info, lines: [], events: [], offsets: [] };
+    for (const event of checked) {
+      const fields = { pos: ++this.assignedPos, stream, seq: ++info.seq, id: randomUUID(), type: event.type, at, data: event.data, meta };
+      const { line, crc } = encodeLine(fields);
+      pending.lines.push(line);
+      pending.offsets.push(info.size);
+      pending.events.push({ envelope: { ...fields, crc } as Envelope, line });
+      info.size += line.length;
+    }
+    return new Promise<Envelope[]>((resolve, reject) => {
+      this.pending.push({ ...pending, resolve, reject });
+      if (!this.flushing) this.flushing = new Promise((done) => setImmediate(() => this.flushLoop().finally(done)));
+    });
+  }
+
+  async *readStream(stream: StreamName, fromSeq = 1): AsyncIterable<StoredEvent> {
+    const info = this.byName.get(stream);
+    if (!info || info.committedSize === 0) return;
+    const end = info.committedSize;
+    const fd = await open(info.file, 'r');
+    try {
+      let offset = 0;
+      let carry: Buffer | undefined;
+      while (offset < end) {
+        const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, end - offset));
+        const { bytesRead } = await read(fd, chunk, 0, chunk.length, offset);
+        if (bytesRead === 0) break;
+        offset += bytesRead;
+        const buf = carry ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        const out: StoredEvent[] = [];
+        const rest = splitLines(buf, (s, e) => {
+          const decoded = decodeLine(buf, s, e);
+          if (!decoded.ok) throw new CorruptLogError(info.file, 0, `a committed line no longer reads: ${decoded.reason}`);
+          if (decoded.envelope.seq >= fromSeq) out.push({ envelope: decoded.envelope, line: buf.subarray(s, e + 1) });
+        });
+        carry = rest < buf.length ? buf.subarray(rest) : undefined;
+        yield* out;
+      }
+    } finally {
+      await close(fd);
+    }
+  }
+
+  async readAll(fromPos: number, options: { filter?: StreamFilter; limit?: number } = {}): Promise<{ events: StoredEvent[]; next: number }> {
+    const limit = options.limit ?? 1000;
+    const filter = options.filter ?? (() => true);
+    const head = this.committedPos;
+    const events: StoredEvent[] = [];
+    if (fromPos >= head) return { events, next: fromPos };
+    if (this.recent.covers(fromPos)) {
+      let next = head;
+      for (const event of this.recent.after(fromPos)) {
+        if (event.envelope.pos > head) break;
+        if (filter(event.envelope.stream)) events.push(event);
+        if (events.length >= limit) {
+          next = event.envelope.pos;
+          break;
+        }
+      }
+      return { events, next };
+    }
+    const wanted: { idx: number; offset: number; length: number }[] = [];
+    let bytes = 0;
+    let pos = fromPos;
+    while (pos < head && wanted.length < limit && bytes < READ_BYTES_PER_CALL) {
+      const idx = this.index.streamAt(++pos);
+      if (idx === 0 || !filter(this.streams[idx].name)) continue;
+      const length = this.index.lengthAt(pos);
+      wanted.push({ idx, offset: this.index.offsetAt(pos), length });
+      bytes += length;
+    }
+    return { events: await this.readRefs(wanted), next: pos };
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    await this.flushing;
+    for (const fd of this.writers.values()) await close(fd).catch(() => {});
+    this.writers.clear();
+    this.releaseLock?.();
+  }
+
+  private streamInfo(name: StreamName, kind: StreamKind): StreamInfo {
+    let info = this.byName.get(name);
+    if (!info) {
+      const dir = join(this.dataDir, name);
+      info = { idx: this.streams.length, name, kind, dir, file: join(dir, LOG_FILE), seq: 0, size: 0, committedSeq: 0, committedSize: 0, onDisk: false };
+      this.streams.push(info);
+      this.byName.set(name, info);
+    }
+    return info;
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0 && !this.failure) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.writeBatch(batch);
+      } catch (error) {
+        this.fail(error, batch);
+        return;
+      }
+      this.commit(batch);
+    }
+    this.flushing = undefined;
+  }
+
+  private async writeBatch(batch: PendingAppend[]): Promise<void> {
+    const byStream = new Map<StreamInfo, Buffer[]>();
+    for (const append of batch) {
+      const lines = byStream.get(append.stream);
+      if (lines) lines.push(...append.lines);
+      else byStream.set(append.stream, [...append.lines]);
+    }
+    await Promise.all(
+      [...byStream].map(async ([info, lines]) => {
+        const fd = await this.writerFor(info);
+        const total = lines.reduce((n, line) => n + line.length, 0);
+        const { bytesWritten: written } = await writev(fd, lines);
+        if (written !== total) throw new Error(`short write to ${info.file}: ${written} of ${total} bytes`);
+        await fdatasync(fd);
+      }),
+    );
+  }
+
+  private commit(batch: PendingAppend[]): void {
+    const committed: StoredEvent[] = [];
+    for (const append of batch) {
+      const info = append.stream;
+      append.events.forEach((event, i) => {
+        const { pos, seq } = event.envelope;
+        this.index.set(pos, info.idx, append.offsets[i], event.line.length);
+        this.recent.push(event);
+        info.committedSeq = seq;
+        info.committedSize = append.offsets[i] + event.line.length;
+        this.committedPos = pos;
+        committed.push(event);
+      });
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(committed);
+      } catch (error) {
+        this.logger.error({ err: error }, 'a commit listener failed; the events are durable and the next start rebuilds from them');
+      }
+    }
+    for (const append of batch) append.resolve(append.events.map((e) => e.envelope));
+    this.trimWriters();
+  }
+
+  private fail(error: unknown, batch: PendingAppend[]): void {
+    this.failure = error;
+    const rest = this.pending;
+    this.pending = [];
+    const refusal = new BmoError('store_unavailable', 'a write to the log failed; nothing was acknowledged and bmo is stopping', { cause: error });
+    for (const append of [...batch, ...rest]) append.reject(refusal);
+    this.flushing = undefined;
+    this.logger.fatal({ err: error }, 'write or fdatasync failed: stopping rather than retry and acknowledge');
+    this.onFatal(error);
+  }
+
+  /** Opens (and on first use creates and syncs into its directory) the file a stream appends to. */
+  private async writerFor(info: StreamInfo): Promise<number> {
+    const cached = this.writers.get(info.idx);
+    if (cached !== undefined) {
+      this.writers.delete(info.idx);
+      this.writers.set(info.idx, cached);
+      return cached;
+    }
+    if (!info.onDisk) {
+      const kindDir = join(this.dataDir, info.kind);
+      const firstCreated = await fs.promises.mkdir(info.dir, { recursive: true });
+      const fd = await open(info.file, 'a');
+      await syncDir(info.dir);
+      if (firstCreated !== undefined) await syncDir(kindDir);
+      if (firstCreated === kindDir) await syncDir(this.dataDir);
+      info.onDisk = true;
+      this.writers.set(info.idx, fd);
+      return fd;
+    }
+    const fd = await open(info.file, 'a');
+    this.writers.set(info.idx, fd);
+    return fd;
+  }
+
+  private trimWriters(): void {
+    for (const [idx, fd] of this.writers) {
+      if (this.writers.size <= MAX_OPEN_WRITERS) break;
+      this.writers.delete(idx);
+      fs.close(fd, () => {});
+    }
+  }
+
+  private async readRefs(refs: { idx: number; offset: number; length: number }[]): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = [];
+    const fds = new Map<number, number>();
+    try {
+      for (let i = 0; i < refs.length; ) {
+        const { idx, offset } = refs[i];
+        let end = offset + refs[i].length;
+        let j = i + 1;
+        while (j < refs.length && refs[j].idx === idx && refs[j].offset === end) end += refs[j++].length;
+        let fd = fds.get(idx);
+        if (fd === undefined) fds.set(idx, (fd = await open(this.streams[idx].file, 'r')));
+        const buf = Buffer.allocUnsafe(end - offset);
+        const { bytesRead } = await read(fd, buf, 0, buf.length, offset);
+        if (bytesRead !== buf.length) throw new CorruptLogError(this.streams[idx].file, 0, `committed bytes at offset ${offset} are missing`);
+        splitLines(buf, (s, e) => {
+          const decoded = decodeLine(buf, s, e);
+          if (!decoded.ok) throw new CorruptLogError(this.streams[idx].file, 0, `a committed line at offset ${offset + s} no longer reads: ${decoded.reason}`);
+          out.push({ envelope: decoded.envelope, line: buf.subarray(s, e + 1) });
+        });
+        i = j;
+      }
+    } finally {
+      for (const fd of fds.values()) await close(fd).catch(() => {});
+    }
+    return out;
+  }
+
+  private async recover(options: OpenOptions): Promise<void> {
+    const found: { info: StreamInfo; size: number }[] = [];
+    for (const kind of STREAM_KINDS) {
+      let entries: fs.Dirent[];
+      try {
+        entries = await fs.promises.readdir(join(this.dataDir, kind), { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      for (const entry of entries) {
+        if (!entry.isDirectory()) continue;
+        if (!ID_PATTERN.test(entry.name)) {
+          this.logger.warn({ dir: join(this.dataDir, kind, entry.name) }, 'not an entity directory (bad id); ignored');
+          continue;
+        }
+        const info = this.streamInfo(`${kind}/${entry.name}`, kind);
+        try {
+          found.push({ info, size: (await fs.promises.stat(info.file)).size });
+          info.onDisk = true;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+    }
+    const progress = { events: 0, bytesDone: 0, bytesTotal: found.reduce((n, f) => n + f.size, 0), streams: found.length };
+    let lastReport = Date.now();
+    const onEvent = (envelope: Envelope) => {
+      options.onEvent?.(envelope);
+      if (++progress.events % 8192 === 0 && options.onProgress && Date.now() - lastReport >= 1000) {
+        lastReport = Date.now();
+        options.onProgress({ ...progress });
+      }
+    };
+    for (const { info, size } of found) {
+      await this.recoverFile(info, size, onEvent);
+      progress.bytesDone += size;
+    }
+    options.onProgress?.({ ...progress });
+    this.assignedPos = this.committedPos;
+  }
+
+  /** Reads one log, checks every line, cuts a torn tail into `events.jsonl.torn-<pos>`. */
+  private async recoverFile(info: StreamInfo, size: number, onEvent: (envelope: Envelope) => void): Promise<void> {
+    let lineNo = 0;
+    let goodEnd = 0;
+    let lastPos = 0;
+    let firstBad: { line: number; reason: string } | undefined;
+    const fd = await open(info.file, 'r');
+    try {
+      let offset = 0;
+      let carry: Buffer | undefined;
+      while (offset < size) {
+        const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - offset));
+        const { bytesRead } = await read(fd, chunk, 0, chunk.length, offset);
+        if (bytesRead === 0) break;
+        const bufStart = offset - (carry?.length ?? 0);
+        offset += bytesRead;
+        const buf = carry ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        const rest = splitLines(buf, (s, e) => {
+          lineNo++;
+          const decoded = decodeLine(buf, s, e);
+          let reason = decoded.ok ? undefined : decoded.reason;
+          if (decoded.ok) {
+            const { envelope } = decoded;
+            if (envelope.stream !== info.name) reason = `stream "${envelope.stream}" in the log of ${info.name}`;
+            else if (envelope.seq !== info.seq + 1) reason = `seq ${envelope.seq} where ${info.seq + 1} was due`;
+            else if (envelope.pos <= lastPos) reason = `pos ${envelope.pos} not above ${lastPos}`;
+          }
+          if (reason !== undefined) {
+            firstBad ??= { line: lineNo, reason };
+            return;
+          }
+          if (firstBad) throw new CorruptLogError(info.file, firstBad.line, `${firstBad.reason}, and line ${lineNo} after it is good`);
+          const { envelope } = decoded as { envelope: Envelope };
+          const length = e - s + 1;
+          const holder = this.index.streamAt(envelope.pos);
+          if (holder !== 0) throw new CorruptLogError(info.file, lineNo, `pos ${envelope.pos} is also in ${this.streams[holder].file}`);
+          this.index.set(envelope.pos, info.idx, bufStart + s, length);
+          info.seq = info.committedSeq = envelope.seq;
+          goodEnd = bufStart + e + 1;
+          lastPos = envelope.pos;
+          if (lastPos > this.committedPos) this.committedPos = lastPos;
+          onEvent(envelope);
+        });
+        carry = rest < buf.length ? buf.subarray(rest) : undefined;
+      }
+    } finally {
+      await close(fd);
+    }
+    info.size = info.committedSize = goodEnd;
+    if (goodEnd < size) await this.quarantineTail(info, goodEnd, size, lastPos, firstBad?.reason ?? 'unterminated last line');
+  }
+
+  private async quarantineTail(info: StreamInfo, goodEnd: number, size: number, lastPos: number, reason: string): Promise<void> {
+    const tail = Buffer.alloc(size - goodEnd);
+    const fd = await open(info.file, 'r+');
+    try {
+      await read(fd, tail, 0, tail.length, goodEnd);
+      let tornPath = `${info.file}.torn-${lastPos}`;
+      for (let n = 2; fs.existsSync(tornPath); n++) tornPath = `${info.file}.torn-${lastPos}-${n}`;
+      const tornFd = await open(tornPath, 'wx');
+      try {
+        await promisify(fs.write)(tornFd, tail);
+        await fsync(tornFd);
+      } finally {
+        await close(tornFd);
+      }
+      await promisify(fs.ftruncate)(fd, goodEnd);
+      await fsync(fd);
+      await syncDir(info.dir);
+      this.logger.warn(
+        { file: info.file, torn_bytes: tail.length, kept_in: tornPath, reason, last_good_pos: lastPos },
+        'torn tail cut off the log (an interrupted write); its bytes are kept beside it',
+      );
+    } finally {
+      await close(fd);
+    }
+  }
+}
+
+/** Every event parsed against the catalogue and checked to belong to the stream's kind. */
+export function checkEvents(kind: StreamKind, events: DomainEvent[]): DomainEvent[] {
+  return events.map((event, i) => {
+    const schema = eventData[event.type];
+    if (!schema) throw new BmoError('bad_request', `events[${i}].type: unknown event type "${event.type}"`);
+    if (kindOf(event.type) !== kind) throw new BmoError('bad_request', `events[${i}].type: ${event.type} does not belong in a ${kind} stream`);
+    const result = schema.safeParse(event.data);
+    if (!result.success) throw new BmoError('invalid_body', formatIssues(result.error, `events[${i}].data`).message);
+    return { type: event.type, data: result.data } as DomainEvent;
+  });
+}
+
+function versionMatches(expected: ExpectedVersion, actual: number): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return actual === 0;
+  if (expected === 'stream_exists') return actual > 0;
+  return expected === actual;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fd = await open(dir, 'r');
+  try {
+    await fsync(fd);
+  } finally {
+    await close(fd);
+  }
+}

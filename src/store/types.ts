@@ -1,0 +1,60 @@
+import type { DomainEvent, Envelope, Meta, StreamName } from '../../events/index.js';
+
+/** Named sentinels for optimistic concurrency, checked at the append and nowhere else. */
+export type ExpectedVersion = number | 'any' | 'no_stream' | 'stream_exists';
+
+export interface AppendOptions {
+  expectedVersion?: ExpectedVersion;
+  meta?: Meta;
+  /** The event time; it comes in with the command so that deciders stay pure. */
+  at?: Date;
+}
+
+/** A committed event and its exact stored bytes (with the trailing newline). */
+export interface StoredEvent {
+  envelope: Envelope;
+  line: Buffer;
+}
+
+/** Which streams a reader wants: `*`, `teams/*`, `teams/<id>`. */
+export type StreamFilter = (stream: string) => boolean;
+
+export interface ReplayProgress {
+  events: number;
+  bytesDone: number;
+  bytesTotal: number;
+  streams: number;
+}
+
+export interface OpenOptions {
+  /** Called once per stored event on startup, in order within a stream; streams come in any order. */
+  onEvent?: (envelope: Envelope) => void;
+  onProgress?: (progress: ReplayProgress) => void;
+}
+
+/**
+ * The narrow port every backend implements. `append` resolves only after the events are durable;
+ * readers only ever see committed events.
+ */
+export interface EventStore {
+  open(options?: OpenOptions): Promise<void>;
+  /**
+   * Throws at once, with nothing written, when an event does not parse or the expected version
+   * does not match; the promise resolves when the events are durable, in pos order.
+   */
+  append(stream: StreamName, events: DomainEvent[], options?: AppendOptions): Promise<Envelope[]>;
+  /** Committed events of one stream from `fromSeq` on. */
+  readStream(stream: StreamName, fromSeq?: number): AsyncIterable<StoredEvent>;
+  /**
+   * Committed events with `pos > fromPos` that pass the filter, in pos order, at most `limit`;
+   * `next` is the position read up to, where the following call resumes.
+   */
+  readAll(fromPos: number, options?: { filter?: StreamFilter; limit?: number }): Promise<{ events: StoredEvent[]; next: number }>;
+  /** The version the next append to this stream expects (0 for a stream never written). */
+  version(stream: StreamName): number;
+  /** The highest committed position. */
+  head(): number;
+  /** Called after each commit with its events in pos order, before any append of it resolves. */
+  onCommit(listener: (batch: StoredEvent[]) => void): () => void;
+  close(): Promise<void>;
+}
