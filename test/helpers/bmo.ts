@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino, { type Logger } from 'pino';
+import { startBmo, type Bmo } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+
+/** The repository root (tests run from dist/test/...). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const TOKEN = 'test-token-0123456789abcdef';
+
+/** A silent logger, or one that keeps every line for assertions. */
+export function testLogger(lines?: string[]): Logger {
+  if (!lines) return pino({ level: 'silent' });
+  return pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+}
+
+/** A config for a temp data directory, as bmo.toml would give it, with the given overrides. */
+export function testConfig(dataDir: string, overrides: Record<string, unknown> = {}): Config {
+  const server = { data_dir: dataDir, port: 0, token: TOKEN, ...((overrides.server as object) ?? {}) };
+  const options = { teams: { enabled: true, ...(((overrides.options as Record<string, object>) ?? {}).teams ?? {}) } };
+  return loadConfig({ cwd: dataDir, env: { HOME: dataDir }, overrides: { ...overrides, server, options } }).config;
+}
+
+/** An in-process bmo on a temp data directory (port 0 when it listens). */
+export async function startTestBmo(dataDir: string, options: { overrides?: Record<string, unknown>; listen?: boolean; logLines?: string[] } = {}): Promise<Bmo> {
+  return startBmo({
+    config: testConfig(dataDir, options.overrides),
+    logger: testLogger(options.logLines),
+    listen: options.listen ?? false,
+    onFatal: (error) => {
+      throw error;
+    },
+  });
+}
+
+/** `inject` with the bearer token and a JSON body. */
+export async function call(bmo: Bmo, method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await bmo.server.inject({
+    method: method as 'GET',
+    url,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  let json: any;
+  try {
+    json = response.json();
+  } catch {
+    json = undefined;
+  }
+  return { status: response.statusCode, json, body: response.body, headers: response.headers };
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** A real `bmo serve` process on port 0; resolves once it prints the URL it serves on. */
+export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
+    cwd: dataDir,
+    env: { ...process.env, HOME: dataDir, BMO_TOKEN: TOKEN, BMO_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /serving on (http:\/\/\S+)/.exec(stdout);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`bmo serve exited with ${code} before serving: ${stderr}`)));
+  });
+  return {
+    child,
+    url,
+    stderr: () => stderr,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = await once(child, 'exit');
+      return code as number | null;
+    },
+  };
+}
+
+export function readToken(dataDir: string): string {
+  return readFileSync(join(dataDir, 'auth-token'), 'utf8').trim();
+}
