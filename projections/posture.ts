@@ -1,21 +1,51 @@
 import { listRecentTeamEvents, type RecentEvent } from './recent.js';
-import { teamSummary, type TeamView } from './team.js';
+import { sessionAlive, type SessionView } from './session.js';
+import { activeMembers, teamSummary, type TeamView } from './team.js';
+
+export interface RemoteHealthView {
+  host?: string;
+  degraded: boolean;
+  reason?: string;
+  consecutive_failures: number;
+  degraded_since?: string;
+}
 
 export interface PostureInput {
   pos: number;
+  now: Date;
   teams: Map<string, TeamView>;
+  sessions: Map<string, SessionView>;
   recent: RecentEvent[];
+  remote: RemoteHealthView;
   config: { enabled: boolean; remote_host?: string };
 }
 
+export type MemberLiveness = 'working' | 'idle' | 'stalled' | 'gone' | 'unregistered';
+
 const WARN_TYPES = new Set(['task_failed', 'remote_failed', 'remote_degraded']);
+
+/** Tells idle, working, stalled (holds a claim whose lease lapsed) and gone (session ended or lapsed) members apart. */
+export function memberLiveness(team: TeamView, memberId: string, sessions: Map<string, SessionView>, now: Date): MemberLiveness {
+  const member = team.members.get(memberId);
+  if (!member?.session_id) return 'unregistered';
+  if (!sessionAlive(sessions.get(member.session_id), now)) return 'gone';
+  const held = [...team.tasks.values()].filter((t) => t.status === 'claimed' && t.owner === memberId);
+  if (held.some((t) => t.lease_expires_at !== undefined && Date.parse(t.lease_expires_at) <= now.getTime())) return 'stalled';
+  return held.length > 0 ? 'working' : 'idle';
+}
 
 /**
  * The teams posture snapshot: the one view the CLI, HTTP, the WebSocket and the dashboard read,
  * labelled with the position it reflects.
  */
 export function buildPosture(input: PostureInput) {
-  const teams = [...input.teams.values()].filter((t) => t.status !== 'removed').map(teamSummary);
+  const live = [...input.teams.values()].filter((t) => t.status !== 'removed');
+  const teams = live.map((team) => {
+    const liveness: Record<MemberLiveness, number> = { working: 0, idle: 0, stalled: 0, gone: 0, unregistered: 0 };
+    for (const member of activeMembers(team)) liveness[memberLiveness(team, member.member_id, input.sessions, input.now)]++;
+    const lead = team.lead_session_id === undefined ? 'unregistered' : sessionAlive(input.sessions.get(team.lead_session_id), input.now) ? 'alive' : 'gone';
+    return { ...teamSummary(team), lead, member_liveness: liveness };
+  });
   const active = teams.filter((t) => t.status === 'active' && (t.tasks.claimed > 0 || t.tasks.ready > 0)).length;
   const blocked = teams.filter((t) => t.status === 'active' && t.tasks.blocked > 0 && t.tasks.claimed === 0 && t.tasks.ready === 0).length;
   const recent = listRecentTeamEvents(input.recent, 16);
@@ -25,7 +55,8 @@ export function buildPosture(input: PostureInput) {
     team_count: teams.length,
     active_count: active,
     blocked_count: blocked,
-    remote_degraded: false,
+    remote_degraded: input.remote.degraded,
+    remote: input.remote,
     teams,
     recent,
     chip: chipOf(active, blocked, recent),
@@ -34,10 +65,10 @@ export function buildPosture(input: PostureInput) {
 
 export type PostureSnapshot = ReturnType<typeof buildPosture>;
 
-/** The sidebar chip: `warn: <action>` when the recent tail shows a failure, else activity. */
+/** The sidebar chip: `warn: <action>` when the recent tail shows a failure or degraded arm, else activity. */
 export function chipOf(active: number, blocked: number, recent: RecentEvent[]): string {
-  const warn = [...recent].reverse().find((e) => WARN_TYPES.has(e.type));
-  if (warn) return `warn: ${warn.type}`;
+  const last = [...recent].reverse().find((e) => WARN_TYPES.has(e.type) || e.type === 'remote_recovered');
+  if (last && last.type !== 'remote_recovered') return `warn: ${last.type}`;
   if (active > 0) return `${active} active`;
   if (blocked > 0) return `${blocked} blocked`;
   return 'idle';

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { hostOnly, type Config } from './config/config.js';
 import { resolveToken } from './auth-token.js';
 import { buildServer } from './http/server.js';
+import { startLeaseSweeper } from './pipeline/operations.js';
+import { teamsTelemetry } from './telemetry/teams.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { buildPosture } from '../projections/posture.js';
 import { JsonlEventStore } from './store/index.js';
@@ -37,19 +39,32 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }) });
   await pipeline.start();
   const token = resolveToken(config.server.token, config.server.data_dir)!;
-  let cached: ReturnType<typeof buildPosture> | undefined;
+  const remoteHost = hostOnly(config.options.teams.server_url);
+  let cached: { at: number; snapshot: ReturnType<typeof buildPosture> } | undefined;
+  /** Rebuilt when the log moves on, and once a second for liveness, which moves with the clock. */
   const posture = () => {
-    if (cached?.pos !== pipeline.readModels.pos) {
-      cached = buildPosture({
-        pos: pipeline.readModels.pos,
-        teams: pipeline.readModels.teams,
-        recent: pipeline.readModels.recent,
-        config: { enabled: config.options.teams.enabled, remote_host: hostOnly(config.options.teams.server_url) },
-      });
+    const now = pipeline.now();
+    if (cached?.snapshot.pos !== pipeline.readModels.pos || now.getTime() - cached.at >= 1000) {
+      const models = pipeline.readModels;
+      cached = {
+        at: now.getTime(),
+        snapshot: buildPosture({
+          pos: models.pos,
+          now,
+          teams: models.teams,
+          sessions: models.sessions,
+          recent: models.recent,
+          remote: { host: remoteHost, degraded: false, consecutive_failures: 0 },
+          config: { enabled: config.options.teams.enabled, remote_host: remoteHost },
+        }),
+      };
     }
-    return cached;
+    return cached.snapshot;
   };
-  const server = buildServer({ pipeline, config, token, logger, posture });
+  const telemetry = teamsTelemetry(logger);
+  pipeline.hub.subscribe((batch) => telemetry.actions(batch));
+  const server = buildServer({ pipeline, config, token, logger, posture, telemetry });
+  const stopSweeper = startLeaseSweeper(pipeline, config.sessions.sweep_interval_ms, telemetry, (error) => logger.error({ err: error }, 'lease sweeper failed'));
   let url: string | undefined;
   if (options.listen !== false) {
     await server.listen({ host: config.server.host, port: config.server.port });
@@ -65,6 +80,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
     posture,
     url,
     async close() {
+      stopSweeper();
       await server.close();
       await pipeline.stop();
     },

@@ -1,31 +1,83 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { startBmo } from '../app.js';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, hostOnly, loadConfig, type LoadedConfig } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
+import { connect, ensureOk, type Connection } from './connect.js';
+import { tailEvents } from './events.js';
+import { eventLine, section, table } from './format.js';
+
+/** Exit codes a script can branch on (README lists them). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, not_found: 3, conflict: 4, disabled: 5, unavailable: 69, unauthorized: 77, config: 78 } as const;
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof ConfigError) return EXIT.config;
+  if (!(error instanceof BmoError)) return EXIT.failed;
+  switch (error.code) {
+    case 'teams_disabled':
+      return EXIT.disabled;
+    case 'not_found':
+      return EXIT.not_found;
+    case 'conflict':
+    case 'version_conflict':
+    case 'idempotency_mismatch':
+      return EXIT.conflict;
+    case 'unauthorized':
+    case 'forbidden':
+      return EXIT.unauthorized;
+    case 'store_unavailable':
+    case 'store_locked':
+      return EXIT.unavailable;
+    default:
+      return error.status < 500 ? EXIT.usage : EXIT.failed;
+  }
+}
 
 const program = new Command('bmo')
   .description('bmo: the durable coordination ledger for agent work (teams and workstreams)')
   .showHelpAfterError()
-  .addOption(new Option('--config <file>', 'config file (default: ./bmo.toml, then ~/.config/bmo/bmo.toml)').env('BMO_CONFIG'));
+  .addOption(new Option('--config <file>', 'config file (default: ./bmo.toml, then ~/.config/bmo/bmo.toml)'))
+  .addOption(new Option('--data-dir <dir>', 'the data directory (default from config: ./data)').env('BMO_DATA_DIR'))
+  .addOption(new Option('--url <url>', 'the server to talk to (default from config: http://127.0.0.1:7777)').env('BMO_URL'));
+
+function configFrom(extra: Record<string, unknown> = {}): LoadedConfig {
+  const opts = program.opts<{ config?: string; dataDir?: string; url?: string }>();
+  const server: Record<string, unknown> = { ...extra };
+  if (opts.dataDir) server.data_dir = opts.dataDir;
+  if (opts.url) server.url = opts.url;
+  return loadConfig({ env: { ...process.env, ...(opts.config ? { BMO_CONFIG: opts.config } : {}) }, overrides: { server } });
+}
+
+/** Runs a verb against the server (or the data directory), printing JSON or text. */
+async function withConnection(run: (connection: Connection, loaded: LoadedConfig) => Promise<void>): Promise<void> {
+  const loaded = configFrom();
+  const connection = await connect(loaded.config);
+  try {
+    await run(connection, loaded);
+  } finally {
+    await connection.close();
+  }
+}
+
+function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
 
 program
   .command('serve')
   .description('serve the HTTP and WebSocket API over the data directory')
   .option('--host <host>', 'address to listen on')
   .option('--port <port>', 'port to listen on (0 picks a free one)', (v) => Number(v))
-  .option('--data-dir <dir>', 'where the logs live')
-  .action(async (opts: { host?: string; port?: number; dataDir?: string }) => {
+  .action(async (opts: { host?: string; port?: number }) => {
     const server: Record<string, unknown> = {};
     if (opts.host) server.host = opts.host;
     if (opts.port !== undefined) server.port = opts.port;
-    if (opts.dataDir) server.data_dir = opts.dataDir;
-    const { config, files } = loadConfig({ env: { ...process.env, ...(program.opts().config ? { BMO_CONFIG: program.opts().config } : {}) }, overrides: { server } });
+    const { config, files } = configFrom(server);
     const logger = createLogger();
     const bmo = await startBmo({ config, logger });
-    logger.info({ url: bmo.url, data_dir: config.server.data_dir, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
-    process.stdout.write(`bmo serving on ${bmo.url} (data: ${config.server.data_dir}, token: ${config.server.data_dir}/auth-token)\n`);
+    logger.info({ url: bmo.url, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
+    process.stdout.write(`bmo serving on ${bmo.url} (data: ${config.server.data_dir}; token in ${config.server.data_dir}/auth-token unless configured)\n`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -39,11 +91,112 @@ program
     process.on('SIGTERM', () => void stop('SIGTERM'));
   });
 
+const team = program.command('team').description('teams: list, inspect, clean up');
+
+team
+  .command('list')
+  .description('active teams, one row per team')
+  .option('--json', 'print JSON')
+  .option('--all', 'include removed teams')
+  .action(async (opts: { json?: boolean; all?: boolean }) =>
+    withConnection(async (connection) => {
+      const result = ensureOk(await connection.request('GET', `/v1/teams${opts.all ? '?all=true' : ''}`));
+      print(!!opts.json, result, () =>
+        result.teams.length === 0
+          ? 'no teams (create one with POST /v1/teams; see README.md)'
+          : table(
+              ['TEAM', 'NAME', 'STATUS', 'MEMBERS', 'OPEN', 'CLAIMED', 'DONE', 'FAILED', 'MESSAGES'],
+              result.teams.map((t: any) => [t.team_id, t.name, t.status, t.members, t.tasks.open, t.tasks.claimed, t.tasks.completed, t.tasks.failed, t.messages.total]),
+            ),
+      );
+    }),
+  );
+
+team
+  .command('status <id>')
+  .description('one team: members, tasks, messages, recent events')
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { json?: boolean }) =>
+    withConnection(async (connection) => {
+      const detail = ensureOk(await connection.request('GET', `/v1/teams/${encodeURIComponent(id)}`));
+      const recent = ensureOk(await connection.request('GET', '/v1/teams/events/recent?limit=256'));
+      const events = recent.events.filter((e: any) => e.team_id === id).slice(-16);
+      const value = { ...detail, recent: events };
+      print(!!opts.json, value, () =>
+        [
+          `team ${detail.team_id} "${detail.name}" (${detail.status}, version ${detail.version}, lead ${detail.lead_member_id})`,
+          section('members', table(['MEMBER', 'NAME', 'ROLE', 'ACTIVE', 'SESSION'], detail.members.map((m: any) => [m.member_id, m.name, m.role, m.active ? 'yes' : 'no', m.session_id]))),
+          section(
+            'tasks',
+            detail.tasks.length === 0
+              ? 'none'
+              : table(['TASK', 'STATUS', 'READY', 'OWNER', 'WAITING ON', 'TITLE'], detail.tasks.map((t: any) => [t.task_id, t.status, t.ready ? 'yes' : 'no', t.owner, t.waiting_on.join(',') || undefined, t.title])),
+          ),
+          section('messages', `${detail.messages.total} in total`),
+          section('recent events', events.length === 0 ? 'none' : events.map(eventLine).join('\n')),
+        ].join('\n'),
+      );
+    }),
+  );
+
+team
+  .command('cleanup [id]')
+  .description('remove teams whose lead session no longer exists (--all), or check one team')
+  .option('--all', 'every team')
+  .option('--json', 'print JSON')
+  .action(async (id: string | undefined, opts: { all?: boolean; json?: boolean }) => {
+    if (!!opts.all === !!id) throw new BmoError('bad_request', 'say which: `bmo team cleanup --all` or `bmo team cleanup <team-id>`');
+    await withConnection(async (connection) => {
+      const result = ensureOk(await connection.request('POST', '/v1/teams/cleanup', opts.all ? { scope: 'all' } : { scope: 'single', team_id: id }));
+      print(!!opts.json, result, () => `cleanup (${result.scope}): removed ${result.removed} team(s)${result.team_ids.length ? `: ${result.team_ids.join(', ')}` : ''}; recorded at pos ${result.pos}`);
+    });
+  });
+
+program
+  .command('config')
+  .description('show configuration')
+  .command('show-teams')
+  .description('the merged teams config and the recent team events tail')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) =>
+    withConnection(async (connection, loaded) => {
+      const teams = loaded.config.options.teams;
+      const recent = await connection.request('GET', '/v1/teams/events/recent?limit=16');
+      const value = {
+        files: loaded.files,
+        teams: { enabled: teams.enabled, server_host: hostOnly(teams.server_url) ?? null, timeout_ms: teams.timeout_ms },
+        connection: { mode: connection.mode, url: connection.url },
+        recent: recent.status === 200 ? recent.json.events : [],
+      };
+      print(!!opts.json, value, () =>
+        [
+          `config files: ${loaded.files.join(', ') || '(none; defaults)'}`,
+          `[options.teams] enabled = ${teams.enabled}${teams.enabled ? '' : '  (set it to true in bmo.toml to turn teams on)'}`,
+          `[options.teams] server = ${value.teams.server_host ?? '(local)'}`,
+          section('recent team events', value.recent.length === 0 ? 'none' : value.recent.map(eventLine).join('\n')),
+        ].join('\n'),
+      );
+    }),
+  );
+
+program
+  .command('events')
+  .description('the event log')
+  .command('tail')
+  .description('print stored events (and with --follow, live ones) over the WebSocket stream')
+  .option('--follow', 'keep printing new events as they are committed')
+  .option('--from <pos>', 'start after this position', (v) => Number(v), 0)
+  .option('--stream <prefix>', 'only these streams: teams/<id>, workstreams/*, … (comma-separated)', '*')
+  .option('--json', 'print each event as its stored JSON line')
+  .action(async (opts: { follow?: boolean; from: number; stream: string; json?: boolean }) =>
+    withConnection(async (connection) => {
+      await tailEvents(connection, { follow: !!opts.follow, from: opts.from, filter: opts.stream, json: !!opts.json, out: process.stdout, err: process.stderr });
+    }),
+  );
+
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof BmoError) {
-    process.stderr.write(`bmo: ${error.message}\n`);
-    process.exit(error instanceof ConfigError ? 78 : 1);
-  }
-  process.stderr.write(`bmo: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`bmo: ${message}\n`);
+  if (!(error instanceof BmoError) && !(error instanceof ConfigError)) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+  process.exit(exitCodeOf(error));
 });

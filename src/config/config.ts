@@ -22,6 +22,8 @@ const ConfigSchema = z.strictObject({
       ping_interval_ms: z.number().int().positive().default(30_000),
       max_buffered_bytes: z.number().int().positive().default(4 << 20),
       max_payload_bytes: z.number().int().positive().default(64 << 10),
+      /** How long a full buffer may wait to drain before the client is closed as too slow. */
+      stall_ms: z.number().int().positive().default(5_000),
     })
     .prefault({}),
   options: z

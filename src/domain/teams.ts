@@ -134,6 +134,7 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
       return [event('task_updated', changes)];
     }
     case 'send_message': {
+      if (team.messages.has(command.message_id)) throw new BmoError('conflict', `message ${command.message_id} already exists`, { field: 'message_id' });
       activeMember(team, command.from, 'from');
       if (command.to !== '*') activeMember(team, command.to, 'to');
       return [event('message_sent', { message_id: command.message_id, from: command.from, to: command.to, body: command.body })];

@@ -26,13 +26,23 @@ export function idParam(request: FastifyRequest, name: string): string {
   return value;
 }
 
+/** The id joining a request's `teams.fired` line to its `teams.action` lines and its events' meta. */
+export function invocationIdOf(request: FastifyRequest): string {
+  const holder = request as FastifyRequest & { bmoInvocationId?: string };
+  if (!holder.bmoInvocationId) {
+    const given = request.headers['x-invocation-id'];
+    holder.bmoInvocationId = typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : randomUUID();
+  }
+  return holder.bmoInvocationId;
+}
+
 /** Who and why, If-Match and Idempotency-Key: what a command carries besides its body. */
 export function commandContext(request: FastifyRequest): CommandContext {
   const header = (name: string) => {
     const value = request.headers[name];
     return Array.isArray(value) ? value[0] : value;
   };
-  const context: CommandContext = { invocationId: header('x-invocation-id')?.slice(0, 64) ?? randomUUID() };
+  const context: CommandContext = { invocationId: invocationIdOf(request) };
   const session = header('x-session-id');
   if (session !== undefined) {
     if (!ID_PATTERN.test(session)) throw new BmoError('invalid_id', 'X-Session-Id: not a session id', { field: 'X-Session-Id' });

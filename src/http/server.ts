@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { listRecentTeamEvents, RING_CAPACITY } from '../../projections/recent.js';
@@ -8,8 +8,10 @@ import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { checkBearer } from './auth.js';
 import { registerErrorHandler } from './errors.js';
-import { parseWith } from './request.js';
+import { invocationIdOf, parseWith } from './request.js';
+import { teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
 import { streamRoutes } from './stream.js';
+import { sessionRoutes } from './sessions.js';
 import { teamRoutes } from './teams.js';
 
 export interface ServerDeps {
@@ -19,6 +21,7 @@ export interface ServerDeps {
   logger: Logger;
   /** The one posture snapshot every surface reads. */
   posture: () => { pos: number };
+  telemetry?: TeamsTelemetry;
 }
 
 const RecentQuery = z.strictObject({
@@ -31,14 +34,33 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: config.server.body_limit,
-    disableRequestLogging: false,
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });
   registerErrorHandler(app);
+  const telemetry = deps.telemetry ?? teamsTelemetry(deps.logger);
+
+  // One line per request, by route pattern: ids, names and tokens in URLs stay out of the log.
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? '(no route)';
+    request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request) }, 'request');
+    if (route.startsWith('/v1/teams') && request.method !== 'GET') {
+      const params = request.params as Record<string, string>;
+      telemetry.fired({
+        invocation_id: invocationIdOf(request),
+        lifecycle: `${request.method} ${route}`,
+        outcome: reply.statusCode < 400 ? 'ok' : reply.statusCode < 500 ? 'refused' : 'failed',
+        status: reply.statusCode,
+        team_id: params?.id,
+        session_id: typeof request.headers['x-session-id'] === 'string' ? request.headers['x-session-id'] : undefined,
+      });
+    }
+  });
 
   app.get('/healthz', async () => ({ ok: true, pos: pipeline.store.head() }));
 
-  void app.register(websocket, { options: { maxPayload: config.stream.max_payload_bytes } });
+  // The plugin's own preClose would close every socket first with no code; stream.ts closes them with 4001 and where to resume.
+  void app.register(websocket, { options: { maxPayload: config.stream.max_payload_bytes }, preClose: (done) => done() });
   void app.register(async (v1) => {
     v1.addHook('onRequest', async (request) => {
       const isStream = request.url.startsWith('/v1/stream');
@@ -54,11 +76,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       return { pos: pipeline.readModels.pos, events: listRecentTeamEvents(pipeline.readModels.recent, limit) };
     });
     await v1.register(teamRoutes, { pipeline });
+    await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms });
     await v1.register(streamRoutes, {
       pipeline,
       posture: deps.posture,
       pingIntervalMs: config.stream.ping_interval_ms,
       maxBufferedBytes: config.stream.max_buffered_bytes,
+      stallMs: config.stream.stall_ms,
     });
   });
   return app;

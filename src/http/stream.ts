@@ -151,6 +151,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
               send(JSON.stringify({ op: 'caught_up', pos }));
             }
             await pipeline.hub.waitPast(pos);
+            if (pipeline.hub.stopped) {
+              close(CLOSE_SHUTDOWN, 'server shutting down; reconnect with from=<your last pos>');
+              return;
+            }
             continue;
           }
           const { events, next } = await pipeline.store.readAll(pos, { filter, limit: BATCH });

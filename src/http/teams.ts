@@ -7,6 +7,7 @@ import { nonEmptyText, text } from '../../events/fields.js';
 import { inboxOf, presentTask, presentTeam, taskIsReady, teamSummary, type TeamView } from '../../projections/team.js';
 import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
 import { BmoError } from '../errors.js';
+import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { commandContext, idParam, newId, parseWith, sendCommandResult } from './request.js';
 
@@ -37,6 +38,9 @@ const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
 const ListTeams = z.strictObject({ all: z.enum(['true', 'false']).optional() });
 const ListTasks = z.strictObject({ ready: z.enum(['true', 'false']).optional(), status: z.enum(['open', 'claimed', 'completed', 'failed']).optional() });
 const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional() });
+const Cleanup = z
+  .strictObject({ scope: z.enum(['all', 'single']).default('all'), team_id: Id.optional() })
+  .refine((c) => (c.scope === 'single') === (c.team_id !== undefined), { message: 'give team_id with scope "single", and only then', path: ['team_id'] });
 const ReadEvents = z.strictObject({ from_seq: z.coerce.number().int().min(1).default(1) });
 
 export interface TeamRoutesOptions {
@@ -68,6 +72,13 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const teamId = body.id ?? newId();
     const envelopes = await run(request, teamId, { type: 'create_team', team_id: teamId, name: body.name, goal: body.goal, lead: body.lead });
     return sendCommandResult(reply, 201, envelopes, { team_id: teamId });
+  });
+
+  app.post('/v1/teams/cleanup', async (request, reply) => {
+    const body = parseWith(Cleanup, request.body);
+    const target = body.scope === 'single' ? { scope: 'single' as const, team_id: body.team_id! } : { scope: 'all' as const };
+    const { removed, event } = await cleanupTeams(pipeline, target, commandContext(request));
+    return sendCommandResult(reply, 200, [event], { scope: target.scope, removed: removed.length, team_ids: removed });
   });
 
   app.get('/v1/teams/:id', async (request, reply) => {

@@ -30,6 +30,11 @@ export class Hub {
     return () => this.listeners.delete(listener);
   }
 
+  /** True once the pipeline stopped: `waitPast` then resolves at once, so a waiting reader must stop. */
+  get stopped(): boolean {
+    return this.closed;
+  }
+
   close(): void {
     this.closed = true;
     this.publish([], this.head);

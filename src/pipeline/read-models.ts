@@ -1,6 +1,7 @@
 import type { Envelope } from '../../events/index.js';
 import { idempotencyKeys } from '../../projections/idempotency.js';
 import { recentTeamEvents } from '../../projections/recent.js';
+import { sessionsProjection } from '../../projections/session.js';
 import { teamsProjection } from '../../projections/team.js';
 
 /** Every projection's state, folded from committed events only: what every surface reads. */
@@ -8,6 +9,7 @@ export class ReadModels {
   teams = teamsProjection.initialState();
   recent = recentTeamEvents.initialState();
   idempotency = idempotencyKeys.initialState();
+  sessions = sessionsProjection.initialState();
   /** The highest position folded in. */
   pos = 0;
 
@@ -15,6 +17,7 @@ export class ReadModels {
     this.teams = teamsProjection.evolve(this.teams, event);
     this.recent = recentTeamEvents.evolve(this.recent, event);
     this.idempotency = idempotencyKeys.evolve(this.idempotency, event);
+    this.sessions = sessionsProjection.evolve(this.sessions, event);
     if (event.pos > this.pos) this.pos = event.pos;
   }
 }

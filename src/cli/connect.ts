@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { startBmo, type Bmo } from '../app.js';
+import { resolveToken } from '../auth-token.js';
+import type { Config } from '../config/config.js';
+import { BmoError, ERROR_CODES, type ErrorCode } from '../errors.js';
+
+export interface Reply {
+  status: number;
+  json: any;
+}
+
+/** How the CLI reaches bmo: the running server over HTTP, or the data directory opened in-process. */
+export interface Connection {
+  mode: 'server' | 'local';
+  url: string;
+  token: string;
+  /** In local mode: the opened bmo (store, pipeline); undefined when talking to a server. */
+  local?: Bmo;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export function serverUrl(config: Config): string {
+  if (config.server.url) return config.server.url.replace(/\/$/, '');
+  const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.server.port}`;
+}
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1500) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Talks to the running server; when none answers, opens the data directory itself under the same
+ * single-writer lock and answers through the same routes (fastify `inject`).
+ */
+export async function connect(config: Config, options: { logger?: Logger } = {}): Promise<Connection> {
+  const url = serverUrl(config);
+  const invocation = randomUUID();
+  if (await reachable(url)) {
+    const token = resolveToken(config.server.token, config.server.data_dir, false);
+    if (!token) {
+      throw new BmoError('unauthorized', `bmo answers at ${url} but no token was found: set BMO_TOKEN, [server] token, or run where ${config.server.data_dir}/auth-token is readable`);
+    }
+    return {
+      mode: 'server',
+      url,
+      token,
+      async request(method, path, body, headers = {}) {
+        const response = await fetch(`${url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await response.text();
+        return { status: response.status, json: text ? safeJson(text) : undefined };
+      },
+      async close() {},
+    };
+  }
+  let local: Bmo;
+  try {
+    local = await startBmo({ config, logger: options.logger ?? pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2)), listen: false });
+  } catch (error) {
+    if (error instanceof BmoError && error.code === 'store_locked') {
+      throw new BmoError('store_unavailable', `no bmo answers at ${url}, and ${error.message.replace(/^the data directory/, 'its data directory')}. Is the server listening elsewhere? Set [server] url or BMO_URL.`);
+    }
+    throw error;
+  }
+  return {
+    mode: 'local',
+    url,
+    token: local.token,
+    local,
+    async request(method, path, body, headers = {}) {
+      const response = await local.server.inject({
+        method: method as 'GET',
+        url: path,
+        headers: { authorization: `Bearer ${local.token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        payload: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.statusCode, json: response.body ? safeJson(response.body) : undefined };
+    },
+    close: () => local.close(),
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A non-2xx answer as the error the CLI reports (and the exit code it maps to). */
+export function ensureOk(reply: Reply): any {
+  if (reply.status < 400) return reply.json;
+  const code = (reply.json?.error as ErrorCode) in ERROR_CODES ? (reply.json.error as ErrorCode) : 'internal';
+  throw new BmoError(code, reply.json?.message ?? `HTTP ${reply.status}`);
+}

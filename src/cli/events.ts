@@ -1,0 +1,69 @@
+import WebSocket from 'ws';
+import { BmoError } from '../errors.js';
+import { streamFilter } from '../store/index.js';
+import type { Connection } from './connect.js';
+import { eventLine } from './format.js';
+
+export interface TailOptions {
+  follow: boolean;
+  from: number;
+  filter: string;
+  json: boolean;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+}
+
+/**
+ * `bmo events tail`: over the WebSocket stream when a server runs (reconnecting from the last
+ * position it printed), or straight from the log when the CLI opened the data directory itself.
+ */
+export async function tailEvents(connection: Connection, options: TailOptions): Promise<void> {
+  const filter = streamFilter(options.filter);
+  if (!filter) throw new BmoError('bad_request', `--stream "${options.filter}": use *, <kind>/* or <kind>/<id>, comma-separated`);
+  const print = (line: string, envelope: { pos: number; at: string; stream: string; seq: number; type: string }) =>
+    options.out.write(`${options.json ? line : eventLine(envelope)}\n`);
+
+  if (connection.local) {
+    const { store } = connection.local.pipeline;
+    let pos = options.from;
+    while (pos < store.head()) {
+      const { events, next } = await store.readAll(pos, { filter, limit: 1000 });
+      for (const { envelope, line } of events) print(line.toString('utf8').trimEnd(), envelope);
+      pos = next;
+    }
+    if (options.follow) options.err.write('bmo: no server is running, so nothing new can be appended; showing the stored events only\n');
+    return;
+  }
+
+  let last = options.from;
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await new Promise<'done' | 'retry'>((resolve, reject) => {
+      const url = `${connection.url.replace(/^http/, 'ws')}/v1/stream?from=${last}&filter=${encodeURIComponent(options.filter)}`;
+      const socket = new WebSocket(url, { headers: { authorization: `Bearer ${connection.token}` } });
+      socket.on('message', (data) => {
+        const text = data.toString();
+        const frame = JSON.parse(text);
+        if (frame.op === 'caught_up' && !options.follow) {
+          socket.close(1000);
+          resolve('done');
+          return;
+        }
+        if (frame.op) return;
+        last = frame.pos;
+        attempt = 0;
+        print(text, frame);
+      });
+      socket.on('unexpected-response', (_req, res) => reject(new BmoError(res.statusCode === 401 ? 'unauthorized' : 'bad_request', `the stream refused the connection: HTTP ${res.statusCode}`)));
+      socket.on('close', (code, reason) => {
+        if (code === 1000) resolve('done');
+        else if (code === 4000) reject(new BmoError('bad_request', reason.toString()));
+        else resolve('retry');
+      });
+      socket.on('error', () => {});
+    });
+    if (outcome === 'done') return;
+    if (attempt >= 10) throw new BmoError('store_unavailable', `lost the stream at pos ${last} and could not reconnect; run again with --from ${last}`);
+    options.err.write(`bmo: stream closed; resuming from pos ${last}\n`);
+    await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+  }
+}

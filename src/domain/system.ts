@@ -1,0 +1,28 @@
+import type { DomainEvent } from '../../events/index.js';
+import { sessionAlive, type SessionView } from '../../projections/session.js';
+import type { TeamView } from '../../projections/team.js';
+import type { Entity } from './entity.js';
+
+/** The store-wide streams: `system/cleanup` (audit of cleanups), `system/remote` (remote health). */
+export const CLEANUP_STREAM_ID = 'cleanup';
+
+export type CleanupCommand = { type: 'record_cleanup'; scope: 'all' | 'single'; team_ids: string[] };
+
+/** Every cleanup attempt is recorded, also one that removed nothing. */
+export function decideCleanup(command: CleanupCommand): DomainEvent[] {
+  return [{ type: 'cleanup_completed', data: { removed: command.team_ids.length, scope: command.scope, team_ids: command.team_ids } }];
+}
+
+export const cleanupEntity: Entity<true, CleanupCommand> = {
+  kind: 'system',
+  evolve: () => true,
+  decide: (command) => decideCleanup(command),
+};
+
+/**
+ * The orphans: live (not removed) teams whose lead session no longer exists — it ended or its
+ * lease lapsed. A team created without a lead session is never an orphan.
+ */
+export function orphanTeams(teams: Iterable<TeamView>, sessions: Map<string, SessionView>, now: Date): TeamView[] {
+  return [...teams].filter((team) => team.status !== 'removed' && team.lead_session_id !== undefined && !sessionAlive(sessions.get(team.lead_session_id), now));
+}
