@@ -1,38 +1,13 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { startBmo } from '../app.js';
-import { ConfigError, hostOnly, loadConfig, type LoadedConfig } from '../config/config.js';
+import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
-import { connect, ensureOk, type Connection } from './connect.js';
+import { ensureOk } from './connect.js';
 import { tailEvents } from './events.js';
 import { eventLine, section, table } from './format.js';
-
-/** Exit codes a script can branch on (README lists them). */
-export const EXIT = { ok: 0, failed: 1, usage: 2, not_found: 3, conflict: 4, disabled: 5, unavailable: 69, unauthorized: 77, config: 78 } as const;
-
-function exitCodeOf(error: unknown): number {
-  if (error instanceof ConfigError) return EXIT.config;
-  if (!(error instanceof BmoError)) return EXIT.failed;
-  switch (error.code) {
-    case 'teams_disabled':
-      return EXIT.disabled;
-    case 'not_found':
-      return EXIT.not_found;
-    case 'conflict':
-    case 'version_conflict':
-    case 'idempotency_mismatch':
-      return EXIT.conflict;
-    case 'unauthorized':
-    case 'forbidden':
-      return EXIT.unauthorized;
-    case 'store_unavailable':
-    case 'store_locked':
-      return EXIT.unavailable;
-    default:
-      return error.status < 500 ? EXIT.usage : EXIT.failed;
-  }
-}
+import { configFrom, exitCodeOf, print, withConnection } from './shell.js';
 
 const program = new Command('bmo')
   .description('bmo: the durable coordination ledger for agent work (teams and workstreams)')
@@ -40,29 +15,6 @@ const program = new Command('bmo')
   .addOption(new Option('--config <file>', 'config file (default: ./bmo.toml, then ~/.config/bmo/bmo.toml)'))
   .addOption(new Option('--data-dir <dir>', 'the data directory (default from config: ./data)').env('BMO_DATA_DIR'))
   .addOption(new Option('--url <url>', 'the server to talk to (default from config: http://127.0.0.1:7777)').env('BMO_URL'));
-
-function configFrom(extra: Record<string, unknown> = {}): LoadedConfig {
-  const opts = program.opts<{ config?: string; dataDir?: string; url?: string }>();
-  const server: Record<string, unknown> = { ...extra };
-  if (opts.dataDir) server.data_dir = opts.dataDir;
-  if (opts.url) server.url = opts.url;
-  return loadConfig({ env: { ...process.env, ...(opts.config ? { BMO_CONFIG: opts.config } : {}) }, overrides: { server } });
-}
-
-/** Runs a verb against the server (or the data directory), printing JSON or text. */
-async function withConnection(run: (connection: Connection, loaded: LoadedConfig) => Promise<void>): Promise<void> {
-  const loaded = configFrom();
-  const connection = await connect(loaded.config);
-  try {
-    await run(connection, loaded);
-  } finally {
-    await connection.close();
-  }
-}
-
-function print(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
-}
 
 program
   .command('serve')
@@ -73,7 +25,7 @@ program
     const server: Record<string, unknown> = {};
     if (opts.host) server.host = opts.host;
     if (opts.port !== undefined) server.port = opts.port;
-    const { config, files } = configFrom(server);
+    const { config, files } = configFrom(program, server);
     const logger = createLogger();
     const bmo = await startBmo({ config, logger });
     logger.info({ url: bmo.url, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
@@ -99,7 +51,7 @@ team
   .option('--json', 'print JSON')
   .option('--all', 'include removed teams')
   .action(async (opts: { json?: boolean; all?: boolean }) =>
-    withConnection(async (connection) => {
+    withConnection(program, async (connection) => {
       const result = ensureOk(await connection.request('GET', `/v1/teams${opts.all ? '?all=true' : ''}`));
       print(!!opts.json, result, () =>
         result.teams.length === 0
@@ -117,7 +69,7 @@ team
   .description('one team: members, tasks, messages, recent events')
   .option('--json', 'print JSON')
   .action(async (id: string, opts: { json?: boolean }) =>
-    withConnection(async (connection) => {
+    withConnection(program, async (connection) => {
       const detail = ensureOk(await connection.request('GET', `/v1/teams/${encodeURIComponent(id)}`));
       const recent = ensureOk(await connection.request('GET', '/v1/teams/events/recent?limit=256'));
       const events = recent.events.filter((e: any) => e.team_id === id).slice(-16);
@@ -146,7 +98,7 @@ team
   .option('--json', 'print JSON')
   .action(async (id: string | undefined, opts: { all?: boolean; json?: boolean }) => {
     if (!!opts.all === !!id) throw new BmoError('bad_request', 'say which: `bmo team cleanup --all` or `bmo team cleanup <team-id>`');
-    await withConnection(async (connection) => {
+    await withConnection(program, async (connection) => {
       const result = ensureOk(await connection.request('POST', '/v1/teams/cleanup', opts.all ? { scope: 'all' } : { scope: 'single', team_id: id }));
       print(!!opts.json, result, () => `cleanup (${result.scope}): removed ${result.removed} team(s)${result.team_ids.length ? `: ${result.team_ids.join(', ')}` : ''}; recorded at pos ${result.pos}`);
     });
@@ -159,7 +111,7 @@ program
   .description('the merged teams config and the recent team events tail')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) =>
-    withConnection(async (connection, loaded) => {
+    withConnection(program, async (connection, loaded) => {
       const teams = loaded.config.options.teams;
       const recent = await connection.request('GET', '/v1/teams/events/recent?limit=16');
       const value = {
@@ -189,7 +141,7 @@ program
   .option('--stream <prefix>', 'only these streams: teams/<id>, workstreams/*, … (comma-separated)', '*')
   .option('--json', 'print each event as its stored JSON line')
   .action(async (opts: { follow?: boolean; from: number; stream: string; json?: boolean }) =>
-    withConnection(async (connection) => {
+    withConnection(program, async (connection) => {
       await tailEvents(connection, { follow: !!opts.follow, from: opts.from, filter: opts.stream, json: !!opts.json, out: process.stdout, err: process.stderr });
     }),
   );

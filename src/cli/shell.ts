@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig, type LoadedConfig } from '../config/config.js';
+import { BmoError } from '../errors.js';
+import { connect, type Connection } from './connect.js';
+
+/** Exit codes a script can branch on (README lists them). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, not_found: 3, conflict: 4, disabled: 5, unavailable: 69, unauthorized: 77, config: 78 } as const;
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof ConfigError) return EXIT.config;
+  if (!(error instanceof BmoError)) return EXIT.failed;
+  switch (error.code) {
+    case 'teams_disabled':
+      return EXIT.disabled;
+    case 'not_found':
+      return EXIT.not_found;
+    case 'conflict':
+    case 'version_conflict':
+    case 'idempotency_mismatch':
+      return EXIT.conflict;
+    case 'unauthorized':
+    case 'forbidden':
+      return EXIT.unauthorized;
+    case 'store_unavailable':
+    case 'store_locked':
+      return EXIT.unavailable;
+    default:
+      return error.status < 500 ? EXIT.usage : EXIT.failed;
+  }
+}
+
+/** The config as the global options (--config, --data-dir, --url) and the files give it. */
+export function configFrom(program: Command, extra: Record<string, unknown> = {}): LoadedConfig {
+  const opts = program.opts<{ config?: string; dataDir?: string; url?: string }>();
+  const server: Record<string, unknown> = { ...extra };
+  if (opts.dataDir) server.data_dir = opts.dataDir;
+  if (opts.url) server.url = opts.url;
+  return loadConfig({ env: { ...process.env, ...(opts.config ? { BMO_CONFIG: opts.config } : {}) }, overrides: { server } });
+}
+
+/** Runs a verb against the server (or the data directory opened in-process), then lets go of it. */
+export async function withConnection(program: Command, run: (connection: Connection, loaded: LoadedConfig) => Promise<void>): Promise<void> {
+  const loaded = configFrom(program);
+  const connection = await connect(loaded.config);
+  try {
+    await run(connection, loaded);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** `--json` prints the value as JSON; otherwise the text for people. */
+export function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
