@@ -27,4 +27,9 @@ export const systemEvents = {
     host: Host,
     reason: z.enum(['success', 'operator_reset']),
   }),
+  /** A success after failures that never reached degraded: not an arm, it only resets the count durably. */
+  remote_succeeded: z.strictObject({
+    host: Host,
+    after_failures: z.number().int().positive(),
+  }),
 } as const;

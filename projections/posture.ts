@@ -1,14 +1,7 @@
 import { listRecentTeamEvents, type RecentEvent } from './recent.js';
+import type { RemoteHealth } from './remote.js';
 import { sessionAlive, type SessionView } from './session.js';
-import { activeMembers, teamSummary, type TeamView } from './team.js';
-
-export interface RemoteHealthView {
-  host?: string;
-  degraded: boolean;
-  reason?: string;
-  consecutive_failures: number;
-  degraded_since?: string;
-}
+import { activeMembers, teamsInOrder, teamSummary, type TeamView } from './team.js';
 
 export interface PostureInput {
   pos: number;
@@ -16,13 +9,14 @@ export interface PostureInput {
   teams: Map<string, TeamView>;
   sessions: Map<string, SessionView>;
   recent: RecentEvent[];
-  remote: RemoteHealthView;
+  remote: RemoteHealth;
   config: { enabled: boolean; remote_host?: string };
 }
 
 export type MemberLiveness = 'working' | 'idle' | 'stalled' | 'gone' | 'unregistered';
 
 const WARN_TYPES = new Set(['task_failed', 'remote_failed', 'remote_degraded']);
+const CLEAR_TYPES = new Set(['remote_recovered', 'remote_succeeded']);
 
 /** Tells idle, working, stalled (holds a claim whose lease lapsed) and gone (session ended or lapsed) members apart. */
 export function memberLiveness(team: TeamView, memberId: string, sessions: Map<string, SessionView>, now: Date): MemberLiveness {
@@ -39,7 +33,7 @@ export function memberLiveness(team: TeamView, memberId: string, sessions: Map<s
  * labelled with the position it reflects.
  */
 export function buildPosture(input: PostureInput) {
-  const live = [...input.teams.values()].filter((t) => t.status !== 'removed');
+  const live = teamsInOrder(input.teams).filter((t) => t.status !== 'removed');
   const teams = live.map((team) => {
     const liveness: Record<MemberLiveness, number> = { working: 0, idle: 0, stalled: 0, gone: 0, unregistered: 0 };
     for (const member of activeMembers(team)) liveness[memberLiveness(team, member.member_id, input.sessions, input.now)]++;
@@ -67,8 +61,8 @@ export type PostureSnapshot = ReturnType<typeof buildPosture>;
 
 /** The sidebar chip: `warn: <action>` when the recent tail shows a failure or degraded arm, else activity. */
 export function chipOf(active: number, blocked: number, recent: RecentEvent[]): string {
-  const last = [...recent].reverse().find((e) => WARN_TYPES.has(e.type) || e.type === 'remote_recovered');
-  if (last && last.type !== 'remote_recovered') return `warn: ${last.type}`;
+  const last = [...recent].reverse().find((e) => WARN_TYPES.has(e.type) || CLEAR_TYPES.has(e.type));
+  if (last && WARN_TYPES.has(last.type)) return `warn: ${last.type}`;
   if (active > 0) return `${active} active`;
   if (blocked > 0) return `${blocked} blocked`;
   return 'idle';

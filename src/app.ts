@@ -54,7 +54,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
           teams: models.teams,
           sessions: models.sessions,
           recent: models.recent,
-          remote: { host: remoteHost, degraded: false, consecutive_failures: 0 },
+          remote: { ...models.remote, host: remoteHost ?? models.remote.host },
           config: { enabled: config.options.teams.enabled, remote_host: remoteHost },
         }),
       };

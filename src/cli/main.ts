@@ -104,6 +104,34 @@ team
     });
   });
 
+const remote = team.command('remote').description('the remote teams server ([options.teams] server_url) and its degraded flag');
+
+remote
+  .command('status')
+  .description('the remote host, the sticky degraded flag, its reason and the failure count')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) =>
+    withConnection(program, async (connection) => {
+      const health = ensureOk(await connection.request('GET', '/v1/teams/remote'));
+      print(!!opts.json, health, () =>
+        health.configured
+          ? `remote ${health.host}: ${health.degraded ? `DEGRADED since ${health.degraded_since} (${health.reason})` : 'healthy'}; ${health.consecutive_failures} consecutive failure(s), ${health.total_failures} in all`
+          : 'no remote teams server configured ([options.teams] server_url); teams are served locally',
+      );
+    }),
+  );
+
+remote
+  .command('reset')
+  .description('clear the degraded flag (an appended remote_recovered), for an operator who knows the remote is back')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) =>
+    withConnection(program, async (connection) => {
+      const result = ensureOk(await connection.request('POST', '/v1/teams/remote/reset'));
+      print(!!opts.json, result, () => (result.events.length ? `remote ${result.host}: reset (remote_recovered at pos ${result.pos})` : `remote ${result.host}: nothing to reset`));
+    }),
+  );
+
 program
   .command('config')
   .description('show configuration')

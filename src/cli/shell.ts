@@ -23,7 +23,11 @@ export function exitCodeOf(error: unknown): number {
       return EXIT.unauthorized;
     case 'store_unavailable':
     case 'store_locked':
+    case 'remote_failed':
+    case 'remote_timeout':
       return EXIT.unavailable;
+    case 'remote_unauthorized':
+      return EXIT.unauthorized;
     default:
       return error.status < 500 ? EXIT.usage : EXIT.failed;
   }

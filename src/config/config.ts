@@ -125,6 +125,7 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; ove
   if (env.BMO_HOST) fromEnv.server.host = env.BMO_HOST;
   if (env.BMO_PORT) fromEnv.server.port = Number(env.BMO_PORT);
   if (env.BMO_URL) fromEnv.server.url = env.BMO_URL;
+  if (env.BMO_TEAMS_TOKEN) fromEnv.options = { teams: { token: env.BMO_TEAMS_TOKEN } };
   raw = merge(merge(raw, fromEnv), options.overrides ?? {});
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`config (${files.join(', ') || 'defaults'} and BMO_* variables): ${formatIssues(parsed.error).message}`);

@@ -2,15 +2,17 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { PostureSnapshot } from '../../projections/posture.js';
 import { listRecentTeamEvents, RING_CAPACITY } from '../../projections/recent.js';
-import type { Config } from '../config/config.js';
+import { hostOnly, type Config } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { checkBearer } from './auth.js';
-import { registerErrorHandler } from './errors.js';
+import { answerError, registerErrorHandler } from './errors.js';
 import { invocationIdOf, parseWith } from './request.js';
 import { teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
 import { streamRoutes } from './stream.js';
+import { remoteHealthRoutes, remotePosture, remoteTeamRoutes, RemoteTeams } from './remote.js';
 import { sessionRoutes } from './sessions.js';
 import { teamRoutes } from './teams.js';
 
@@ -20,7 +22,7 @@ export interface ServerDeps {
   token: string;
   logger: Logger;
   /** The one posture snapshot every surface reads. */
-  posture: () => { pos: number };
+  posture: () => PostureSnapshot;
   telemetry?: TeamsTelemetry;
 }
 
@@ -36,6 +38,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     bodyLimit: config.server.body_limit,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    // Router refusals (a path segment over maxParamLength, a bad %-escape) go through the one error handler too.
+    frameworkErrors: answerError,
   });
   registerErrorHandler(app);
   const telemetry = deps.telemetry ?? teamsTelemetry(deps.logger);
@@ -70,13 +74,23 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         throw new BmoError('teams_disabled', 'teams are disabled: set [options.teams] enabled = true in bmo.toml and restart bmo');
       }
     });
-    v1.get('/v1/teams/posture', async () => deps.posture());
+    const remoteHost = hostOnly(config.options.teams.server_url);
+    const remote =
+      config.options.teams.server_url && remoteHost
+        ? new RemoteTeams({ pipeline, serverUrl: config.options.teams.server_url, host: remoteHost, token: config.options.teams.token ?? deps.token, timeoutMs: config.options.teams.timeout_ms })
+        : undefined;
+    v1.get('/v1/teams/posture', async (request) => (remote ? remotePosture(remote, request, deps.posture) : deps.posture()));
     v1.get('/v1/teams/events/recent', async (request) => {
       const { limit } = parseWith(RecentQuery, request.query, 'query');
       return { pos: pipeline.readModels.pos, events: listRecentTeamEvents(pipeline.readModels.recent, limit) };
     });
-    await v1.register(teamRoutes, { pipeline });
-    await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms });
+    await v1.register(remoteHealthRoutes, { pipeline, host: remoteHost });
+    if (remote) {
+      await v1.register(remoteTeamRoutes, { remote });
+    } else {
+      await v1.register(teamRoutes, { pipeline });
+      await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms });
+    }
     await v1.register(streamRoutes, {
       pipeline,
       posture: deps.posture,

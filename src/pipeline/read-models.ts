@@ -1,6 +1,7 @@
 import type { Envelope } from '../../events/index.js';
 import { idempotencyKeys } from '../../projections/idempotency.js';
 import { recentTeamEvents } from '../../projections/recent.js';
+import { remoteHealthProjection } from '../../projections/remote.js';
 import { sessionsProjection } from '../../projections/session.js';
 import { teamsProjection } from '../../projections/team.js';
 
@@ -10,6 +11,7 @@ export class ReadModels {
   recent = recentTeamEvents.initialState();
   idempotency = idempotencyKeys.initialState();
   sessions = sessionsProjection.initialState();
+  remote = remoteHealthProjection.initialState();
   /** The highest position folded in. */
   pos = 0;
 
@@ -18,6 +20,7 @@ export class ReadModels {
     this.recent = recentTeamEvents.evolve(this.recent, event);
     this.idempotency = idempotencyKeys.evolve(this.idempotency, event);
     this.sessions = sessionsProjection.evolve(this.sessions, event);
+    this.remote = remoteHealthProjection.evolve(this.remote, event);
     if (event.pos > this.pos) this.pos = event.pos;
   }
 }
