@@ -9,7 +9,8 @@ if (!existsSync('dist/test')) {
   console.error('dist/test is missing: run `npm run build` first (npm test does it for you)');
   process.exit(2);
 }
-const args = ['node_modules/uvu/bin.js', 'dist/test', ...(pattern ? [pattern] : ['\\.test\\.js$'])];
+// uvu matches the pattern against every file under dist/test (source maps too): keep to *.test.js.
+const args = ['node_modules/uvu/bin.js', 'dist/test', pattern ? `^(?=.*(?:${pattern})).*\\.test\\.js$` : '\\.test\\.js$'];
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
 let output = '';
 child.stdout.on('data', (chunk) => {

@@ -60,6 +60,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       socket.close(CLOSE_BAD_SUBSCRIPTION, 'filter: use *, <kind>/* or <kind>/<id>, comma-separated');
       return;
     }
+    if (query.from > pipeline.store.head()) {
+      socket.close(CLOSE_BAD_SUBSCRIPTION, `from=${query.from} is past the last position (${pipeline.store.head()}); resume from a position you received`);
+      return;
+    }
     const wantsPosture = (query.projections ?? '').split(',').includes('posture');
 
     let closed = false;
@@ -85,6 +89,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
           drained = undefined;
           wake();
         }
+        if (postureDue && !closed && inFlight <= options.maxBufferedBytes / 2) sendPosture();
       });
     };
     /** Waits for the buffer to drain; a client that does not read is closed. */
@@ -112,7 +117,14 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
 
     let unsubscribePosture: (() => void) | undefined;
     let lastPosturePos = -1;
+    let postureDue = false;
     const sendPosture = () => {
+      // A snapshot supersedes the one before: while the buffer is full, only the newest is sent, once it drains.
+      if (inFlight > options.maxBufferedBytes) {
+        postureDue = true;
+        return;
+      }
+      postureDue = false;
       const snapshot = options.posture() as { pos: number };
       if (snapshot.pos === lastPosturePos) return;
       lastPosturePos = snapshot.pos;
@@ -161,9 +173,10 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
           for (const { envelope, line } of events) {
             if (closed) return;
             send(line.subarray(0, line.length - 1), envelope.pos);
+            // Per event, not per batch: a batch of large lines would otherwise overshoot the bound by up to BATCH lines.
+            await drain();
           }
           pos = next;
-          await drain();
         }
       } catch (error) {
         request.log.error({ err: error }, 'stream reader failed');
