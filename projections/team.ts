@@ -214,6 +214,11 @@ export const teamsProjection: Projection<Map<string, TeamView>> = {
   },
 };
 
+/** Teams oldest first (created_at, then id): the same order whatever order the logs were replayed in. */
+export function teamsInOrder(teams: Map<string, TeamView>): TeamView[] {
+  return [...teams.values()].sort((a, b) => (a.created_at === b.created_at ? (a.team_id < b.team_id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1));
+}
+
 /** The JSON shape of a team served over HTTP and shown by the CLI. */
 export function presentTeam(team: TeamView) {
   return {

@@ -7,7 +7,8 @@ import { sessionEntity } from '../domain/sessions.js';
 import { BmoError } from '../errors.js';
 import { heartbeat } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { commandContext, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import type { TeamsTelemetry } from '../telemetry/teams.js';
+import { commandContext, idParam, invocationIdOf, newId, parseWith, sendCommandResult } from './request.js';
 
 const Lease = z.number().int().min(1000, 'must be at least 1000 ms').max(24 * 3600_000, 'must be at most 24 h');
 const StartSession = z.strictObject({ session_id: Id.optional(), agent: text(200).optional(), parent_session_id: Id.optional(), lease_ms: Lease.optional() });
@@ -19,10 +20,15 @@ export function presentSession(session: SessionView, now: Date) {
 }
 
 /** Sessions: a lead or member registers, heartbeats to keep its lease (and its claims'), and ends. */
-export async function sessionRoutes(app: FastifyInstance, { pipeline, defaultLeaseMs }: { pipeline: Pipeline; defaultLeaseMs: number }): Promise<void> {
+export async function sessionRoutes(
+  app: FastifyInstance,
+  { pipeline, defaultLeaseMs, telemetry }: { pipeline: Pipeline; defaultLeaseMs: number; telemetry?: TeamsTelemetry },
+): Promise<void> {
   app.get('/v1/sessions', async () => {
     const now = pipeline.now();
-    return { pos: pipeline.readModels.pos, sessions: [...pipeline.readModels.sessions.values()].map((s) => presentSession(s, now)) };
+    // Oldest first (started_at, then id): the same order whatever order the logs were replayed in on startup.
+    const sessions = [...pipeline.readModels.sessions.values()].sort((a, b) => (a.started_at === b.started_at ? (a.session_id < b.session_id ? -1 : 1) : a.started_at < b.started_at ? -1 : 1));
+    return { pos: pipeline.readModels.pos, sessions: sessions.map((s) => presentSession(s, now)) };
   });
 
   app.post('/v1/sessions', async (request, reply) => {
@@ -48,6 +54,8 @@ export async function sessionRoutes(app: FastifyInstance, { pipeline, defaultLea
     const id = idParam(request, 'id');
     const body = parseWith(Heartbeat, request.body);
     const { events, renewed } = await heartbeat(pipeline, id, body?.lease_ms, commandContext(request));
+    // The renewals are team actions (task_claimed): their invocation gets its teams.fired line, as a lease sweep does.
+    if (renewed.length > 0) telemetry?.fired({ invocation_id: invocationIdOf(request), lifecycle: 'POST /v1/sessions/:id/heartbeat', outcome: 'ok', status: 200, session_id: id });
     return sendCommandResult(reply, 200, events, { session_id: id, renewed_claims: renewed.map((e) => ({ stream: e.stream, task_id: (e.data as { task_id: string }).task_id, lease_expires_at: (e.data as { lease_expires_at: string }).lease_expires_at })) });
   });
 

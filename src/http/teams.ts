@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import ndjson from 'ndjson';
 import { z } from 'zod';
-import { Id, Recipient, TeamRole, type StreamName } from '../../events/index.js';
+import { Id, Recipient, TeamRole, type Envelope, type StreamName } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
-import { inboxOf, presentTask, presentTeam, taskIsReady, teamSummary, type TeamView } from '../../projections/team.js';
+import { inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
 import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
 import { BmoError } from '../errors.js';
 import { cleanupTeams } from '../pipeline/operations.js';
@@ -63,7 +63,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
 
   app.get('/v1/teams', async (request) => {
     const query = parseWith(ListTeams, request.query, 'query');
-    const all = [...teams().values()].filter((t) => query.all === 'true' || t.status !== 'removed');
+    const all = teamsInOrder(teams()).filter((t) => query.all === 'true' || t.status !== 'removed');
     return { teams: all.map(teamSummary), pos: pipeline.readModels.pos };
   });
 
@@ -71,7 +71,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const body = parseWith(CreateTeam, request.body);
     const teamId = body.id ?? newId();
     const envelopes = await run(request, teamId, { type: 'create_team', team_id: teamId, name: body.name, goal: body.goal, lead: body.lead });
-    return sendCommandResult(reply, 201, envelopes, { team_id: teamId });
+    return sendCommandResult(reply, 201, envelopes, { team_id: createdId(envelopes, 'team_id', teamId) });
   });
 
   app.post('/v1/teams/cleanup', async (request, reply) => {
@@ -122,7 +122,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const body = parseWith(JoinTeam, request.body);
     const memberId = body.member_id ?? newId();
     const envelopes = await run(request, id, { type: 'join_team', member_id: memberId, name: body.name, role: body.role, session_id: body.session_id });
-    return sendCommandResult(reply, 201, envelopes, { team_id: id, member_id: memberId });
+    return sendCommandResult(reply, 201, envelopes, { team_id: id, member_id: createdId(envelopes, 'member_id', memberId) });
   });
 
   app.delete('/v1/teams/:id/members/:member', async (request, reply) => {
@@ -146,7 +146,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const body = parseWith(CreateTask, request.body);
     const taskId = body.task_id ?? newId();
     const envelopes = await run(request, id, { type: 'create_task', task_id: taskId, title: body.title, description: body.description, blocked_by: body.blocked_by });
-    return sendCommandResult(reply, 201, envelopes, { team_id: id, task_id: taskId });
+    return sendCommandResult(reply, 201, envelopes, { team_id: id, task_id: createdId(envelopes, 'task_id', taskId) });
   });
 
   app.get('/v1/teams/:id/tasks/:task', async (request) => {
@@ -195,7 +195,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const body = parseWith(SendMessage, request.body);
     const messageId = body.message_id ?? newId();
     const envelopes = await run(request, id, { type: 'send_message', message_id: messageId, from: body.from, to: body.to, body: body.body });
-    return sendCommandResult(reply, 201, envelopes, { team_id: id, message_id: messageId });
+    return sendCommandResult(reply, 201, envelopes, { team_id: id, message_id: createdId(envelopes, 'message_id', messageId) });
   });
 
   app.get('/v1/teams/:id/members/:member/inbox', async (request) => {
@@ -215,6 +215,12 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const body = parseWith(ReadMessage, request.body);
     return sendCommandResult(reply, 200, await run(request, id, { type: 'read_message', message_id: messageId, member_id: body.member_id }), { team_id: id, message_id: messageId });
   });
+}
+
+/** The id a create answered with: on an idempotent retry, the one the first request created, not a fresh one. */
+function createdId(envelopes: Envelope[], field: 'team_id' | 'member_id' | 'task_id' | 'message_id', generated: string): string {
+  const id = (envelopes[0]?.data as Record<string, unknown> | undefined)?.[field];
+  return typeof id === 'string' ? id : generated;
 }
 
 export function wantsNdjson(request: FastifyRequest): boolean {

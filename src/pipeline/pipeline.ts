@@ -71,7 +71,8 @@ export class Pipeline {
   async execute<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext = {}): Promise<Envelope[]> {
     const key = context.idempotencyKey;
     if (!key) return this.run(entity, id, command, context);
-    await this.inflight.get(key)?.catch(() => {});
+    // Wait out every request in flight with this key; no await between the last check and `inflight.set` below.
+    for (let prior = this.inflight.get(key); prior; prior = this.inflight.get(key)) await prior.catch(() => {});
     const seen = this.readModels.idempotency.get(key);
     if (seen) {
       if (seen.request_hash !== (context.requestHash ?? '')) {
