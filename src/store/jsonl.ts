@@ -135,9 +135,10 @@ export class JsonlEventStore implements EventStore {
     const parsed = parseStreamName(stream);
     if (!parsed) throw new BmoError('invalid_id', `"${stream}" is not a stream name (kind/id)`);
     const checked = checkEvents(parsed.kind, events);
-    const info = this.streamInfo(stream as StreamName, parsed.kind);
-    if (!versionMatches(options.expectedVersion ?? 'any', info.seq)) throw new VersionConflictError(stream, options.expectedVersion, info.seq);
+    const current = this.byName.get(stream)?.seq ?? 0;
+    if (!versionMatches(options.expectedVersion ?? 'any', current)) throw new VersionConflictError(stream, options.expectedVersion, current);
     if (checked.length === 0) return Promise.resolve([]);
+    const info = this.streamInfo(stream as StreamName, parsed.kind);
 
     const at = (options.at ?? new Date()).toISOString();
     const meta = options.meta ?? {};
@@ -432,11 +433,12 @@ export class JsonlEventStore implements EventStore {
             else if (envelope.seq !== info.seq + 1) reason = `seq ${envelope.seq} where ${info.seq + 1} was due`;
             else if (envelope.pos <= lastPos) reason = `pos ${envelope.pos} not above ${lastPos}`;
           }
+          // After a bad line any intact line is corruption, even if its seq no longer follows on.
+          if (firstBad && decoded.ok) throw new CorruptLogError(info.file, firstBad.line, `${firstBad.reason}, and line ${lineNo} after it is good`);
           if (reason !== undefined) {
             firstBad ??= { line: lineNo, reason };
             return;
           }
-          if (firstBad) throw new CorruptLogError(info.file, firstBad.line, `${firstBad.reason}, and line ${lineNo} after it is good`);
           const { envelope } = decoded as { envelope: Envelope };
           const length = e - s + 1;
           const holder = this.index.streamAt(envelope.pos);

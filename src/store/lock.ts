@@ -1,9 +1,12 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { StoreLockedError } from '../errors.js';
 
 export const LOCK_FILE = 'LOCK';
+
+/** Locks this process holds: its own pid in a LOCK is stale only when it is not one of these. */
+const heldHere = new Set<string>();
 
 interface LockOwner {
   pid: number;
@@ -26,7 +29,7 @@ function isAlive(pid: number): boolean {
  * process that no longer runs on this host (a kill -9) is taken over.
  */
 export function acquireLock(dataDir: string, role: string): () => void {
-  const path = join(dataDir, LOCK_FILE);
+  const path = resolve(dataDir, LOCK_FILE);
   const owner: LockOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), role };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -34,10 +37,12 @@ export function acquireLock(dataDir: string, role: string): () => void {
       writeSync(fd, JSON.stringify(owner) + '\n');
       fsyncSync(fd);
       closeSync(fd);
+      heldHere.add(path);
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        heldHere.delete(path);
         try {
           unlinkSync(path);
         } catch {
@@ -53,7 +58,7 @@ export function acquireLock(dataDir: string, role: string): () => void {
     } catch {
       holder = undefined; // written half-way by a process that died: stale
     }
-    if (holder && holder.host === owner.host && holder.pid !== process.pid && isAlive(holder.pid)) {
+    if (holder && holder.host === owner.host && (holder.pid !== process.pid || heldHere.has(path)) && isAlive(holder.pid)) {
       throw new StoreLockedError(dataDir, `${holder.role} (pid ${holder.pid}, since ${holder.started_at})`);
     }
     if (holder && holder.host !== owner.host) {
