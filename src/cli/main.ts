@@ -174,6 +174,8 @@ program
     }),
   );
 
+(await import('./workstreams.js')).registerWorkstreamCommands(program);
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`bmo: ${message}\n`);

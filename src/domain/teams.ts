@@ -130,7 +130,7 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
         }
       }
       const { type: _type, ...changes } = command;
-      if (Object.keys(changes).length === 1) throw new BmoError('invalid_body', 'give at least one of title, description, blocked_by, note', { field: '(body)' });
+      if (Object.entries(changes).filter(([key, value]) => key !== 'task_id' && value !== undefined).length === 0) throw new BmoError('invalid_body', 'give at least one of title, description, blocked_by, note', { field: '(body)' });
       return [event('task_updated', changes)];
     }
     case 'send_message': {

@@ -15,6 +15,7 @@ import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteTeamRoutes, RemoteTeams } from './remote.js';
 import { sessionRoutes } from './sessions.js';
 import { teamRoutes } from './teams.js';
+import { workstreamRoutes } from './workstreams.js';
 
 export interface ServerDeps {
   pipeline: Pipeline;
@@ -89,8 +90,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       await v1.register(remoteTeamRoutes, { remote });
     } else {
       await v1.register(teamRoutes, { pipeline });
-      await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms });
+      await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms, telemetry });
     }
+    await v1.register(workstreamRoutes, { pipeline });
     await v1.register(streamRoutes, {
       pipeline,
       posture: deps.posture,

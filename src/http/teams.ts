@@ -1,6 +1,4 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import ndjson from 'ndjson';
 import { z } from 'zod';
 import { Id, Recipient, TeamRole, type Envelope, type StreamName } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
@@ -9,6 +7,7 @@ import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.
 import { BmoError } from '../errors.js';
 import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { sendStreamEvents } from './events.js';
 import { commandContext, idParam, newId, parseWith, sendCommandResult } from './request.js';
 
 /** Ids that name routes under /v1/teams and so cannot name a team. */
@@ -103,18 +102,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const { from_seq } = parseWith(ReadEvents, request.query, 'query');
     const stream: StreamName = `teams/${id}`;
     if (pipeline.store.version(stream) === 0) throw new BmoError('not_found', `no team ${id}`, { field: 'id' });
-    const events = pipeline.store.readStream(stream, from_seq);
-    if (wantsNdjson(request)) {
-      const body = Readable.from(
-        (async function* () {
-          for await (const { envelope } of events) yield envelope;
-        })(),
-      ).pipe(ndjson.stringify());
-      return reply.type('application/x-ndjson').send(body);
-    }
-    const out = [];
-    for await (const { envelope } of events) out.push(envelope);
-    return { stream, events: out };
+    return sendStreamEvents(pipeline, request, reply, stream, from_seq);
   });
 
   app.post('/v1/teams/:id/members', async (request, reply) => {
@@ -223,6 +211,4 @@ function createdId(envelopes: Envelope[], field: 'team_id' | 'member_id' | 'task
   return typeof id === 'string' ? id : generated;
 }
 
-export function wantsNdjson(request: FastifyRequest): boolean {
-  return (request.headers.accept ?? '').includes('application/x-ndjson');
-}
+export { wantsNdjson } from './events.js';

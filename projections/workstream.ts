@@ -1,0 +1,391 @@
+import type { Envelope } from '../events/index.js';
+import type { Projection } from './types.js';
+
+export type PlanKind = 'custom' | 'recipe' | 'prompt' | 'staged';
+export type WorkstreamStatus = 'active' | 'completed' | 'partial' | 'blocked' | 'superseded' | 'unavailable';
+export type NaniteOutcome = 'completed' | 'failed' | 'timeout' | 'partial';
+
+export interface PlanBinding {
+  path: string;
+  kind: PlanKind;
+  bound_at: string;
+}
+
+export interface BoundaryDeclaration {
+  boundary: string;
+  team_id?: string;
+  note?: string;
+  declared_at: string;
+}
+
+export interface VerifyRunView {
+  run_id: string;
+  argv: string[];
+  cwd: string;
+  exit_code: number | null;
+  signal: string | null;
+  duration_ms: number;
+  output_tail: string;
+  truncated: boolean;
+  timed_out: boolean;
+  passed: boolean;
+  session_id?: string;
+  recorded_at: string;
+}
+
+export interface NaniteView {
+  nanite_id: string;
+  session_id: string;
+  prompt: string;
+  executor: string[];
+  state: 'running' | NaniteOutcome;
+  started_at: string;
+  completed_at?: string;
+  outcome?: NaniteOutcome;
+  handoff?: string;
+  exit_code?: number | null;
+  duration_ms?: number;
+  truncated?: boolean;
+}
+
+export interface FindingView {
+  finding_id: string;
+  severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
+  path?: string;
+  text: string;
+  recorded_at: string;
+}
+
+export interface ArtifactView {
+  artifact_id: string;
+  ref: string;
+  kind: string;
+  digest?: string;
+  attached_at: string;
+}
+
+export interface MarkerView {
+  marker_id: string;
+  path: string;
+  note: string;
+  added_at: string;
+  cleared_at?: string;
+  cleared_reason?: string;
+}
+
+/** One workstream as its log tells it: the write model of the workstream decider and the read model of show/status/handoff. */
+export interface WorkstreamView {
+  workstream_id: string;
+  label: string;
+  status: WorkstreamStatus;
+  status_reason?: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  /** Store positions: exact in the read model; the write model only sees provisional ones (0). */
+  created_pos: number;
+  last_pos: number;
+  plan?: PlanBinding;
+  plan_history: PlanBinding[];
+  boundary?: BoundaryDeclaration;
+  verify_runs: VerifyRunView[];
+  nanites: Map<string, NaniteView>;
+  findings: Map<string, FindingView>;
+  artifacts: Map<string, ArtifactView>;
+  markers: Map<string, MarkerView>;
+  status_history: { status: WorkstreamStatus; reason?: string; at: string }[];
+  /** Every session its events carry (meta or data), with the last position that carried it. */
+  sessions: Map<string, number>;
+}
+
+/** A verify run passed when the command exited 0 on its own. */
+export function verifyPassed(run: { exit_code: number | null; timed_out?: boolean }): boolean {
+  return run.exit_code === 0 && !run.timed_out;
+}
+
+/** The sessions an event carries: who wrote it (meta) and whose run it records (data). */
+export function sessionsOf(event: Envelope): string[] {
+  const out: string[] = [];
+  if (event.meta.session_id) out.push(event.meta.session_id);
+  const data = event.data as { session_id?: unknown };
+  if (typeof data.session_id === 'string' && !out.includes(data.session_id)) out.push(data.session_id);
+  return out;
+}
+
+/** Folds one workstream event into its workstream (created by `workstream_created`). */
+export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope): WorkstreamView | undefined {
+  if (event.type === 'workstream_created') {
+    ws = {
+      workstream_id: event.data.workstream_id,
+      label: event.data.label,
+      status: 'active',
+      version: event.seq,
+      created_at: event.at,
+      updated_at: event.at,
+      created_pos: event.pos,
+      last_pos: event.pos,
+      plan_history: [],
+      verify_runs: [],
+      nanites: new Map(),
+      findings: new Map(),
+      artifacts: new Map(),
+      markers: new Map(),
+      status_history: [{ status: 'active', at: event.at }],
+      sessions: new Map(),
+    };
+    for (const session of sessionsOf(event)) ws.sessions.set(session, event.pos);
+    return ws;
+  }
+  if (!ws) return ws;
+  ws.version = event.seq;
+  ws.updated_at = event.at;
+  ws.last_pos = Math.max(ws.last_pos, event.pos);
+  for (const session of sessionsOf(event)) ws.sessions.set(session, Math.max(ws.sessions.get(session) ?? 0, event.pos));
+  switch (event.type) {
+    case 'plan_bound': {
+      const plan = { path: event.data.path, kind: event.data.kind, bound_at: event.at };
+      ws.plan = plan;
+      ws.plan_history.push(plan);
+      break;
+    }
+    case 'boundary_declared':
+      ws.boundary = { boundary: event.data.boundary, team_id: event.data.team_id, note: event.data.note, declared_at: event.at };
+      break;
+    case 'verify_run_recorded': {
+      const d = event.data;
+      ws.verify_runs.push({
+        run_id: d.run_id,
+        argv: d.argv,
+        cwd: d.cwd,
+        exit_code: d.exit_code,
+        signal: d.signal,
+        duration_ms: d.duration_ms,
+        output_tail: d.output_tail,
+        truncated: d.truncated,
+        timed_out: d.timed_out ?? false,
+        passed: verifyPassed(d),
+        session_id: d.session_id,
+        recorded_at: event.at,
+      });
+      break;
+    }
+    case 'nanite_started': {
+      const d = event.data;
+      ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: d.prompt, executor: d.executor, state: 'running', started_at: event.at });
+      break;
+    }
+    case 'nanite_completed': {
+      const d = event.data;
+      const nanite = ws.nanites.get(d.nanite_id);
+      if (nanite) {
+        Object.assign(nanite, {
+          state: d.outcome,
+          outcome: d.outcome,
+          handoff: d.handoff,
+          exit_code: d.exit_code,
+          duration_ms: d.duration_ms,
+          truncated: d.truncated ?? false,
+          completed_at: event.at,
+        });
+      }
+      break;
+    }
+    case 'finding_recorded': {
+      const d = event.data;
+      ws.findings.set(d.finding_id, { finding_id: d.finding_id, severity: d.severity, path: d.path, text: d.text, recorded_at: event.at });
+      break;
+    }
+    case 'artifact_attached': {
+      const d = event.data;
+      ws.artifacts.set(d.artifact_id, { artifact_id: d.artifact_id, ref: d.ref, kind: d.kind, digest: d.digest, attached_at: event.at });
+      break;
+    }
+    case 'marker_added': {
+      const d = event.data;
+      ws.markers.set(d.marker_id, { marker_id: d.marker_id, path: d.path, note: d.note, added_at: event.at });
+      break;
+    }
+    case 'marker_cleared': {
+      const marker = ws.markers.get(event.data.marker_id);
+      if (marker) Object.assign(marker, { cleared_at: event.at, cleared_reason: event.data.reason });
+      break;
+    }
+    case 'status_changed':
+      ws.status = event.data.status;
+      ws.status_reason = event.data.reason;
+      ws.status_history.push({ status: event.data.status, reason: event.data.reason, at: event.at });
+      break;
+  }
+  return ws;
+}
+
+/** Every workstream by id, as the logs tell them. */
+export const workstreamsProjection: Projection<Map<string, WorkstreamView>> = {
+  name: 'workstreams',
+  version: 1,
+  initialState: () => new Map(),
+  evolve(workstreams, event) {
+    if (!event.stream.startsWith('workstreams/')) return workstreams;
+    const id = event.stream.slice('workstreams/'.length);
+    const next = evolveWorkstream(workstreams.get(id), event);
+    if (next) workstreams.set(id, next);
+    return workstreams;
+  },
+};
+
+export function openMarkers(ws: WorkstreamView): MarkerView[] {
+  return [...ws.markers.values()].filter((m) => m.cleared_at === undefined);
+}
+
+export function lastVerify(ws: WorkstreamView): VerifyRunView | undefined {
+  return ws.verify_runs[ws.verify_runs.length - 1];
+}
+
+/** `bmo workstream show`: the raw durable row and everything attached to it. */
+export function presentWorkstream(ws: WorkstreamView) {
+  return {
+    workstream_id: ws.workstream_id,
+    label: ws.label,
+    status: ws.status,
+    status_reason: ws.status_reason,
+    version: ws.version,
+    created_at: ws.created_at,
+    updated_at: ws.updated_at,
+    plan: ws.plan,
+    plan_history: ws.plan_history,
+    boundary: ws.boundary,
+    verify_runs: ws.verify_runs,
+    nanites: [...ws.nanites.values()],
+    findings: [...ws.findings.values()],
+    artifacts: [...ws.artifacts.values()],
+    markers: [...ws.markers.values()],
+    status_history: ws.status_history,
+    sessions: [...ws.sessions.keys()].sort(),
+  };
+}
+
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+
+/** One line per workstream, for lists. */
+export function workstreamSummary(ws: WorkstreamView) {
+  const last = lastVerify(ws);
+  return {
+    workstream_id: ws.workstream_id,
+    label: ws.label,
+    status: ws.status,
+    version: ws.version,
+    plan: ws.plan ? { path: ws.plan.path, kind: ws.plan.kind } : undefined,
+    boundary: ws.boundary?.boundary,
+    last_verify: last ? { run_id: last.run_id, passed: last.passed, exit_code: last.exit_code, at: last.recorded_at } : undefined,
+    counts: {
+      verify_runs: ws.verify_runs.length,
+      nanites: ws.nanites.size,
+      findings: ws.findings.size,
+      artifacts: ws.artifacts.size,
+      open_markers: openMarkers(ws).length,
+    },
+    created_at: ws.created_at,
+    updated_at: ws.updated_at,
+  };
+}
+
+/** The routes a reader can drill into from the bounded status, with how much each holds. */
+export function drillIn(ws: WorkstreamView) {
+  const base = `/v1/workstreams/${ws.workstream_id}`;
+  return {
+    show: { route: base },
+    handoff: { route: `${base}/handoff`, markdown: `${base}/handoff?format=md` },
+    events: { route: `${base}/events`, count: ws.version },
+    verify_runs: { route: `${base}/verify-runs`, count: ws.verify_runs.length },
+    nanites: { route: `${base}/nanites`, count: ws.nanites.size },
+    findings: { route: `${base}/findings`, count: ws.findings.size },
+    artifacts: { route: `${base}/artifacts`, count: ws.artifacts.size },
+    markers: { route: `${base}/markers`, count: ws.markers.size },
+    cartography: { route: '/v1/cartography' },
+  };
+}
+
+/**
+ * `bmo workstream status`: a bounded summary (no output tails, no handoff texts) — identity,
+ * bindings, last verify, verify/preflight/nanite posture, counts and where to drill in.
+ */
+export function workstreamStatus(ws: WorkstreamView) {
+  const runs = ws.verify_runs;
+  const last = lastVerify(ws);
+  let consecutiveFailures = 0;
+  for (let i = runs.length - 1; i >= 0 && !runs[i].passed; i--) consecutiveFailures++;
+  const lastPassed = [...runs].reverse().find((r) => r.passed);
+  const lastFailed = [...runs].reverse().find((r) => !r.passed);
+  const nanites = [...ws.nanites.values()];
+  const byOutcome = { running: 0, completed: 0, failed: 0, timeout: 0, partial: 0 };
+  for (const nanite of nanites) byOutcome[nanite.state]++;
+  const lastNanite = nanites[nanites.length - 1];
+  const findingsBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<(typeof SEVERITIES)[number], number>;
+  for (const finding of ws.findings.values()) findingsBySeverity[finding.severity]++;
+  const open = openMarkers(ws);
+  const verifiedSincePlan = ws.plan !== undefined && lastPassed !== undefined && lastPassed.recorded_at >= ws.plan.bound_at;
+  const checks = [
+    { check: 'plan_bound', ok: ws.plan !== undefined, detail: ws.plan ? `${ws.plan.kind} ${ws.plan.path}` : 'no plan bound: bmo workstream set-plan <id> --path P --kind K' },
+    { check: 'boundary_declared', ok: ws.boundary !== undefined, detail: ws.boundary?.boundary ?? 'no boundary declared: bmo workstream boundary <id> <boundary>' },
+    { check: 'last_verify_passed', ok: last?.passed === true, detail: last ? `${commandLine(last.argv)} → ${exitText(last)}` : 'never verified: bmo workstream verify-run <id> CMD…' },
+    { check: 'verified_since_plan', ok: verifiedSincePlan, detail: verifiedSincePlan ? `passed at ${lastPassed!.recorded_at}` : 'no passing verify run since the plan was bound' },
+    { check: 'no_open_markers', ok: open.length === 0, detail: `${open.length} open marker(s)` },
+    { check: 'no_high_findings', ok: findingsBySeverity.critical + findingsBySeverity.high === 0, detail: `${findingsBySeverity.critical} critical, ${findingsBySeverity.high} high` },
+    { check: 'no_running_nanites', ok: byOutcome.running === 0, detail: `${byOutcome.running} nanite(s) started and not completed` },
+  ];
+  return {
+    workstream_id: ws.workstream_id,
+    label: ws.label,
+    status: ws.status,
+    status_reason: ws.status_reason,
+    version: ws.version,
+    created_at: ws.created_at,
+    updated_at: ws.updated_at,
+    bindings: {
+      plan: ws.plan ? { path: ws.plan.path, kind: ws.plan.kind, bound_at: ws.plan.bound_at } : null,
+      boundary: ws.boundary ? { boundary: ws.boundary.boundary, team_id: ws.boundary.team_id, declared_at: ws.boundary.declared_at } : null,
+    },
+    last_verify: last
+      ? { run_id: last.run_id, argv: last.argv, passed: last.passed, exit_code: last.exit_code, signal: last.signal, timed_out: last.timed_out, truncated: last.truncated, duration_ms: last.duration_ms, at: last.recorded_at }
+      : null,
+    verify: {
+      posture: runs.length === 0 ? 'unverified' : last!.passed ? 'passing' : 'failing',
+      runs: runs.length,
+      passed: runs.filter((r) => r.passed).length,
+      failed: runs.filter((r) => !r.passed).length,
+      consecutive_failures: consecutiveFailures,
+      last_passed_at: lastPassed?.recorded_at ?? null,
+      last_failed_at: lastFailed?.recorded_at ?? null,
+    },
+    preflight: { ready: checks.every((c) => c.ok), checks },
+    nanites: {
+      posture: nanites.length === 0 ? 'none' : byOutcome.running > 0 ? 'running' : lastNanite.state,
+      total: nanites.length,
+      ...byOutcome,
+      last: lastNanite ? { nanite_id: lastNanite.nanite_id, session_id: lastNanite.session_id, state: lastNanite.state, started_at: lastNanite.started_at, completed_at: lastNanite.completed_at } : null,
+    },
+    counts: {
+      events: ws.version,
+      verify_runs: runs.length,
+      nanites: nanites.length,
+      findings: ws.findings.size,
+      findings_by_severity: findingsBySeverity,
+      artifacts: ws.artifacts.size,
+      markers_open: open.length,
+      markers_cleared: ws.markers.size - open.length,
+      sessions: ws.sessions.size,
+    },
+    drill_in: drillIn(ws),
+  };
+}
+
+/** argv as a shell line a person can copy: words with shell characters are single-quoted. */
+export function commandLine(argv: string[]): string {
+  return argv.map((arg) => (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+export function exitText(run: { exit_code: number | null; signal: string | null; timed_out?: boolean }): string {
+  if (run.timed_out) return `timed out${run.signal ? ` (${run.signal})` : ''}`;
+  if (run.exit_code !== null) return `exit ${run.exit_code}`;
+  return run.signal ? `killed by ${run.signal}` : 'no exit code';
+}

@@ -1,0 +1,244 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { Boundary, Id, PlanKind, WorkstreamStatus, type Envelope, type StreamName } from '../../events/index.js';
+import { nonEmptyText, text } from '../../events/fields.js';
+import { workstreamEvents } from '../../events/workstreams.js';
+import { presentCartography } from '../../projections/cartography.js';
+import { buildHandoff, handoffMarkdown } from '../../projections/handoff.js';
+import { presentWorkstream, workstreamStatus, workstreamSummary, type WorkstreamView } from '../../projections/workstream.js';
+import { workstreamEntity, type WorkstreamCommand } from '../domain/workstreams.js';
+import { BmoError } from '../errors.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { ReadEventsQuery, sendStreamEvents } from './events.js';
+import { commandContext, idParam, newId, parseWith, sendCommandResult } from './request.js';
+
+const Label = nonEmptyText(200).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line with no control characters');
+const CreateWorkstream = z.strictObject({ id: Id.optional(), label: Label });
+const BindPlan = z.strictObject({ path: workstreamEvents.plan_bound.shape.path, kind: PlanKind });
+const DeclareBoundary = z
+  .strictObject({ boundary: Boundary, team_id: Id.optional(), note: text(1000).optional() })
+  .refine((b) => (b.boundary === 'team') === (b.team_id !== undefined), { message: 'give team_id with boundary "team", and only then', path: ['team_id'] });
+const RecordVerifyRun = workstreamEvents.verify_run_recorded.extend({ run_id: Id.optional() });
+const StartNanite = workstreamEvents.nanite_started.extend({ nanite_id: Id.optional() });
+const CompleteNanite = workstreamEvents.nanite_completed.omit({ nanite_id: true, session_id: true });
+const RecordFinding = workstreamEvents.finding_recorded.extend({ finding_id: Id.optional() });
+const AttachArtifact = workstreamEvents.artifact_attached.extend({ artifact_id: Id.optional() });
+const AddMarker = workstreamEvents.marker_added.extend({ marker_id: Id.optional() });
+const ClearMarker = z.strictObject({ reason: text(500).optional() }).optional();
+const ChangeStatus = z.strictObject({ status: WorkstreamStatus, reason: text(1000).optional() });
+const ListWorkstreams = z.strictObject({ session: Id.optional(), status: WorkstreamStatus.optional() });
+const HandoffQuery = z.strictObject({ format: z.enum(['json', 'md', 'markdown']).optional() });
+const MarkersQuery = z.strictObject({ open: z.enum(['true', 'false']).optional() });
+const CartographyQuery = z.strictObject({ limit: z.coerce.number().int().min(1, 'must be between 1 and 1000').max(1000, 'must be between 1 and 1000').default(100) });
+
+/** The id a create answered with: on an idempotent retry, the one the first request made, not a fresh one. */
+function createdId(envelopes: Envelope[], field: string): string | undefined {
+  const id = (envelopes[0]?.data as Record<string, unknown> | undefined)?.[field];
+  return typeof id === 'string' ? id : undefined;
+}
+
+export interface WorkstreamRoutesOptions {
+  pipeline: Pipeline;
+}
+
+/** Workstreams (the factory pattern's durable rows) and the cartography read across them. */
+export async function workstreamRoutes(app: FastifyInstance, { pipeline }: WorkstreamRoutesOptions): Promise<void> {
+  const models = () => pipeline.readModels;
+  const run = (request: FastifyRequest, id: string, command: WorkstreamCommand) => pipeline.execute(workstreamEntity, id, command, commandContext(request));
+
+  const workstreamOf = (request: FastifyRequest): WorkstreamView => {
+    const id = idParam(request, 'id');
+    const ws = models().workstreams.get(id);
+    if (!ws) throw new BmoError('not_found', `no workstream ${id}; GET /v1/workstreams lists them`, { field: 'id' });
+    return ws;
+  };
+
+  app.get('/v1/workstreams', async (request) => {
+    const query = parseWith(ListWorkstreams, request.query, 'query');
+    let all = [...models().workstreams.values()].sort((a, b) => a.created_pos - b.created_pos);
+    if (query.status) all = all.filter((ws) => ws.status === query.status);
+    if (query.session) {
+      const session = query.session;
+      // The most recent workstream whose events carry the session comes first.
+      all = all.filter((ws) => ws.sessions.has(session)).sort((a, b) => b.sessions.get(session)! - a.sessions.get(session)!);
+    }
+    return { pos: models().pos, workstreams: all.map(workstreamSummary) };
+  });
+
+  app.post('/v1/workstreams', async (request, reply) => {
+    const body = parseWith(CreateWorkstream, request.body);
+    const envelopes = await run(request, body.id ?? newId(), { type: 'create_workstream', label: body.label });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: createdId(envelopes, 'workstream_id') });
+  });
+
+  app.get('/v1/workstreams/:id', async (request, reply) => {
+    const ws = workstreamOf(request);
+    void reply.header('etag', `"${ws.version}"`);
+    return presentWorkstream(ws);
+  });
+
+  app.get('/v1/workstreams/:id/status', async (request, reply) => {
+    const ws = workstreamOf(request);
+    void reply.header('etag', `"${ws.version}"`);
+    return workstreamStatus(ws);
+  });
+
+  app.get('/v1/workstreams/:id/handoff', async (request, reply) => {
+    const { format } = parseWith(HandoffQuery, request.query, 'query');
+    const ws = workstreamOf(request);
+    const handoff = buildHandoff(ws, models().cartography);
+    const markdown = format === 'md' || format === 'markdown' || (format === undefined && (request.headers.accept ?? '').includes('text/markdown'));
+    void reply.header('etag', `"${ws.version}"`);
+    if (markdown) return reply.type('text/markdown; charset=utf-8').send(handoffMarkdown(handoff));
+    return handoff;
+  });
+
+  app.get('/v1/workstreams/:id/events', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const { from_seq } = parseWith(ReadEventsQuery, request.query, 'query');
+    const stream: StreamName = `workstreams/${id}`;
+    if (pipeline.store.version(stream) === 0) throw new BmoError('not_found', `no workstream ${id}`, { field: 'id' });
+    return sendStreamEvents(pipeline, request, reply, stream, from_seq);
+  });
+
+  app.route({
+    method: ['PUT', 'POST'],
+    url: '/v1/workstreams/:id/plan',
+    handler: async (request, reply) => {
+      const id = idParam(request, 'id');
+      const body = parseWith(BindPlan, request.body);
+      return sendCommandResult(reply, 200, await run(request, id, { type: 'bind_plan', path: body.path, kind: body.kind }), { workstream_id: id });
+    },
+  });
+
+  app.route({
+    method: ['PUT', 'POST'],
+    url: '/v1/workstreams/:id/boundary',
+    handler: async (request, reply) => {
+      const id = idParam(request, 'id');
+      const body = parseWith(DeclareBoundary, request.body);
+      return sendCommandResult(reply, 200, await run(request, id, { type: 'declare_boundary', ...body }), { workstream_id: id });
+    },
+  });
+
+  app.route({
+    method: ['PUT', 'POST'],
+    url: '/v1/workstreams/:id/status',
+    handler: async (request, reply) => {
+      const id = idParam(request, 'id');
+      const body = parseWith(ChangeStatus, request.body);
+      return sendCommandResult(reply, 200, await run(request, id, { type: 'change_status', status: body.status, reason: body.reason }), { workstream_id: id });
+    },
+  });
+
+  app.get('/v1/workstreams/:id/verify-runs', async (request) => {
+    const ws = workstreamOf(request);
+    return { workstream_id: ws.workstream_id, version: ws.version, verify_runs: ws.verify_runs };
+  });
+
+  app.get('/v1/workstreams/:id/verify-runs/:run', async (request) => {
+    const ws = workstreamOf(request);
+    const runId = idParam(request, 'run');
+    const found = ws.verify_runs.find((r) => r.run_id === runId);
+    if (!found) throw new BmoError('not_found', `no verify run ${runId} on workstream ${ws.workstream_id}`, { field: 'run' });
+    return found;
+  });
+
+  app.post('/v1/workstreams/:id/verify-runs', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(RecordVerifyRun, request.body);
+    const runId = body.run_id ?? newId();
+    const envelopes = await run(request, id, { type: 'record_verify_run', ...body, run_id: runId, timed_out: body.timed_out ?? false });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, run_id: createdId(envelopes, 'run_id') ?? runId });
+  });
+
+  app.get('/v1/workstreams/:id/nanites', async (request) => {
+    const ws = workstreamOf(request);
+    return { workstream_id: ws.workstream_id, version: ws.version, nanites: [...ws.nanites.values()] };
+  });
+
+  app.get('/v1/workstreams/:id/nanites/:nanite', async (request) => {
+    const ws = workstreamOf(request);
+    const naniteId = idParam(request, 'nanite');
+    const nanite = ws.nanites.get(naniteId);
+    if (!nanite) throw new BmoError('not_found', `no nanite ${naniteId} on workstream ${ws.workstream_id}`, { field: 'nanite' });
+    return nanite;
+  });
+
+  app.post('/v1/workstreams/:id/nanites', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(StartNanite, request.body);
+    const naniteId = body.nanite_id ?? newId();
+    const envelopes = await run(request, id, { type: 'start_nanite', nanite_id: naniteId, session_id: body.session_id, prompt: body.prompt, executor: body.executor });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, nanite_id: createdId(envelopes, 'nanite_id') ?? naniteId });
+  });
+
+  app.post('/v1/workstreams/:id/nanites/:nanite/complete', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const naniteId = idParam(request, 'nanite');
+    const body = parseWith(CompleteNanite, request.body);
+    const envelopes = await run(request, id, { type: 'complete_nanite', nanite_id: naniteId, ...body, truncated: body.truncated ?? false });
+    return sendCommandResult(reply, 200, envelopes, { workstream_id: id, nanite_id: naniteId });
+  });
+
+  app.get('/v1/workstreams/:id/findings', async (request) => {
+    const ws = workstreamOf(request);
+    return { workstream_id: ws.workstream_id, version: ws.version, findings: [...ws.findings.values()] };
+  });
+
+  app.post('/v1/workstreams/:id/findings', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(RecordFinding, request.body);
+    const findingId = body.finding_id ?? newId();
+    const envelopes = await run(request, id, { type: 'record_finding', finding_id: findingId, severity: body.severity, path: body.path, text: body.text });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, finding_id: createdId(envelopes, 'finding_id') ?? findingId });
+  });
+
+  app.get('/v1/workstreams/:id/artifacts', async (request) => {
+    const ws = workstreamOf(request);
+    return { workstream_id: ws.workstream_id, version: ws.version, artifacts: [...ws.artifacts.values()] };
+  });
+
+  app.post('/v1/workstreams/:id/artifacts', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(AttachArtifact, request.body);
+    const artifactId = body.artifact_id ?? newId();
+    const envelopes = await run(request, id, { type: 'attach_artifact', artifact_id: artifactId, ref: body.ref, kind: body.kind, digest: body.digest });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, artifact_id: createdId(envelopes, 'artifact_id') ?? artifactId });
+  });
+
+  app.get('/v1/workstreams/:id/markers', async (request) => {
+    const ws = workstreamOf(request);
+    const { open } = parseWith(MarkersQuery, request.query, 'query');
+    const markers = [...ws.markers.values()].filter((m) => open !== 'true' || m.cleared_at === undefined);
+    return { workstream_id: ws.workstream_id, version: ws.version, markers };
+  });
+
+  app.post('/v1/workstreams/:id/markers', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(AddMarker, request.body);
+    const markerId = body.marker_id ?? newId();
+    const envelopes = await run(request, id, { type: 'add_marker', marker_id: markerId, path: body.path, note: body.note });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, marker_id: createdId(envelopes, 'marker_id') ?? markerId });
+  });
+
+  const clearMarker = async (request: FastifyRequest) => {
+    const id = idParam(request, 'id');
+    const markerId = idParam(request, 'marker');
+    const body = parseWith(ClearMarker, request.body);
+    return { id, markerId, envelopes: await run(request, id, { type: 'clear_marker', marker_id: markerId, reason: body?.reason }) };
+  };
+  app.post('/v1/workstreams/:id/markers/:marker/clear', async (request, reply) => {
+    const { id, markerId, envelopes } = await clearMarker(request);
+    return sendCommandResult(reply, 200, envelopes, { workstream_id: id, marker_id: markerId });
+  });
+  app.delete('/v1/workstreams/:id/markers/:marker', async (request, reply) => {
+    const { id, markerId, envelopes } = await clearMarker(request);
+    return sendCommandResult(reply, 200, envelopes, { workstream_id: id, marker_id: markerId });
+  });
+
+  app.get('/v1/cartography', async (request) => {
+    const { limit } = parseWith(CartographyQuery, request.query, 'query');
+    return { pos: models().pos, ...presentCartography(models().cartography, limit) };
+  });
+}

@@ -1,0 +1,318 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Bmo } from '../../src/app.js';
+import { call, CLI, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
+
+// Orphan cleanup as the seed fixes it: every team whose lead session no longer exists (ended or
+// lapsed) is removed with `team_removed` (reason cleanup), and every attempt appends exactly one
+// `cleanup_completed` with removed=N and scope all|single, also when N is 0. Nothing is deleted.
+
+interface Line {
+  pos: number;
+  stream: string;
+  seq: number;
+  type: string;
+  data: Record<string, any>;
+  meta: Record<string, any>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function readLog(file: string): Line[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Line);
+}
+
+/** Every file under the data directory (relative paths), sorted. */
+function files(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out.push(relative(dir, path));
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out.sort();
+}
+
+/** Every event of every log in the data directory, in pos order. */
+function allEvents(dir: string): Line[] {
+  return files(dir)
+    .filter((f) => f.endsWith('events.jsonl'))
+    .flatMap((f) => readLog(join(dir, f)))
+    .sort((a, b) => a.pos - b.pos);
+}
+
+const cleanupLog = (dir: string) => readLog(join(dir, 'system', 'cleanup', 'events.jsonl'));
+
+async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown, headers?: Record<string, string>) {
+  const res = await call(bmo, method, url, body, headers);
+  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
+  return res.json;
+}
+
+async function until(check: () => Promise<boolean> | boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.unreachable(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A team whose lead is the given session. */
+async function teamLedBy(bmo: Bmo, teamId: string, sessionId?: string) {
+  await ok(bmo, 201, 'POST', '/v1/teams', { id: teamId, name: `Team ${teamId}`, goal: 'g', lead: { member_id: 'lead', name: 'Lead', session_id: sessionId } });
+}
+
+async function withBmo(fn: (bmo: Bmo, dir: string) => Promise<void>) {
+  const tmp = tempDir('bmo-operator-');
+  const bmo = await startTestBmo(tmp.dir);
+  try {
+    await fn(bmo, tmp.dir);
+  } finally {
+    await bmo.close().catch(() => {});
+    tmp.cleanup();
+  }
+}
+
+test('cleanup --all removes exactly the teams whose lead session ended or lapsed and records one cleanup_completed (removed=N, scope=all)', () =>
+  withBmo(async (bmo, dir) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-lapsed-1', lease_ms: 1000 });
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-lapsed-2', lease_ms: 1000 });
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-ended', lease_ms: 60_000 });
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
+    await teamLedBy(bmo, 't-lapsed-1', 's-lapsed-1');
+    await teamLedBy(bmo, 't-lapsed-2', 's-lapsed-2');
+    await teamLedBy(bmo, 't-ended', 's-ended');
+    await teamLedBy(bmo, 't-alive', 's-alive');
+    await teamLedBy(bmo, 't-no-lead-session');
+    await ok(bmo, 200, 'POST', '/v1/sessions/s-ended/end', { reason: 'done' });
+    await until(async () => (await call(bmo, 'GET', '/v1/sessions/s-lapsed-2')).json.state === 'lapsed', 's-lapsed-2 to lapse');
+    assert.is((await call(bmo, 'GET', '/v1/sessions/s-lapsed-1')).json.state, 'lapsed');
+
+    const versions = Object.fromEntries(['t-lapsed-1', 't-lapsed-2', 't-ended', 't-alive', 't-no-lead-session'].map((t) => [t, bmo.pipeline.store.version(`teams/${t}`)]));
+    const filesBefore = files(dir);
+    const head = bmo.pipeline.store.head();
+
+    const result = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    assert.is(result.scope, 'all');
+    assert.is(result.removed, 3);
+    assert.equal([...result.team_ids].sort(), ['t-ended', 't-lapsed-1', 't-lapsed-2']);
+
+    const audit = cleanupLog(dir);
+    assert.is(audit.length, 1, 'exactly one cleanup_completed');
+    assert.is(audit[0].type, 'cleanup_completed');
+    assert.is(audit[0].data.removed, 3);
+    assert.is(audit[0].data.scope, 'all');
+
+    // Only team_removed (reason cleanup) on the three orphans, then the one audit event.
+    const appended = allEvents(dir).filter((e) => e.pos > head);
+    assert.equal(
+      appended.map((e) => [e.stream, e.type, e.data.reason]),
+      [
+        ...result.team_ids.map((id: string) => [`teams/${id}`, 'team_removed', 'cleanup']),
+        ['system/cleanup', 'cleanup_completed', undefined],
+      ],
+    );
+    for (const id of ['t-lapsed-1', 't-lapsed-2', 't-ended']) assert.is(bmo.pipeline.store.version(`teams/${id}`), versions[id] + 1, id);
+    for (const id of ['t-alive', 't-no-lead-session']) assert.is(bmo.pipeline.store.version(`teams/${id}`), versions[id], `${id} is untouched`);
+
+    // Nothing deleted: every file is still there, the only new one is the audit log.
+    const filesAfter = files(dir);
+    for (const file of filesBefore) assert.ok(filesAfter.includes(file), `${file} was deleted`);
+    assert.equal(
+      filesAfter.filter((f) => !filesBefore.includes(f) && f.endsWith('events.jsonl')),
+      [join('system', 'cleanup', 'events.jsonl')],
+    );
+    assert.ok(existsSync(join(dir, 'teams', 't-ended', 'events.jsonl')));
+
+    // Removed teams are gone from reads and the posture; their logs stay readable.
+    const gone = await call(bmo, 'GET', '/v1/teams/t-ended');
+    assert.is(gone.status, 404);
+    assert.match(gone.json.message, /cleanup/);
+    assert.is((await call(bmo, 'GET', '/v1/teams/t-ended/events')).status, 200);
+    const listed = await ok(bmo, 200, 'GET', '/v1/teams');
+    assert.equal(listed.teams.map((t: { team_id: string }) => t.team_id).sort(), ['t-alive', 't-no-lead-session']);
+    const posture = await ok(bmo, 200, 'GET', '/v1/teams/posture');
+    assert.is(posture.team_count, 2);
+    assert.ok(posture.recent.some((e: { type: string; outcome?: string }) => e.type === 'cleanup_completed' && e.outcome === 'removed=3 scope=all'));
+  }),
+);
+
+test('a cleanup with no stale team still records one cleanup_completed with removed=0, and each attempt records its own', () =>
+  withBmo(async (bmo, dir) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
+    await teamLedBy(bmo, 't-alive', 's-alive');
+    const version = bmo.pipeline.store.version('teams/t-alive');
+
+    const first = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    assert.equal([first.removed, first.scope, first.team_ids], [0, 'all', []]);
+    assert.equal(
+      cleanupLog(dir).map((e) => [e.type, e.data.removed, e.data.scope]),
+      [['cleanup_completed', 0, 'all']],
+    );
+
+    // The default scope is all, and a second attempt is recorded too.
+    const second = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', {});
+    assert.is(second.scope, 'all');
+    assert.equal(
+      cleanupLog(dir).map((e) => [e.type, e.data.removed, e.data.scope]),
+      [
+        ['cleanup_completed', 0, 'all'],
+        ['cleanup_completed', 0, 'all'],
+      ],
+    );
+    assert.is(bmo.pipeline.store.version('teams/t-alive'), version, 'the team with a live lead is untouched');
+  }),
+);
+
+test('single-team cleanup records scope=single, removes only that team, and leaves a team with a live lead alone', () =>
+  withBmo(async (bmo, dir) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone-1' });
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone-2' });
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
+    await teamLedBy(bmo, 'orphan-1', 's-gone-1');
+    await teamLedBy(bmo, 'orphan-2', 's-gone-2');
+    await teamLedBy(bmo, 'alive', 's-alive');
+    await ok(bmo, 200, 'POST', '/v1/sessions/s-gone-1/end');
+    await ok(bmo, 200, 'POST', '/v1/sessions/s-gone-2/end');
+
+    const single = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'orphan-1' });
+    assert.equal([single.scope, single.removed, single.team_ids], ['single', 1, ['orphan-1']]);
+    assert.is((await call(bmo, 'GET', '/v1/teams/orphan-1')).status, 404);
+    assert.is((await call(bmo, 'GET', '/v1/teams/orphan-2')).status, 200, 'the other orphan is not in scope');
+
+    const aliveVersion = bmo.pipeline.store.version('teams/alive');
+    const untouched = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'alive' });
+    assert.equal([untouched.scope, untouched.removed], ['single', 0]);
+    assert.is(bmo.pipeline.store.version('teams/alive'), aliveVersion);
+
+    assert.equal(
+      cleanupLog(dir).map((e) => [e.data.scope, e.data.removed, e.data.team_ids]),
+      [
+        ['single', 1, ['orphan-1']],
+        ['single', 0, []],
+      ],
+    );
+    const removedLog = readLog(join(dir, 'teams', 'orphan-1', 'events.jsonl'));
+    assert.equal(removedLog.at(-1)!.type, 'team_removed');
+    assert.equal(removedLog.at(-1)!.data, { reason: 'cleanup' });
+
+    // An unknown team is 404 and records nothing; scope single without team_id is 400.
+    const head = bmo.pipeline.store.head();
+    assert.is((await call(bmo, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'no-such-team' })).status, 404);
+    assert.is((await call(bmo, 'POST', '/v1/teams/cleanup', { scope: 'single' })).status, 400);
+    assert.is(bmo.pipeline.store.head(), head);
+    assert.is(cleanupLog(dir).length, 2);
+  }),
+);
+
+// ---- the CLI against a real `bmo serve` ------------------------------------------------------
+
+/** The environment of a CLI child: none of the caller's BMO_* variables, only the ones given. */
+function cliEnv(home: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('BMO_')) delete env[key];
+  return { ...env, HOME: home, NO_COLOR: '1', ...extra };
+}
+
+function runCli(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(cwd, env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function send(server: ServerProcess, method: string, url: string, body?: unknown) {
+  const res = await fetch(server.url + url, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  assert.ok(res.status < 300, `${method} ${url} → ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+test('`bmo team cleanup --all --json` against a running server removes the orphans and records one cleanup_completed; `cleanup <id>` records scope=single', async () => {
+  const tmp = tempDir('bmo-operator-cli-');
+  let server: ServerProcess | undefined;
+  try {
+    const dataDir = join(tmp.dir, 'data');
+    const cliDir = join(tmp.dir, 'cli');
+    mkdirSync(cliDir);
+    mkdirSync(dataDir); // spawnServer runs the server with the data directory as its cwd
+    writeFileSync(join(tmp.dir, 'bmo.toml'), '[options.teams]\nenabled = true\n');
+    server = await spawnServer(dataDir, { BMO_CONFIG: join(tmp.dir, 'bmo.toml') });
+
+    await send(server, 'POST', '/v1/sessions', { session_id: 'lead-a' });
+    await send(server, 'POST', '/v1/sessions', { session_id: 'lead-b' });
+    await send(server, 'POST', '/v1/sessions', { session_id: 'lead-live', lease_ms: 60_000 });
+    for (const [team, lead] of [
+      ['orphan-a', 'lead-a'],
+      ['orphan-b', 'lead-b'],
+      ['live', 'lead-live'],
+    ]) {
+      await send(server, 'POST', '/v1/teams', { id: team, name: team, lead: { name: 'Lead', session_id: lead } });
+    }
+    await send(server, 'POST', '/v1/sessions/lead-a/end');
+    await send(server, 'POST', '/v1/sessions/lead-b/end');
+
+    const env = { BMO_URL: server.url, BMO_TOKEN: TOKEN };
+    const all = await runCli(['team', 'cleanup', '--all', '--json'], cliDir, env);
+    assert.is(all.code, 0, all.stderr);
+    const result = JSON.parse(all.stdout);
+    assert.is(result.scope, 'all');
+    assert.is(result.removed, 2);
+    assert.equal([...result.team_ids].sort(), ['orphan-a', 'orphan-b']);
+    assert.equal(
+      cleanupLog(dataDir).map((e) => [e.type, e.data.removed, e.data.scope]),
+      [['cleanup_completed', 2, 'all']],
+    );
+    for (const team of ['orphan-a', 'orphan-b']) {
+      const log = readLog(join(dataDir, 'teams', team, 'events.jsonl'));
+      assert.equal([log.at(-1)!.type, log.at(-1)!.data.reason], ['team_removed', 'cleanup']);
+    }
+    assert.is(readLog(join(dataDir, 'teams', 'live', 'events.jsonl')).at(-1)!.type, 'member_joined', 'the team with a live lead is untouched');
+    assert.not.ok(existsSync(join(cliDir, 'data')), 'the CLI talked to the server; it did not open a data directory of its own');
+
+    const again = await runCli(['team', 'cleanup', '--all', '--json'], cliDir, env);
+    assert.is(again.code, 0, again.stderr);
+    assert.is(JSON.parse(again.stdout).removed, 0);
+
+    const single = await runCli(['team', 'cleanup', 'live', '--json'], cliDir, env);
+    assert.is(single.code, 0, single.stderr);
+    assert.equal([JSON.parse(single.stdout).scope, JSON.parse(single.stdout).removed], ['single', 0]);
+    assert.equal(
+      cleanupLog(dataDir).map((e) => [e.data.removed, e.data.scope]),
+      [
+        [2, 'all'],
+        [0, 'all'],
+        [0, 'single'],
+      ],
+    );
+  } finally {
+    await server?.stop('SIGKILL').catch(() => {});
+    tmp.cleanup();
+  }
+});
+
+test.run();

@@ -1,0 +1,146 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Bmo } from '../../src/app.js';
+import { call, startTestBmo } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
+
+// A claim holds a lease; the lease sweeper returns a lapsed claim to the queue (`task_reclaimed`),
+// after which the old fencing token completes nothing; a heartbeat of the owning session renews
+// the lease of every claim it holds.
+
+interface Event {
+  pos: number;
+  seq: number;
+  at: string;
+  type: string;
+  data: Record<string, any>;
+  meta: Record<string, any>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const SWEEP = { sessions: { sweep_interval_ms: 100 } };
+
+async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown) {
+  const res = await call(bmo, method, url, body);
+  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
+  return res.json;
+}
+
+async function teamEvents(bmo: Bmo, teamId: string): Promise<Event[]> {
+  return (await ok(bmo, 200, 'GET', `/v1/teams/${teamId}/events`)).events;
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.unreachable(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function withBmo(fn: (bmo: Bmo) => Promise<void>) {
+  const tmp = tempDir('bmo-operator-');
+  const bmo = await startTestBmo(tmp.dir, { overrides: SWEEP });
+  try {
+    await fn(bmo);
+  } finally {
+    await bmo.close().catch(() => {});
+    tmp.cleanup();
+  }
+}
+
+async function teamWithTask(bmo: Bmo, members: string[], tasks: string[]) {
+  await ok(bmo, 201, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { member_id: 'lead', name: 'Lead' } });
+  for (const member of members) await ok(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: member, name: member });
+  for (const task of tasks) await ok(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: task, title: task });
+}
+
+test('the lease sweeper reclaims a lapsed claim, and a completion with the old fencing token is 409', () =>
+  withBmo(async (bmo) => {
+    await teamWithTask(bmo, ['ann', 'bob'], ['t1']);
+    const claim = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'ann', lease_ms: 1000 });
+    const stale = claim.fencing_token as number;
+    assert.ok(Number.isInteger(stale) && stale > 0);
+
+    // Nobody touches the task: only the sweeper can append the reclaim.
+    await until(async () => (await teamEvents(bmo, 'crew')).some((e) => e.type === 'task_reclaimed'), 'the sweeper to reclaim t1');
+    const events = await teamEvents(bmo, 'crew');
+    const reclaimed = events.filter((e) => e.type === 'task_reclaimed');
+    assert.is(reclaimed.length, 1);
+    assert.equal(reclaimed[0].data, { task_id: 't1', member_id: 'ann', fencing_token: stale, reason: 'lease_expired' });
+    assert.ok(Date.parse(reclaimed[0].at) >= Date.parse(claim.lease_expires_at), 'reclaimed only once the lease lapsed');
+    assert.type(reclaimed[0].meta.invocation_id, 'string', 'the sweep is an invocation of its own');
+
+    const task = await ok(bmo, 200, 'GET', '/v1/teams/crew/tasks/t1');
+    assert.is(task.status, 'open');
+    assert.is(task.ready, true);
+    assert.is(task.owner, undefined);
+
+    const head = bmo.pipeline.store.head();
+    const late = await call(bmo, 'POST', '/v1/teams/crew/tasks/t1/complete', { member_id: 'ann', fencing_token: stale, result: 'too late' });
+    assert.is(late.status, 409);
+    assert.is(late.json.error, 'conflict');
+    assert.is(bmo.pipeline.store.head(), head, 'the refused completion wrote nothing');
+
+    // Someone else claims it: a larger token; the stale owner still cannot complete it, the new one can.
+    const fresh = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'bob', lease_ms: 60_000 });
+    assert.ok(fresh.fencing_token > stale);
+    const stillLate = await call(bmo, 'POST', '/v1/teams/crew/tasks/t1/complete', { member_id: 'ann', fencing_token: stale });
+    assert.is(stillLate.status, 409);
+    assert.match(stillLate.json.message, /stale/);
+    await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/complete', { member_id: 'bob', fencing_token: fresh.fencing_token });
+    assert.equal(
+      (await teamEvents(bmo, 'crew')).filter((e) => e.type === 'task_completed').map((e) => e.data.member_id),
+      ['bob'],
+    );
+  }),
+);
+
+test("a heartbeat renews the leases of its session's claims, so they outlive the lease while a claim without heartbeats is reclaimed", () =>
+  withBmo(async (bmo) => {
+    await teamWithTask(bmo, ['ann', 'bob'], ['kept', 'lost']);
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 1000 });
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'bob-session', lease_ms: 60_000 });
+    const kept = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/claim', { member_id: 'ann', session_id: 'ann-session', lease_ms: 1000 });
+    const lost = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/lost/claim', { member_id: 'bob', session_id: 'bob-session', lease_ms: 1000 });
+
+    let expiry = Date.parse(kept.lease_expires_at);
+    const started = Date.now();
+    let beats = 0;
+    // Three lease lengths of heartbeats, one every 200 ms.
+    while (Date.now() - started < 3000) {
+      await sleep(200);
+      const beat = await ok(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat');
+      beats++;
+      assert.equal(
+        beat.renewed_claims.map((c: { stream: string; task_id: string }) => [c.stream, c.task_id]),
+        [['teams/crew', 'kept']],
+        'the heartbeat renews the claims of its own session only',
+      );
+      const next = Date.parse(beat.renewed_claims[0].lease_expires_at);
+      assert.ok(next > expiry, `lease_expires_at moves forward (${new Date(expiry).toISOString()} → ${beat.renewed_claims[0].lease_expires_at})`);
+      expiry = next;
+    }
+    assert.ok(beats >= 5);
+
+    const events = await teamEvents(bmo, 'crew');
+    assert.equal(
+      events.filter((e) => e.type === 'task_reclaimed').map((e) => e.data.task_id),
+      ['lost'],
+      'the sweeper ran: the claim nobody renewed was reclaimed, the renewed one was not',
+    );
+    const renewals = events.filter((e) => e.type === 'task_claimed' && e.data.task_id === 'kept');
+    assert.is(renewals.length, beats + 1);
+    assert.ok(renewals.every((e) => e.data.fencing_token === kept.fencing_token), 'a renewal keeps the fencing token');
+
+    const task = await ok(bmo, 200, 'GET', '/v1/teams/crew/tasks/kept');
+    assert.is(task.status, 'claimed');
+    assert.is(task.owner, 'ann');
+    assert.is(Date.parse(task.lease_expires_at), expiry);
+    await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/complete', { member_id: 'ann', fencing_token: kept.fencing_token });
+    const refused = await call(bmo, 'POST', '/v1/teams/crew/tasks/lost/complete', { member_id: 'bob', fencing_token: lost.fencing_token });
+    assert.is(refused.status, 409);
+  }),
+);
+
+test.run();

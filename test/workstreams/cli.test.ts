@@ -1,0 +1,235 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CLI, spawnServer, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
+import { cliJson, getJson, getText, runCli, writeNaniteConfig } from './support.js';
+
+/** A real server on a temp data dir and a temp working directory for the CLI; both removed afterwards. */
+async function withServer(fn: (server: ServerProcess, cwd: string, dataDir: string, restart: () => Promise<ServerProcess>) => Promise<void>): Promise<void> {
+  const tmp = tempDir('bmo-ws-cli-');
+  const dataDir = join(tmp.dir, 'data');
+  const cwd = join(tmp.dir, 'work');
+  mkdirSync(dataDir);
+  mkdirSync(cwd);
+  let server = await spawnServer(dataDir);
+  try {
+    await fn(server, cwd, dataDir, async () => {
+      await server.stop();
+      server = await spawnServer(dataDir);
+      return server;
+    });
+  } finally {
+    await server.stop();
+    tmp.cleanup();
+  }
+}
+
+const node = (script: string) => [process.execPath, '-e', script];
+
+test('the minimal factory shape end to end through the CLI, and it all survives a restart', () =>
+  withServer(async (server, cwd, _dataDir, restart) => {
+    writeNaniteConfig(cwd);
+    const url = server.url;
+    const created = await cliJson(cwd, url, ['workstream', 'create', '--label', 'docs/book-visual-coverage']);
+    const id: string = created.workstream_id;
+    assert.match(id, /^[a-z0-9][a-z0-9-]{0,63}$/);
+
+    const plan = await runCli(cwd, url, ['workstream', 'set-plan', id, '--path', 'docs/plans/book-visual-coverage.md', '--kind', 'custom']);
+    assert.is(plan.code, 0, plan.stderr);
+
+    // The seed's form: the command's own options (here node's) go to the command, not to bmo.
+    const passing = await runCli(cwd, url, ['workstream', 'verify-run', '--session', 'parent-1', id, process.execPath, '--no-warnings', '-e', "console.log('ok')"]);
+    assert.is(passing.code, 0, passing.stderr);
+    assert.is(passing.stdout, 'ok\n', 'the command output is passed through as it runs');
+    assert.match(passing.stderr, /verify run \S+ recorded on/);
+
+    const failing = await runCli(cwd, url, ['workstream', 'verify-run', id, '--session', 'parent-1', '--', ...node("console.error('boom'); process.exit(3)")]);
+    assert.is(failing.code, 3, 'the CLI exits with the command\'s code');
+    assert.match(failing.stderr, /boom/);
+
+    // No --workstream: the most recent workstream whose events carry the parent session.
+    const nanite = await runCli(cwd, url, ['nanite', 'run', '--session', 'parent-1', 'summarize residual docs gaps for this workstream']);
+    assert.is(nanite.code, 0, nanite.stderr);
+    assert.match(nanite.stdout, new RegExp(`nanite summary for ${id} \\(parent parent-1\\)`));
+
+    const status = await cliJson(cwd, url, ['workstream', 'status', id]);
+    assert.is(status.label, 'docs/book-visual-coverage');
+    assert.equal(status.bindings.plan, { ...status.bindings.plan, path: 'docs/plans/book-visual-coverage.md', kind: 'custom' });
+    assert.is(status.last_verify.exit_code, 3);
+    assert.is(status.last_verify.passed, false);
+    assert.equal({ posture: status.verify.posture, runs: status.verify.runs, passed: status.verify.passed, failed: status.verify.failed }, { posture: 'failing', runs: 2, passed: 1, failed: 1 });
+    assert.equal({ posture: status.nanites.posture, total: status.nanites.total, completed: status.nanites.completed }, { posture: 'completed', total: 1, completed: 1 });
+    assert.is(status.preflight.ready, false);
+    assert.is(status.drill_in.handoff.route, `/v1/workstreams/${id}/handoff`);
+
+    const show = await cliJson(cwd, url, ['workstream', 'show', id]);
+    assert.equal(show.verify_runs[0].argv, [process.execPath, '--no-warnings', '-e', "console.log('ok')"]);
+    assert.is(show.verify_runs[0].output_tail, 'ok\n');
+    assert.is(show.verify_runs[0].cwd, cwd);
+    assert.is(show.verify_runs[0].session_id, 'parent-1');
+    assert.equal([show.verify_runs[1].exit_code, show.verify_runs[1].signal, show.verify_runs[1].timed_out, show.verify_runs[1].truncated], [3, null, false, false]);
+    assert.match(show.verify_runs[1].output_tail, /boom/);
+    assert.is(show.nanites[0].session_id, 'parent-1');
+    assert.is(show.nanites[0].outcome, 'completed');
+    assert.is(show.nanites[0].exit_code, 0);
+    assert.match(show.nanites[0].handoff, /prompt had 48 characters: summarize residual docs gaps/);
+    assert.ok(show.sessions.includes('parent-1'));
+
+    const handoff = await cliJson(cwd, url, ['workstream', 'handoff', id, '--format', 'json']);
+    assert.is(handoff.workstream_id, id);
+    assert.is(handoff.plan.path, 'docs/plans/book-visual-coverage.md');
+    assert.is(handoff.nanites.rows[0].state, 'completed');
+    assert.match(handoff.nanites.rows[0].handoff, /residual gaps: none found/);
+    assert.equal(handoff.verification.rows.map((r: { passed: boolean }) => r.passed), [true, false]);
+    assert.is(handoff.status, 'active');
+    const md = await runCli(cwd, url, ['workstream', 'handoff', id, '--format', 'md']);
+    assert.is(md.code, 0, md.stderr);
+    assert.match(md.stdout, /^# Handoff: docs\/book-visual-coverage/);
+    assert.match(md.stdout, /custom `docs\/plans\/book-visual-coverage.md`/);
+    assert.match(md.stdout, /nanite `[^`]+` — completed/);
+    assert.match(md.stdout, /\*\*failed\*\* \(exit 3\)/);
+
+    // Finish the row so the handoff has every section filled, then restart.
+    assert.is((await runCli(cwd, url, ['workstream', 'boundary', id, 'nanite'])).code, 0);
+    assert.is((await runCli(cwd, url, ['workstream', 'finding', id, '--severity', 'high', '--path', 'docs/book/ch1.md', 'missing', 'figures'])).code, 0);
+    assert.is((await runCli(cwd, url, ['workstream', 'artifact', id, 'docs/dist/index.html', '--digest', 'sha256:00'])).code, 0);
+    const marker = await cliJson(cwd, url, ['workstream', 'marker', 'add', id, '--path', 'docs/book/ch1.md', '--note', 'inspect before editing']);
+    await cliJson(cwd, url, ['workstream', 'marker', 'add', id, '--path', 'docs/book/ch2.md', '--note', 'cleared later']).then((m) =>
+      runCli(cwd, url, ['workstream', 'marker', 'clear', id, m.marker_id, '--reason', 'fixed']),
+    );
+    assert.is((await runCli(cwd, url, ['workstream', 'set-status', id, 'partial', '--reason', 'figures left'])).code, 0);
+    const list = await cliJson(cwd, url, ['workstream', 'list']);
+    assert.equal(list.workstreams.map((w: { workstream_id: string }) => w.workstream_id), [id]);
+
+    const read = async (u: string) => ({
+      status: await getJson(u, `/v1/workstreams/${id}/status`),
+      show: await getJson(u, `/v1/workstreams/${id}`),
+      handoff: await getJson(u, `/v1/workstreams/${id}/handoff`),
+      markdown: (await getText(u, `/v1/workstreams/${id}/handoff`, { accept: 'text/markdown' })).body,
+      cartography: await getJson(u, '/v1/cartography'),
+    });
+    const before = await read(url);
+    assert.equal(before.handoff.open_markers.map((m: { marker_id: string }) => m.marker_id), [marker.marker_id]);
+    assert.ok(before.cartography.trail.some((t: { kind: string; path?: string }) => t.kind === 'marker_hotspot' && t.path === 'docs/book/ch1.md'), 'a finding on a marked path');
+    const again = await restart();
+    assert.equal(await read(again.url), before);
+  }));
+
+test('verify-run output streams live, over the bound it is truncated and flagged, and repeated failures make a trail', () =>
+  withServer(async (server, cwd) => {
+    writeNaniteConfig(cwd, [], '[verify]\nmax_output_bytes = 1000\n');
+    const url = server.url;
+    const { workstream_id: id } = await cliJson(cwd, url, ['workstream', 'create', '--label', 'build/truncation', '--id', 'trunc']);
+
+    // Live: the first line is on our stdout while the command is still running.
+    const child = spawn(process.execPath, [CLI, 'workstream', 'verify-run', id, '--', ...node("console.log('first'); setTimeout(() => console.log('second'), 1500)")], {
+      cwd,
+      env: { ...process.env, HOME: cwd, BMO_URL: url, BMO_TOKEN: TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const sawFirstWhileRunning = await new Promise<boolean>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        if (out.includes('first')) resolve(child.exitCode === null && !out.includes('second'));
+      });
+      child.once('close', () => resolve(false));
+    });
+    assert.ok(sawFirstWhileRunning, 'output arrives as the command runs, not at the end');
+    await new Promise((resolve) => child.once('close', resolve));
+
+    const noisy = node("process.stdout.write('x'.repeat(5000) + 'END\\n'); process.exit(1)");
+    for (let i = 0; i < 2; i++) {
+      const result = await runCli(cwd, url, ['workstream', 'verify-run', id, '--', ...noisy]);
+      assert.is(result.code, 1);
+      assert.is(result.stdout.length, 5004, 'the terminal still sees all of it');
+    }
+    const show = await getJson(url, `/v1/workstreams/${id}`);
+    const last = show.verify_runs[show.verify_runs.length - 1];
+    assert.is(last.truncated, true);
+    assert.is(Buffer.byteLength(last.output_tail), 1000);
+    assert.ok(last.output_tail.endsWith('END\n'), 'the tail is kept');
+
+    const timedOut = await runCli(cwd, url, ['workstream', 'verify-run', id, '--timeout', '300', '--', ...node('setTimeout(() => {}, 10000)')]);
+    assert.is(timedOut.code, 124);
+    const status = await getJson(url, `/v1/workstreams/${id}/status`);
+    assert.equal([status.last_verify.timed_out, status.last_verify.passed, status.last_verify.signal], [true, false, 'SIGTERM']);
+
+    const cartography = await cliJson(cwd, url, ['cartography']);
+    const command = noisy.join(' ');
+    const failing = cartography.trail.find((t: { kind: string; command: string }) => t.kind === 'failing_command' && t.command === command);
+    assert.ok(failing, JSON.stringify(cartography.trail, null, 2));
+    assert.equal([failing.failed, failing.of, failing.workstreams], [2, 2, [id]]);
+    assert.ok(cartography.trail.some((t: { kind: string; command: string }) => t.kind === 'repeated_truncation' && t.command === command));
+    assert.is(cartography.heat.workstreams[0].verify_failures, 3);
+    const text = await runCli(cwd, url, ['cartography']);
+    assert.match(text.stdout, /failing_command: .* failed in 2 of its last 2 runs/);
+  }));
+
+test('bad input is refused with a message naming the field and writes nothing', () =>
+  withServer(async (server, cwd) => {
+    writeFileSync(join(cwd, 'bmo.toml'), '');
+    const url = server.url;
+    await cliJson(cwd, url, ['workstream', 'create', '--label', 'refusals', '--id', 'w1']);
+    const head = async () => (await getJson(url, '/healthz')).pos;
+    const before = await head();
+    const cases: [string[], RegExp, number][] = [
+      [['workstream', 'set-plan', 'w1', '--path', 'p.md', '--kind', 'novel'], /kind: .*custom/, 2],
+      [['workstream', 'set-status', 'w1', 'done'], /status: /, 2],
+      [['workstream', 'create', '--label', 'x'.repeat(10_000)], /label: must be at most 200 characters/, 2],
+      [['workstream', 'create', '--label', 'ok', '--id', 'Not_An_Id'], /id: must be 1-64 characters/, 2],
+      [['workstream', 'status', 'Not_An_Id'], /id: "Not_An_Id" is not an id/, 2],
+      [['workstream', 'boundary', 'w1', 'everyone'], /boundary: /, 2],
+      [['workstream', 'status', 'nope'], /no workstream nope/, 3],
+    ];
+    for (const [args, message, code] of cases) {
+      const result = await runCli(cwd, url, args);
+      assert.is(result.code, code, `bmo ${args.join(' ').slice(0, 80)}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+    const nul = await fetch(`${url}/v1/workstreams/w1/markers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ path: 'docs/\u0000x', note: 'n' }),
+    });
+    assert.is(nul.status, 400);
+    assert.match(((await nul.json()) as { message: string }).message, /^path: must not contain NUL/);
+
+    // A verify run on a workstream that is not there never runs the command.
+    const witness = join(cwd, 'ran');
+    const missing = await runCli(cwd, url, ['workstream', 'verify-run', 'nope', '--', ...node(`require('fs').writeFileSync(${JSON.stringify(witness)}, '')`)]);
+    assert.is(missing.code, 3, missing.stderr);
+    assert.not.ok(existsSync(witness), 'the command did not run');
+
+    // Without an executor, nanite run says how to configure one.
+    const nanite = await runCli(cwd, url, ['nanite', 'run', '--session', 'parent-1', '--workstream', 'w1', 'look around']);
+    assert.is(nanite.code, 78);
+    assert.match(nanite.stderr, /\[nanite\]\n\s*command = \["my-agent", "--print"\]/);
+    assert.is(await head(), before, 'nothing was written');
+  }));
+
+test('a failing nanite and a timed-out nanite are recorded with their outcome; BMO_WORKSTREAM picks the workstream', () =>
+  withServer(async (server, cwd) => {
+    const url = server.url;
+    await cliJson(cwd, url, ['workstream', 'create', '--label', 'lanes', '--id', 'lanes']);
+    writeNaniteConfig(cwd, ['--fail']);
+    const failed = await runCli(cwd, url, ['nanite', 'run', '--session', 'p2', 'check'], { BMO_WORKSTREAM: 'lanes' });
+    assert.is(failed.code, 5, failed.stderr);
+    writeNaniteConfig(cwd, ['--sleep', '5000']);
+    const slow = await runCli(cwd, url, ['nanite', 'run', '--session', 'p2', '--timeout', '300', 'check'], { BMO_WORKSTREAM: 'lanes' });
+    assert.is(slow.code, 124, slow.stderr);
+    const nanites = (await getJson(url, '/v1/workstreams/lanes/nanites')).nanites;
+    assert.equal(
+      nanites.map((n: { outcome: string; exit_code: number | null; session_id: string }) => [n.outcome, n.exit_code, n.session_id]),
+      [
+        ['failed', 5, 'p2'],
+        ['timeout', null, 'p2'],
+      ],
+    );
+    assert.match(nanites[0].handoff, /prompt had 5 characters: check/);
+  }));
+
+test.run();
