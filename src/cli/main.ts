@@ -92,6 +92,28 @@ team
   );
 
 team
+  .command('posture')
+  .description('the posture snapshot: counts, per-team liveness, remote health, the chip and the recent tail')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) =>
+    withConnection(program, async (connection) => {
+      const posture = ensureOk(await connection.request('GET', '/v1/teams/posture'));
+      print(!!opts.json, posture, () =>
+        [
+          `${posture.chip}  (pos ${posture.pos}; ${posture.team_count} team(s), ${posture.active_count} active, ${posture.blocked_count} blocked${posture.config.remote_host ? `; remote ${posture.config.remote_host}${posture.remote_degraded ? ' DEGRADED' : ''}` : ''})`,
+          posture.teams.length === 0
+            ? 'no teams'
+            : table(
+                ['TEAM', 'LEAD', 'WORKING', 'IDLE', 'STALLED', 'GONE', 'READY', 'BLOCKED', 'UNREAD'],
+                posture.teams.map((t: any) => [t.team_id, t.lead, t.member_liveness.working, t.member_liveness.idle, t.member_liveness.stalled, t.member_liveness.gone, t.tasks.ready, t.tasks.blocked, t.messages.unread]),
+              ),
+          section('recent', posture.recent.length === 0 ? 'none' : posture.recent.map(eventLine).join('\n')),
+        ].join('\n'),
+      );
+    }),
+  );
+
+team
   .command('cleanup [id]')
   .description('remove teams whose lead session no longer exists (--all), or check one team')
   .option('--all', 'every team')
@@ -142,10 +164,13 @@ program
     withConnection(program, async (connection, loaded) => {
       const teams = loaded.config.options.teams;
       const recent = await connection.request('GET', '/v1/teams/events/recent?limit=16');
+      const posture = await connection.request('GET', '/v1/teams/posture');
       const value = {
         files: loaded.files,
         teams: { enabled: teams.enabled, server_host: hostOnly(teams.server_url) ?? null, timeout_ms: teams.timeout_ms },
         connection: { mode: connection.mode, url: connection.url },
+        /** What the server itself runs with: it may differ from this shell's files. */
+        server: posture.status === 200 ? posture.json.config : { enabled: false, error: posture.json?.message },
         recent: recent.status === 200 ? recent.json.events : [],
       };
       print(!!opts.json, value, () =>
@@ -153,6 +178,7 @@ program
           `config files: ${loaded.files.join(', ') || '(none; defaults)'}`,
           `[options.teams] enabled = ${teams.enabled}${teams.enabled ? '' : '  (set it to true in bmo.toml to turn teams on)'}`,
           `[options.teams] server = ${value.teams.server_host ?? '(local)'}`,
+          `the server (${connection.mode === 'local' ? 'opened here' : connection.url}): teams ${value.server.enabled ? 'enabled' : `disabled${value.server.error ? ` (${value.server.error})` : ''}`}${value.server.remote_host ? `, remote ${value.server.remote_host}` : ''}`,
           section('recent team events', value.recent.length === 0 ? 'none' : value.recent.map(eventLine).join('\n')),
         ].join('\n'),
       );

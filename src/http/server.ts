@@ -49,7 +49,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(no route)';
     request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request) }, 'request');
-    if (route.startsWith('/v1/teams') && request.method !== 'GET') {
+    // A read that failed still did something worth joining: a forwarded GET records remote_failed.
+    if (route.startsWith('/v1/teams') && (request.method !== 'GET' || reply.statusCode >= 500)) {
       const params = request.params as Record<string, string>;
       telemetry.fired({
         invocation_id: invocationIdOf(request),

@@ -78,6 +78,7 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
       if (match) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`bmo serve exited with ${code} before serving: ${stderr}`)));
+    child.once('error', (error) => reject(new Error(`bmo serve could not start in ${dataDir}: ${error.message}`)));
   });
   return {
     child,
