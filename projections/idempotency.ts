@@ -1,4 +1,3 @@
-import type { Envelope } from '../events/index.js';
 import type { Projection } from './types.js';
 
 export interface IdempotentWrite {

@@ -10,19 +10,7 @@ export type WorkstreamCommand =
   | { type: 'create_workstream'; label: string }
   | { type: 'bind_plan'; path: string; kind: PlanKind }
   | { type: 'declare_boundary'; boundary: Boundary; team_id?: string; note?: string }
-  | {
-      type: 'record_verify_run';
-      run_id: string;
-      argv: string[];
-      cwd: string;
-      exit_code: number | null;
-      signal: string | null;
-      duration_ms: number;
-      output_tail: string;
-      truncated: boolean;
-      timed_out: boolean;
-      session_id?: string;
-    }
+  | ({ type: 'record_verify_run' } & EventOf<'verify_run_recorded'>['data'])
   | { type: 'start_nanite'; nanite_id: string; session_id: string; prompt: string; executor: string[] }
   | { type: 'complete_nanite'; nanite_id: string; outcome: NaniteOutcome; handoff: string; exit_code: number | null; duration_ms: number; truncated: boolean }
   | { type: 'record_finding'; finding_id: string; severity: Severity; path?: string; text: string }

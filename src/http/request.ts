@@ -72,6 +72,12 @@ export function sendCommandResult(reply: FastifyReply, status: number, envelopes
   return reply.code(status).send({ ...extra, version: last?.seq, pos: last?.pos, events: envelopes });
 }
 
+/** The id a create answered with: on an idempotent retry, the one the first request created, not a fresh one. */
+export function createdId(envelopes: Envelope[], field: string, generated: string): string {
+  const id = (envelopes[0]?.data as Record<string, unknown> | undefined)?.[field];
+  return typeof id === 'string' ? id : generated;
+}
+
 export function newId(): string {
   return randomUUID();
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Id, Recipient, TeamRole, type Envelope, type StreamName } from '../../events/index.js';
+import { Id, Recipient, TeamRole, type StreamName } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
 import { inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
 import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
@@ -8,7 +8,7 @@ import { BmoError } from '../errors.js';
 import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { sendStreamEvents } from './events.js';
-import { commandContext, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import { commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
 
 /** Ids that name routes under /v1/teams and so cannot name a team. */
 const RESERVED_TEAM_IDS = new Set(['posture', 'events', 'cleanup', 'remote']);
@@ -203,12 +203,6 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const body = parseWith(ReadMessage, request.body);
     return sendCommandResult(reply, 200, await run(request, id, { type: 'read_message', message_id: messageId, member_id: body.member_id }), { team_id: id, message_id: messageId });
   });
-}
-
-/** The id a create answered with: on an idempotent retry, the one the first request created, not a fresh one. */
-function createdId(envelopes: Envelope[], field: 'team_id' | 'member_id' | 'task_id' | 'message_id', generated: string): string {
-  const id = (envelopes[0]?.data as Record<string, unknown> | undefined)?.[field];
-  return typeof id === 'string' ? id : generated;
 }
 
 export { wantsNdjson } from './events.js';

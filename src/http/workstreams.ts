@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Boundary, Id, PlanKind, WorkstreamStatus, type Envelope, type StreamName } from '../../events/index.js';
+import { Boundary, Id, PlanKind, WorkstreamStatus, type StreamName } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
 import { workstreamEvents } from '../../events/workstreams.js';
 import { presentCartography } from '../../projections/cartography.js';
@@ -10,7 +10,7 @@ import { workstreamEntity, type WorkstreamCommand } from '../domain/workstreams.
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { ReadEventsQuery, sendStreamEvents } from './events.js';
-import { commandContext, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import { commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
 
 const Label = nonEmptyText(200).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line with no control characters');
 const CreateWorkstream = z.strictObject({ id: Id.optional(), label: Label });
@@ -32,11 +32,6 @@ const MarkersQuery = z.strictObject({ open: z.enum(['true', 'false']).optional()
 const CartographyQuery = z.strictObject({ limit: z.coerce.number().int().min(1, 'must be between 1 and 1000').max(1000, 'must be between 1 and 1000').default(100) });
 
 /** The id a create answered with: on an idempotent retry, the one the first request made, not a fresh one. */
-function createdId(envelopes: Envelope[], field: string): string | undefined {
-  const id = (envelopes[0]?.data as Record<string, unknown> | undefined)?.[field];
-  return typeof id === 'string' ? id : undefined;
-}
-
 export interface WorkstreamRoutesOptions {
   pipeline: Pipeline;
 }
@@ -67,8 +62,9 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
 
   app.post('/v1/workstreams', async (request, reply) => {
     const body = parseWith(CreateWorkstream, request.body);
-    const envelopes = await run(request, body.id ?? newId(), { type: 'create_workstream', label: body.label });
-    return sendCommandResult(reply, 201, envelopes, { workstream_id: createdId(envelopes, 'workstream_id') });
+    const workstreamId = body.id ?? newId();
+    const envelopes = await run(request, workstreamId, { type: 'create_workstream', label: body.label });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: createdId(envelopes, 'workstream_id', workstreamId) });
   });
 
   app.get('/v1/workstreams/:id', async (request, reply) => {
@@ -149,7 +145,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     const body = parseWith(RecordVerifyRun, request.body);
     const runId = body.run_id ?? newId();
     const envelopes = await run(request, id, { type: 'record_verify_run', ...body, run_id: runId, timed_out: body.timed_out ?? false });
-    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, run_id: createdId(envelopes, 'run_id') ?? runId });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, run_id: createdId(envelopes, 'run_id', runId) });
   });
 
   app.get('/v1/workstreams/:id/nanites', async (request) => {
@@ -170,7 +166,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     const body = parseWith(StartNanite, request.body);
     const naniteId = body.nanite_id ?? newId();
     const envelopes = await run(request, id, { type: 'start_nanite', nanite_id: naniteId, session_id: body.session_id, prompt: body.prompt, executor: body.executor });
-    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, nanite_id: createdId(envelopes, 'nanite_id') ?? naniteId });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, nanite_id: createdId(envelopes, 'nanite_id', naniteId) });
   });
 
   app.post('/v1/workstreams/:id/nanites/:nanite/complete', async (request, reply) => {
@@ -191,7 +187,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     const body = parseWith(RecordFinding, request.body);
     const findingId = body.finding_id ?? newId();
     const envelopes = await run(request, id, { type: 'record_finding', finding_id: findingId, severity: body.severity, path: body.path, text: body.text });
-    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, finding_id: createdId(envelopes, 'finding_id') ?? findingId });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, finding_id: createdId(envelopes, 'finding_id', findingId) });
   });
 
   app.get('/v1/workstreams/:id/artifacts', async (request) => {
@@ -204,7 +200,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     const body = parseWith(AttachArtifact, request.body);
     const artifactId = body.artifact_id ?? newId();
     const envelopes = await run(request, id, { type: 'attach_artifact', artifact_id: artifactId, ref: body.ref, kind: body.kind, digest: body.digest });
-    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, artifact_id: createdId(envelopes, 'artifact_id') ?? artifactId });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, artifact_id: createdId(envelopes, 'artifact_id', artifactId) });
   });
 
   app.get('/v1/workstreams/:id/markers', async (request) => {
@@ -219,7 +215,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     const body = parseWith(AddMarker, request.body);
     const markerId = body.marker_id ?? newId();
     const envelopes = await run(request, id, { type: 'add_marker', marker_id: markerId, path: body.path, note: body.note });
-    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, marker_id: createdId(envelopes, 'marker_id') ?? markerId });
+    return sendCommandResult(reply, 201, envelopes, { workstream_id: id, marker_id: createdId(envelopes, 'marker_id', markerId) });
   });
 
   const clearMarker = async (request: FastifyRequest) => {
