@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** dist/bench: where the compiled child modules live. */
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+
+/** A message a bench child sends over IPC: always `{ type, ... }`. */
+export interface ChildMessage {
+  type: string;
+  [key: string]: unknown;
+}
+
+/**
+ * A bench module running in its own Node process (the load comes from a second process), with
+ * IPC both ways; `next(type)` waits for the next message of that type.
+ */
+export class BenchChild {
+  readonly child: ChildProcess;
+  private readonly inbox: ChildMessage[] = [];
+  private readonly waiting: { type: string; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }[] = [];
+  private exited: Error | undefined;
+  private stderr = '';
+
+  constructor(module: string, args: string[] = [], nodeArgs: string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, join(BENCH_DIR, module), ...args], {
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+    this.child.stderr!.on('data', (chunk) => {
+      this.stderr += chunk;
+      if (this.stderr.length > 20_000) this.stderr = this.stderr.slice(-20_000);
+    });
+    this.child.on('message', (message: ChildMessage) => {
+      const i = this.waiting.findIndex((w) => w.type === message.type);
+      if (i !== -1) this.waiting.splice(i, 1)[0].resolve(message);
+      else this.inbox.push(message);
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = new Error(`bench child ${module} exited (code ${code}, signal ${signal})${this.stderr ? `:\n${this.stderr}` : ''}`);
+      for (const w of this.waiting.splice(0)) w.reject(this.exited);
+    });
+  }
+
+  send(message: ChildMessage): void {
+    this.child.send(message);
+  }
+
+  next<T extends ChildMessage = ChildMessage>(type: string, timeoutMs = 60_000): Promise<T> {
+    const i = this.inbox.findIndex((m) => m.type === type);
+    if (i !== -1) return Promise.resolve(this.inbox.splice(i, 1)[0] as T);
+    if (this.exited) return Promise.reject(this.exited);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bench child: no "${type}" message within ${timeoutMs} ms${this.stderr ? `:\n${this.stderr}` : ''}`)), timeoutMs);
+      this.waiting.push({
+        type,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  /** Resolves when the process has exited (killing it if it does not within `graceMs`). */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    if (this.child.connected) this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** In a child: the typed IPC send. */
+export function report(message: ChildMessage): void {
+  process.send!(message);
+}
+
+/** Percentile of an ascending-sorted array (nearest rank). */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function sortedCopy(values: number[]): Float64Array {
+  return Float64Array.from(values).sort();
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `12,345` (integers) or `1.23` style numbers for the printed lines. */
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function round(n: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
