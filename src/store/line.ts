@@ -26,27 +26,56 @@ export function encodeLine(fields: EnvelopeFields): { line: Buffer; crc: string 
 
 export type DecodedLine = { ok: true; envelope: Envelope } | { ok: false; reason: string };
 
-/** Checks a line (without its `\n`) and parses it; never throws. */
+const CRC_PREFIX = Buffer.from(',"crc":"', 'latin1');
+
+/** The value of 8 lowercase hex digits at `at`, or -1. */
+function hex8(buf: Buffer, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = buf[i];
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/** Checks a line (without its `\n`) and parses it; never throws. The good path does no more than it must. */
 export function decodeLine(buf: Buffer, start = 0, end = buf.length): DecodedLine {
   const length = end - start;
-  if (length === 0) return { ok: false, reason: 'empty line' };
-  if (buf.subarray(start, end).indexOf(0) !== -1) return { ok: false, reason: 'NUL bytes' };
-  if (length <= CRC_SUFFIX_LENGTH || buf[end - 1] !== 0x7d) return { ok: false, reason: 'not a complete envelope' };
   const suffixStart = end - CRC_SUFFIX_LENGTH;
-  if (buf.toString('latin1', suffixStart, suffixStart + 8) !== ',"crc":"') return { ok: false, reason: 'no crc field' };
-  const stored = buf.toString('latin1', suffixStart + 8, end - 2);
-  const actual = crc32(buf.subarray(start, suffixStart)).toString(16).padStart(8, '0');
-  if (stored !== actual) return { ok: false, reason: `crc mismatch (stored ${stored}, computed ${actual})` };
+  const complete = length > CRC_SUFFIX_LENGTH && buf[end - 1] === 0x7d && buf[end - 2] === 0x22;
+  if (!complete || buf.compare(CRC_PREFIX, 0, CRC_PREFIX.length, suffixStart, suffixStart + CRC_PREFIX.length) !== 0) {
+    return { ok: false, reason: badShape(buf, start, end) };
+  }
+  const stored = hex8(buf, suffixStart + CRC_PREFIX.length);
+  const actual = crc32(buf.subarray(start, suffixStart));
+  if (stored !== actual) {
+    if (hasNul(buf, start, end)) return { ok: false, reason: 'NUL bytes' };
+    const shown = buf.toString('latin1', suffixStart + CRC_PREFIX.length, end - 2);
+    return { ok: false, reason: `crc mismatch (stored ${shown}, computed ${actual.toString(16).padStart(8, '0')})` };
+  }
   let envelope: Envelope;
   try {
     envelope = JSON.parse(buf.toString('utf8', start, end));
   } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+    return { ok: false, reason: hasNul(buf, start, end) ? 'NUL bytes' : `not JSON: ${(error as Error).message}` };
   }
   if (!Number.isSafeInteger(envelope.pos) || !Number.isSafeInteger(envelope.seq) || typeof envelope.type !== 'string') {
     return { ok: false, reason: 'missing pos, seq or type' };
   }
   return { ok: true, envelope };
+}
+
+function hasNul(buf: Buffer, start: number, end: number): boolean {
+  return buf.subarray(start, end).indexOf(0) !== -1;
+}
+
+function badShape(buf: Buffer, start: number, end: number): string {
+  if (end === start) return 'empty line';
+  if (hasNul(buf, start, end)) return 'NUL bytes';
+  if (end - start <= CRC_SUFFIX_LENGTH || buf[end - 1] !== 0x7d) return 'not a complete envelope';
+  return 'no crc field';
 }
 
 /** Calls `onLine(start, end)` for each complete line in `buf` and returns where the unterminated rest begins. */

@@ -22,7 +22,8 @@ export type StreamFilter = (stream: string) => boolean;
 export interface ReplayProgress {
   events: number;
   bytesDone: number;
-  bytesTotal: number;
+  /** Streams replayed so far, of `streams`: the percent a long replay reports. */
+  streamsDone: number;
   streams: number;
 }
 
