@@ -40,7 +40,10 @@ export interface MessageView {
   read_by: string[];
 }
 
-/** One team as its log tells it: the write model of the team decider and the detail read model. */
+/**
+ * One team as its log tells it: the write model of the team decider and the detail read model.
+ * A lean view (see `evolveTeam`) keeps the same shape without the texts.
+ */
 export interface TeamView {
   team_id: string;
   name: string;
@@ -54,7 +57,9 @@ export interface TeamView {
   updated_at: string;
   members: Map<string, MemberView>;
   tasks: Map<string, TaskView>;
+  /** Every message (a lean view keeps only the unread ones, without their bodies). */
   messages: Map<string, MessageView>;
+  message_count: number;
   /** The highest fencing token handed out: the next claim gets a larger one. */
   last_fencing_token: number;
 }
@@ -71,14 +76,21 @@ export function activeMembers(team: TeamView): MemberView[] {
   return [...team.members.values()].filter((m) => m.active);
 }
 
-/** Folds one team event into its team (created by `team_created`). */
-export function evolveTeam(team: TeamView | undefined, event: Envelope): TeamView | undefined {
+const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
+
+/**
+ * Folds one team event into its team (created by `team_created`). A `lean` fold keeps what lists,
+ * the posture, cleanup and leases need (statuses, owners, leases, dependencies, unread messages)
+ * and leaves out goals, titles, descriptions, results and bodies: every team stays in memory lean,
+ * and the detail of a team is folded from its log when asked for.
+ */
+export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = false): TeamView | undefined {
   if (event.type === 'team_created') {
     const d = event.data;
     return {
       team_id: d.team_id,
       name: d.name,
-      goal: d.goal,
+      goal: lean ? undefined : d.goal,
       lead_member_id: d.lead_member_id,
       lead_session_id: d.lead_session_id,
       status: 'active',
@@ -88,6 +100,7 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope): TeamVie
       members: new Map(),
       tasks: new Map(),
       messages: new Map(),
+      message_count: 0,
       last_fencing_token: 0,
     };
   }
@@ -109,11 +122,11 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope): TeamVie
       const d = event.data;
       team.tasks.set(d.task_id, {
         task_id: d.task_id,
-        title: d.title,
-        description: d.description,
+        title: lean ? '' : d.title,
+        description: lean ? undefined : d.description,
         blocked_by: d.blocked_by ?? [],
         status: 'open',
-        notes: [],
+        notes: lean ? NO_NOTES : [],
         created_at: event.at,
         updated_at: event.at,
       });
@@ -146,10 +159,12 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope): TeamVie
       const d = event.data;
       const task = team.tasks.get(d.task_id);
       if (!task) break;
-      if (d.title !== undefined) task.title = d.title;
-      if (d.description !== undefined) task.description = d.description;
       if (d.blocked_by !== undefined) task.blocked_by = d.blocked_by;
-      if (d.note !== undefined) task.notes.push(d.note);
+      if (!lean) {
+        if (d.title !== undefined) task.title = d.title;
+        if (d.description !== undefined) task.description = d.description;
+        if (d.note !== undefined) task.notes.push(d.note);
+      }
       task.updated_at = event.at;
       break;
     }
@@ -158,7 +173,9 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope): TeamVie
       const task = team.tasks.get(event.data.task_id);
       if (!task) break;
       task.status = event.type === 'task_completed' ? 'completed' : 'failed';
-      if (event.type === 'task_completed') task.result = event.data.result;
+      if (lean) {
+        /* results and errors are texts */
+      } else if (event.type === 'task_completed') task.result = event.data.result;
       else task.error = event.data.error;
       task.lease_expires_at = undefined;
       task.updated_at = event.at;
@@ -166,12 +183,14 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope): TeamVie
     }
     case 'message_sent': {
       const d = event.data;
-      team.messages.set(d.message_id, { message_id: d.message_id, from: d.from, to: d.to, body: d.body, sent_at: event.at, read_by: [] });
+      team.messages.set(d.message_id, { message_id: d.message_id, from: d.from, to: d.to, body: lean ? '' : d.body, sent_at: lean ? '' : event.at, read_by: [] });
+      team.message_count++;
       break;
     }
     case 'message_read': {
       const message = team.messages.get(event.data.message_id);
-      if (message && !message.read_by.includes(event.data.member_id)) message.read_by.push(event.data.member_id);
+      if (lean) team.messages.delete(event.data.message_id);
+      else if (message && !message.read_by.includes(event.data.member_id)) message.read_by.push(event.data.member_id);
       break;
     }
     case 'team_shutdown':
@@ -200,15 +219,15 @@ export function inboxOf(team: TeamView, memberId: string): MessageView[] {
   return [...team.messages.values()].filter((m) => (m.to === memberId || m.to === '*') && m.from !== memberId);
 }
 
-/** Every team by id, as the logs tell them; removed teams stay, marked removed. */
+/** Every team by id, lean, as the logs tell them; removed teams stay, marked removed. */
 export const teamsProjection: Projection<Map<string, TeamView>> = {
   name: 'teams',
-  version: 1,
+  version: 2,
   initialState: () => new Map(),
   evolve(teams, event) {
     if (!event.stream.startsWith('teams/')) return teams;
     const id = event.stream.slice('teams/'.length);
-    const next = evolveTeam(teams.get(id), event);
+    const next = evolveTeam(teams.get(id), event, true);
     if (next) teams.set(id, next);
     return teams;
   },
@@ -234,7 +253,7 @@ export function presentTeam(team: TeamView) {
     updated_at: team.updated_at,
     members: [...team.members.values()],
     tasks: [...team.tasks.values()].map((task) => presentTask(team, task)),
-    messages: { total: team.messages.size },
+    messages: { total: team.message_count },
   };
 }
 
@@ -260,7 +279,7 @@ export function teamSummary(team: TeamView) {
     version: team.version,
     members: activeMembers(team).length,
     tasks: { total: team.tasks.size, ...tasks },
-    messages: { total: team.messages.size, unread },
+    messages: { total: team.message_count, unread },
     updated_at: team.updated_at,
   };
 }

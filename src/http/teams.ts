@@ -51,13 +51,13 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   const teams = () => pipeline.readModels.teams;
   const run = (request: FastifyRequest, teamId: string, command: TeamCommand) => pipeline.execute(teamEntity, teamId, command, commandContext(request));
 
-  /** A team to read: committed state only, a removed team is gone. */
-  const teamOf = (request: FastifyRequest): TeamView => {
+  /** A team to read, in detail: committed state only, a removed team is gone. */
+  const teamOf = async (request: FastifyRequest): Promise<TeamView> => {
     const id = idParam(request, 'id');
     const team = teams().get(id);
     if (!team) throw new BmoError('not_found', `no team ${id}; GET /v1/teams lists them`, { field: 'id' });
     if (team.status === 'removed') throw new BmoError('not_found', `team ${id} was removed (${team.removed_reason}); its log stays readable at /v1/teams/${id}/events`, { field: 'id' });
-    return team;
+    return (await pipeline.teamDetails.get(`teams/${id}`))!;
   };
 
   app.get('/v1/teams', async (request) => {
@@ -81,7 +81,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   });
 
   app.get('/v1/teams/:id', async (request, reply) => {
-    const team = teamOf(request);
+    const team = await teamOf(request);
     void reply.header('etag', `"${team.version}"`);
     return presentTeam(team);
   });
@@ -121,7 +121,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   });
 
   app.get('/v1/teams/:id/tasks', async (request) => {
-    const team = teamOf(request);
+    const team = await teamOf(request);
     const query = parseWith(ListTasks, request.query, 'query');
     const tasks = [...team.tasks.values()].filter(
       (task) => (query.ready !== 'true' || taskIsReady(team, task)) && (query.status === undefined || task.status === query.status),
@@ -138,7 +138,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   });
 
   app.get('/v1/teams/:id/tasks/:task', async (request) => {
-    const team = teamOf(request);
+    const team = await teamOf(request);
     const taskId = idParam(request, 'task');
     const task = team.tasks.get(taskId);
     if (!task) throw new BmoError('not_found', `no task ${taskId} in team ${team.team_id}`, { field: 'task' });
@@ -187,7 +187,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   });
 
   app.get('/v1/teams/:id/members/:member/inbox', async (request) => {
-    const team = teamOf(request);
+    const team = await teamOf(request);
     const memberId = idParam(request, 'member');
     if (!team.members.has(memberId)) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
     const query = parseWith(Inbox, request.query, 'query');

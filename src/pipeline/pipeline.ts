@@ -3,6 +3,8 @@ import type { Envelope, Meta, StreamName } from '../../events/index.js';
 import type { Entity } from '../domain/entity.js';
 import { BmoError, VersionConflictError } from '../errors.js';
 import type { EventStore, StoredEvent } from '../store/index.js';
+import { evolveTeam, type TeamView } from '../../projections/team.js';
+import { DetailCache } from './details.js';
 import { Hub } from './hub.js';
 import { ReadModels } from './read-models.js';
 
@@ -35,6 +37,8 @@ export class Pipeline {
   readonly store: EventStore;
   readonly readModels = new ReadModels();
   readonly hub = new Hub();
+  /** Team details (texts included), folded from a team's log on demand; the read models keep teams lean. */
+  readonly teamDetails: DetailCache<TeamView>;
   private readonly logger: Logger;
   private readonly clock: () => Date;
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
@@ -44,6 +48,7 @@ export class Pipeline {
     this.store = options.store;
     this.logger = options.logger;
     this.clock = options.clock ?? (() => new Date());
+    this.teamDetails = new DetailCache<TeamView>(this.store, (team, event) => evolveTeam(team, event), (stream) => this.readModels.teams.get(stream.slice('teams/'.length))?.version ?? 0);
     this.store.onCommit((batch) => this.applyCommitted(batch));
   }
 
@@ -151,7 +156,10 @@ export class Pipeline {
   }
 
   private applyCommitted(batch: StoredEvent[]): void {
-    for (const { envelope } of batch) this.readModels.apply(envelope);
+    for (const { envelope } of batch) {
+      this.readModels.apply(envelope);
+      if (envelope.stream.startsWith('teams/')) this.teamDetails.apply(envelope);
+    }
     this.hub.publish(batch, this.store.head());
   }
 
