@@ -112,8 +112,12 @@ export function sessionsOf(event: Envelope): string[] {
   return out;
 }
 
-/** Folds one workstream event into its workstream (created by `workstream_created`). */
-export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope): WorkstreamView | undefined {
+/**
+ * Folds one workstream event into its workstream (created by `workstream_created`). A `lean` fold
+ * leaves out the long texts (output tails, prompts, handoffs, finding texts): every workstream
+ * stays in memory lean, and its detail is folded from its log when asked for.
+ */
+export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope, lean = false): WorkstreamView | undefined {
   if (event.type === 'workstream_created') {
     ws = {
       workstream_id: event.data.workstream_id,
@@ -160,7 +164,7 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
         exit_code: d.exit_code,
         signal: d.signal,
         duration_ms: d.duration_ms,
-        output_tail: d.output_tail,
+        output_tail: lean ? '' : d.output_tail,
         truncated: d.truncated,
         timed_out: d.timed_out ?? false,
         passed: verifyPassed(d),
@@ -171,7 +175,7 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
     }
     case 'nanite_started': {
       const d = event.data;
-      ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: d.prompt, executor: d.executor, state: 'running', started_at: event.at });
+      ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: lean ? '' : d.prompt, executor: d.executor, state: 'running', started_at: event.at });
       break;
     }
     case 'nanite_completed': {
@@ -181,7 +185,7 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
         Object.assign(nanite, {
           state: d.outcome,
           outcome: d.outcome,
-          handoff: d.handoff,
+          handoff: lean ? undefined : d.handoff,
           exit_code: d.exit_code,
           duration_ms: d.duration_ms,
           truncated: d.truncated ?? false,
@@ -192,7 +196,7 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
     }
     case 'finding_recorded': {
       const d = event.data;
-      ws.findings.set(d.finding_id, { finding_id: d.finding_id, severity: d.severity, path: d.path, text: d.text, recorded_at: event.at });
+      ws.findings.set(d.finding_id, { finding_id: d.finding_id, severity: d.severity, path: d.path, text: lean ? '' : d.text, recorded_at: event.at });
       break;
     }
     case 'artifact_attached': {
@@ -222,12 +226,12 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
 /** Every workstream by id, as the logs tell them. */
 export const workstreamsProjection: Projection<Map<string, WorkstreamView>> = {
   name: 'workstreams',
-  version: 1,
+  version: 2,
   initialState: () => new Map(),
   evolve(workstreams, event) {
     if (!event.stream.startsWith('workstreams/')) return workstreams;
     const id = event.stream.slice('workstreams/'.length);
-    const next = evolveWorkstream(workstreams.get(id), event);
+    const next = evolveWorkstream(workstreams.get(id), event, true);
     if (next) workstreams.set(id, next);
     return workstreams;
   },

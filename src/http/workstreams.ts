@@ -41,11 +41,11 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   const models = () => pipeline.readModels;
   const run = (request: FastifyRequest, id: string, command: WorkstreamCommand) => pipeline.execute(workstreamEntity, id, command, commandContext(request));
 
-  const workstreamOf = (request: FastifyRequest): WorkstreamView => {
+  /** One workstream in detail (texts included), folded from its log; the read models keep workstreams lean. */
+  const workstreamOf = async (request: FastifyRequest): Promise<WorkstreamView> => {
     const id = idParam(request, 'id');
-    const ws = models().workstreams.get(id);
-    if (!ws) throw new BmoError('not_found', `no workstream ${id}; GET /v1/workstreams lists them`, { field: 'id' });
-    return ws;
+    if (!models().workstreams.has(id)) throw new BmoError('not_found', `no workstream ${id}; GET /v1/workstreams lists them`, { field: 'id' });
+    return (await pipeline.workstreamDetails.get(`workstreams/${id}`))!;
   };
 
   app.get('/v1/workstreams', async (request) => {
@@ -68,20 +68,20 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   });
 
   app.get('/v1/workstreams/:id', async (request, reply) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     void reply.header('etag', `"${ws.version}"`);
     return presentWorkstream(ws);
   });
 
   app.get('/v1/workstreams/:id/status', async (request, reply) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     void reply.header('etag', `"${ws.version}"`);
     return workstreamStatus(ws);
   });
 
   app.get('/v1/workstreams/:id/handoff', async (request, reply) => {
     const { format } = parseWith(HandoffQuery, request.query, 'query');
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     const handoff = buildHandoff(ws, models().cartography);
     const markdown = format === 'md' || format === 'markdown' || (format === undefined && (request.headers.accept ?? '').includes('text/markdown'));
     void reply.header('etag', `"${ws.version}"`);
@@ -128,12 +128,12 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   });
 
   app.get('/v1/workstreams/:id/verify-runs', async (request) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     return { workstream_id: ws.workstream_id, version: ws.version, verify_runs: ws.verify_runs };
   });
 
   app.get('/v1/workstreams/:id/verify-runs/:run', async (request) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     const runId = idParam(request, 'run');
     const found = ws.verify_runs.find((r) => r.run_id === runId);
     if (!found) throw new BmoError('not_found', `no verify run ${runId} on workstream ${ws.workstream_id}`, { field: 'run' });
@@ -149,12 +149,12 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   });
 
   app.get('/v1/workstreams/:id/nanites', async (request) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     return { workstream_id: ws.workstream_id, version: ws.version, nanites: [...ws.nanites.values()] };
   });
 
   app.get('/v1/workstreams/:id/nanites/:nanite', async (request) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     const naniteId = idParam(request, 'nanite');
     const nanite = ws.nanites.get(naniteId);
     if (!nanite) throw new BmoError('not_found', `no nanite ${naniteId} on workstream ${ws.workstream_id}`, { field: 'nanite' });
@@ -178,7 +178,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   });
 
   app.get('/v1/workstreams/:id/findings', async (request) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     return { workstream_id: ws.workstream_id, version: ws.version, findings: [...ws.findings.values()] };
   });
 
@@ -191,7 +191,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   });
 
   app.get('/v1/workstreams/:id/artifacts', async (request) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     return { workstream_id: ws.workstream_id, version: ws.version, artifacts: [...ws.artifacts.values()] };
   });
 
@@ -204,7 +204,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   });
 
   app.get('/v1/workstreams/:id/markers', async (request) => {
-    const ws = workstreamOf(request);
+    const ws = await workstreamOf(request);
     const { open } = parseWith(MarkersQuery, request.query, 'query');
     const markers = [...ws.markers.values()].filter((m) => open !== 'true' || m.cleared_at === undefined);
     return { workstream_id: ws.workstream_id, version: ws.version, markers };

@@ -4,6 +4,7 @@ import type { Entity } from '../domain/entity.js';
 import { BmoError, VersionConflictError } from '../errors.js';
 import type { EventStore, StoredEvent } from '../store/index.js';
 import { evolveTeam, type TeamView } from '../../projections/team.js';
+import { evolveWorkstream, type WorkstreamView } from '../../projections/workstream.js';
 import { DetailCache } from './details.js';
 import { Hub } from './hub.js';
 import { ReadModels } from './read-models.js';
@@ -39,6 +40,7 @@ export class Pipeline {
   readonly hub = new Hub();
   /** Team details (texts included), folded from a team's log on demand; the read models keep teams lean. */
   readonly teamDetails: DetailCache<TeamView>;
+  readonly workstreamDetails: DetailCache<WorkstreamView>;
   private readonly logger: Logger;
   private readonly clock: () => Date;
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
@@ -49,6 +51,11 @@ export class Pipeline {
     this.logger = options.logger;
     this.clock = options.clock ?? (() => new Date());
     this.teamDetails = new DetailCache<TeamView>(this.store, (team, event) => evolveTeam(team, event), (stream) => this.readModels.teams.get(stream.slice('teams/'.length))?.version ?? 0);
+    this.workstreamDetails = new DetailCache<WorkstreamView>(
+      this.store,
+      (ws, event) => evolveWorkstream(ws, event),
+      (stream) => this.readModels.workstreams.get(stream.slice('workstreams/'.length))?.version ?? 0,
+    );
     this.store.onCommit((batch) => this.applyCommitted(batch));
   }
 
@@ -159,6 +166,7 @@ export class Pipeline {
     for (const { envelope } of batch) {
       this.readModels.apply(envelope);
       if (envelope.stream.startsWith('teams/')) this.teamDetails.apply(envelope);
+      else if (envelope.stream.startsWith('workstreams/')) this.workstreamDetails.apply(envelope);
     }
     this.hub.publish(batch, this.store.head());
   }

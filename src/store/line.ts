@@ -45,7 +45,7 @@ export function decodeLine(buf: Buffer, start = 0, end = buf.length): DecodedLin
   const length = end - start;
   const suffixStart = end - CRC_SUFFIX_LENGTH;
   const complete = length > CRC_SUFFIX_LENGTH && buf[end - 1] === 0x7d && buf[end - 2] === 0x22;
-  if (!complete || buf.compare(CRC_PREFIX, 0, CRC_PREFIX.length, suffixStart, suffixStart + CRC_PREFIX.length) !== 0) {
+  if (!complete || !hasCrcPrefix(buf, suffixStart)) {
     return { ok: false, reason: badShape(buf, start, end) };
   }
   const stored = hex8(buf, suffixStart + CRC_PREFIX.length);
@@ -65,6 +65,11 @@ export function decodeLine(buf: Buffer, start = 0, end = buf.length): DecodedLin
     return { ok: false, reason: 'missing pos, seq or type' };
   }
   return { ok: true, envelope };
+}
+
+function hasCrcPrefix(buf: Buffer, at: number): boolean {
+  for (let i = 0; i < CRC_PREFIX.length; i++) if (buf[at + i] !== CRC_PREFIX[i]) return false;
+  return true;
 }
 
 function hasNul(buf: Buffer, start: number, end: number): boolean {
