@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { streamFilter } from '../store/index.js';
+import { streamFilter, type StoredEvent } from '../store/index.js';
 import { parseWith } from './request.js';
 
 export interface StreamOptions {
@@ -29,12 +29,16 @@ const Subscribe = z.object({
 });
 
 const BATCH = 512;
+const TEXT = { binary: false } as const;
+
+/** The bytes a server (unmasked) text frame of `length` payload bytes puts on the wire. */
+const frameBytes = (length: number) => length + (length < 126 ? 2 : length < 65_536 ? 4 : 10);
 
 /**
  * `/v1/stream?from=<pos>&filter=teams/<id>,workstreams/*&projections=posture`: every stored event
  * after `from`, then live ones, read from the log by position so that there is no gap and no
- * duplicate; bytes in flight are counted from `send` callbacks, and a client whose buffer stays
- * full is closed with the position to resume from.
+ * duplicate; bytes in flight are counted from `send` callbacks (one per batch of frames, on its last
+ * frame), and a client whose buffer stays full is closed with the position to resume from.
  */
 export async function streamRoutes(app: FastifyInstance, options: StreamOptions): Promise<void> {
   const { pipeline } = options;
@@ -78,23 +82,54 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       socket.close(code, reason);
       setTimeout(() => socket.terminate(), 1000).unref();
     };
+    const max = options.maxBufferedBytes;
+    /** A send completed (or failed): `bytes` leave the count, and `pos` (if any) was handed to the kernel. */
+    const settle = (bytes: number, pos: number | undefined, error: Error | undefined) => {
+      inFlight -= bytes;
+      if (!error && pos !== undefined && pos > delivered) delivered = pos;
+      if (drained && inFlight <= max / 2) {
+        const wake = drained;
+        drained = undefined;
+        wake();
+      }
+      if (postureDue && !closed && inFlight <= max / 2) sendPosture();
+    };
+    // Frames sent in one turn go out in one write: the TCP socket under the ws is corked until the next tick.
+    const tcp = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      tcp!.uncork();
+    };
+    const cork = () => {
+      if (corked || !tcp) return;
+      corked = true;
+      tcp.cork();
+      process.nextTick(uncork);
+    };
     const send = (payload: Buffer | string, pos?: number) => {
-      const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+      const bytes = frameBytes(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
       inFlight += bytes;
-      socket.send(payload, { binary: false }, (error) => {
-        inFlight -= bytes;
-        if (!error && pos !== undefined && pos > delivered) delivered = pos;
-        if (drained && inFlight <= options.maxBufferedBytes / 2) {
-          const wake = drained;
-          drained = undefined;
-          wake();
-        }
-        if (postureDue && !closed && inFlight <= options.maxBufferedBytes / 2) sendPosture();
-      });
+      cork();
+      socket.send(payload, TEXT, (error) => settle(bytes, pos, error));
+    };
+    /**
+     * Sends the stored lines `events[from..to)` with one send callback, on the last frame (ws calls
+     * them in order): its bytes stay counted until the whole batch was written.
+     */
+    const sendBatch = (events: StoredEvent[], from: number, to: number, bytes: number) => {
+      inFlight += bytes;
+      cork();
+      for (let i = from; i < to - 1; i++) {
+        const { line } = events[i];
+        socket.send(line.subarray(0, line.length - 1), TEXT);
+      }
+      const last = events[to - 1];
+      socket.send(last.line.subarray(0, last.line.length - 1), TEXT, (error) => settle(bytes, last.envelope.pos, error));
     };
     /** Waits for the buffer to drain; a client that does not read is closed. */
     const drain = async (): Promise<void> => {
-      if (inFlight <= options.maxBufferedBytes) return;
+      if (inFlight <= max) return;
       const ok = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), stallMs);
         drained = () => {
@@ -120,7 +155,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     let postureDue = false;
     const sendPosture = () => {
       // A snapshot supersedes the one before: while the buffer is full, only the newest is sent, once it drains.
-      if (inFlight > options.maxBufferedBytes) {
+      if (inFlight > max) {
         postureDue = true;
         return;
       }
@@ -170,11 +205,21 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
             continue;
           }
           const { events, next } = await pipeline.store.readAll(pos, { filter, limit: BATCH });
-          for (const { envelope, line } of events) {
+          for (let i = 0; i < events.length; ) {
             if (closed) return;
-            send(line.subarray(0, line.length - 1), envelope.pos);
-            // Per event, not per batch: a batch of large lines would otherwise overshoot the bound by up to BATCH lines.
-            await drain();
+            if (inFlight > max) {
+              await drain();
+              continue;
+            }
+            // As many lines as fit under the bound, and at least one: what is held stays within max + one line.
+            // A batch is at most a quarter of the bound, so that earlier batches complete (and wake a drain) while later ones wait.
+            const room = Math.min(max - inFlight, max / 4);
+            let end = i;
+            let bytes = 0;
+            do bytes += frameBytes(events[end++].line.length - 1);
+            while (end < events.length && bytes + frameBytes(events[end].line.length - 1) <= room);
+            sendBatch(events, i, end, bytes);
+            i = end;
           }
           pos = next;
         }
