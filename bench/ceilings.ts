@@ -52,7 +52,7 @@ export async function startNoopServer(): Promise<{ url: string; close: () => Pro
 }
 
 /** (d) a bare `ws` server that sends the same messages to every connected client. */
-export async function startRawWsServer(): Promise<{ url: string; clients: () => number; broadcast: (payload: Buffer, count: number) => Promise<void>; close: () => Promise<void> }> {
+export async function startRawWsServer(): Promise<{ url: string; clients: () => number; broadcast: (payload: Buffer, count: number, corked?: boolean) => Promise<void>; close: () => Promise<void> }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const sockets = new Set<WebSocket>();
@@ -64,11 +64,19 @@ export async function startRawWsServer(): Promise<{ url: string; clients: () => 
   return {
     url: `ws://127.0.0.1:${port}`,
     clients: () => sockets.size,
-    /** `count` text frames to every client, 256 at a time per client, yielding between rounds. */
-    async broadcast(payload, count) {
+    /**
+     * `count` text frames to every client, 256 at a time per client, yielding between rounds.
+     * `corked`: each client's frames of a round go out in one write, as bmo's stream does.
+     */
+    async broadcast(payload, count, corked = false) {
       for (let sent = 0; sent < count; ) {
         const n = Math.min(256, count - sent);
-        for (const ws of sockets) for (let i = 0; i < n; i++) ws.send(payload, { binary: false });
+        for (const ws of sockets) {
+          const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+          if (corked) socket?.cork();
+          for (let i = 0; i < n; i++) ws.send(payload, { binary: false });
+          if (corked) socket?.uncork();
+        }
         sent += n;
         await new Promise((resolve) => setImmediate(resolve));
       }

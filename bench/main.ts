@@ -223,6 +223,7 @@ async function main(): Promise<void> {
     }
     const payload = envelopeLine(`teams/${teamId}`, messageEvent(`${FANOUT_BODY} ${WS_MESSAGES - 1}`)).subarray(0, -1);
     const rawRounds: number[] = [];
+    const corkedRounds: number[] = [];
     const bmoRounds: number[] = [];
     const round1 = async (label: string, child: BenchChild, fire: () => Promise<unknown>) => {
       child.send({ type: 'arm', expect: WS_MESSAGES, timeoutMs: 30_000 });
@@ -240,6 +241,7 @@ async function main(): Promise<void> {
     };
     for (let r = 0; r < WS_ROUNDS; r++) {
       rawRounds.push(await round1(`run ${r + 1} ceiling (d) raw ws broadcast`, rawClients, () => raw.broadcast(payload, WS_MESSAGES)));
+      corkedRounds.push(await round1(`run ${r + 1} (d') raw ws broadcast, corked like bmo (for information)`, rawClients, () => raw.broadcast(payload, WS_MESSAGES, true)));
       bmoRounds.push(
         await round1(`run ${r + 1} product (4) bmo /v1/stream fan-out`, bmoClients, () =>
           Promise.all(Array.from({ length: WS_MESSAGES }, (_, i) => wsBmo.pipeline.execute(teamEntity, teamId, { type: 'send_message', message_id: randomUUID(), from: 'm1', to: '*', body: `${FANOUT_BODY} ${i}` }))),
@@ -250,7 +252,10 @@ async function main(): Promise<void> {
     const bestBmoWs = Math.max(...bmoRounds);
     out.ceilings.ws_broadcast = { deliveries_per_s: round(bestRawWs), runs: rawRounds.map((x) => round(x)), clients: WS_CLIENTS, messages: WS_MESSAGES, message_bytes: payload.length };
     const wsRatio = bestBmoWs / bestRawWs;
-    out.figures.ws_fanout = { deliveries_per_s: round(bestBmoWs), runs: bmoRounds.map((x) => round(x)), ratio: round(wsRatio, 3) };
+    const bestCorked = Math.max(...corkedRounds);
+    out.ceilings.ws_broadcast_corked = { deliveries_per_s: round(bestCorked), runs: corkedRounds.map((x) => round(x)) };
+    // bmo's figure includes the 3,000 durable appends; against a corked raw broadcast it is measured too, not targeted.
+    out.figures.ws_fanout = { deliveries_per_s: round(bestBmoWs), runs: bmoRounds.map((x) => round(x)), ratio: round(wsRatio, 3), ratio_to_corked_raw: round(bestBmoWs / bestCorked, 3) };
     out.targets.ws_fanout_ratio = { value: round(wsRatio, 3), target: '>= 0.70', ok: wsRatio >= 0.7 };
     await Promise.all([rawClients.stop(), bmoClients.stop()]);
     await closers.pop()!();
@@ -313,7 +318,7 @@ async function main(): Promise<void> {
   console.log(`  (a) raw write+fdatasync: p50 ${fmt(c.fdatasync.p50_us, 1)} µs, ${fmt(c.fdatasync.ops_per_s)} ops/s`);
   console.log(`  (b) raw createReadStream+split+JSON.parse: ${fmt(c.raw_parse.events_per_s)} events/s`);
   console.log(`  (c) fastify no-op POST: ${fmt(c.noop_post.req_per_s)} req/s`);
-  console.log(`  (d) raw ws broadcast to ${WS_CLIENTS}: ${fmt(c.ws_broadcast.deliveries_per_s)} deliveries/s`);
+  console.log(`  (d) raw ws broadcast to ${WS_CLIENTS}: ${fmt(c.ws_broadcast.deliveries_per_s)} deliveries/s (corked: ${fmt(c.ws_broadcast_corked.deliveries_per_s)})`);
   console.log('product');
   console.log(
     `  durable messages POST: ${fmt(f.messages_post.req_per_s)} req/s  (ceiling ${fmt(c.noop_post.req_per_s)} no-op POST/s; ratio ${f.messages_post.ratio.toFixed(2)}, target ≥ 0.70: ${ok(t.messages_post_ratio.ok)})` +
@@ -324,6 +329,7 @@ async function main(): Promise<void> {
   console.log(`  replay 1,000,000 events / 10,000 logs: ${fmt(f.replay.events_per_s)} events/s  (ceiling ${fmt(c.raw_parse.events_per_s)} parsed events/s; ratio ${f.replay.ratio.toFixed(2)}, target ≥ 0.80: ${ok(t.replay_ratio.ok)})`);
   console.log(`  replay RSS: ${fmt(f.replay.rss_mb)} MB after start(), ${fmt(f.replay.rss_after_gc_mb)} MB after gc  (target ≤ 300 MB: ${ok(t.replay_rss_mb.ok)})`);
   console.log(`  WebSocket fan-out to ${WS_CLIENTS}: ${fmt(f.ws_fanout.deliveries_per_s)} deliveries/s  (ceiling ${fmt(c.ws_broadcast.deliveries_per_s)} raw ws deliveries/s; ratio ${f.ws_fanout.ratio.toFixed(2)}, target ≥ 0.70: ${ok(t.ws_fanout_ratio.ok)})`);
+  console.log(`    and against a raw broadcast that corks its writes as bmo does (${fmt(c.ws_broadcast_corked.deliveries_per_s)}/s): ratio ${f.ws_fanout.ratio_to_corked_raw.toFixed(2)}, with bmo's durable appends inside its time`);
   const allOk = Object.values(t).every((x: any) => x.ok);
   console.log(`  ${allOk ? 'all targets met' : `targets missed: ${Object.entries(t).filter(([, x]: any) => !x.ok).map(([k]) => k).join(', ')}`}; total ${fmt((performance.now() - started) / 1000, 1)} s`);
   console.log(JSON.stringify({ bench: 'bmo', node: process.version, seconds: round((performance.now() - started) / 1000, 1), loadavg_1m: { start: round(load0, 2), end: round(loadavg()[0], 2) }, ...out, all_ok: allOk }));
