@@ -96,3 +96,32 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
 export function readToken(dataDir: string): string {
   return readFileSync(join(dataDir, 'auth-token'), 'utf8').trim();
 }
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real `bmo` CLI in `cwd` as a user's shell would: HOME is `cwd`, none of the caller's
+ * BMO_* variables, only those in `env`; `input` goes to its stdin. Killed after 30 s.
+ */
+export function runBmoCli(args: string[], cwd: string, env: Record<string, string> = {}, input?: string | Buffer): Promise<CliResult> {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(base)) if (key.startsWith('BMO_')) delete base[key];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, HOME: cwd, NO_COLOR: '1', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c) => (stdout += c));
+    child.stderr!.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

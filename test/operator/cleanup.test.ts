@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, CLI, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { call, runBmoCli, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Orphan cleanup as the seed fixes it: every team whose lead session no longer exists (ended or
@@ -218,28 +217,7 @@ test('single-team cleanup records scope=single, removes only that team, and leav
 
 // ---- the CLI against a real `bmo serve` ------------------------------------------------------
 
-/** The environment of a CLI child: none of the caller's BMO_* variables, only the ones given. */
-function cliEnv(home: string, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('BMO_')) delete env[key];
-  return { ...env, HOME: home, NO_COLOR: '1', ...extra };
-}
 
-function runCli(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(cwd, env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 async function send(server: ServerProcess, method: string, url: string, body?: unknown) {
   const res = await fetch(server.url + url, {
@@ -277,7 +255,7 @@ test('`bmo team cleanup --all --json` against a running server removes the orpha
     await send(server, 'POST', '/v1/sessions/lead-b/end');
 
     const env = { BMO_URL: server.url, BMO_TOKEN: TOKEN };
-    const all = await runCli(['team', 'cleanup', '--all', '--json'], cliDir, env);
+    const all = await runBmoCli(['team', 'cleanup', '--all', '--json'], cliDir, env);
     assert.is(all.code, 0, all.stderr);
     const result = JSON.parse(all.stdout);
     assert.is(result.scope, 'all');
@@ -294,11 +272,11 @@ test('`bmo team cleanup --all --json` against a running server removes the orpha
     assert.is(readLog(join(dataDir, 'teams', 'live', 'events.jsonl')).at(-1)!.type, 'member_joined', 'the team with a live lead is untouched');
     assert.not.ok(existsSync(join(cliDir, 'data')), 'the CLI talked to the server; it did not open a data directory of its own');
 
-    const again = await runCli(['team', 'cleanup', '--all', '--json'], cliDir, env);
+    const again = await runBmoCli(['team', 'cleanup', '--all', '--json'], cliDir, env);
     assert.is(again.code, 0, again.stderr);
     assert.is(JSON.parse(again.stdout).removed, 0);
 
-    const single = await runCli(['team', 'cleanup', 'live', '--json'], cliDir, env);
+    const single = await runBmoCli(['team', 'cleanup', 'live', '--json'], cliDir, env);
     assert.is(single.code, 0, single.stderr);
     assert.equal([JSON.parse(single.stdout).scope, JSON.parse(single.stdout).removed], ['single', 0]);
     assert.equal(

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, CLI, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { call, runBmoCli, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Teams are opt-in: with [options.teams] enabled = false every team route answers 404
@@ -99,23 +98,6 @@ test('with teams enabled the same routes all work', () =>
 
 // ---- the CLI ---------------------------------------------------------------------------------
 
-function runCli(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(base)) if (key.startsWith('BMO_')) delete base[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, HOME: cwd, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const TEAM_VERBS = [
   ['team', 'list'],
@@ -147,7 +129,7 @@ test('the CLI team verbs exit with code 5 and say teams are disabled, against a 
     // No bmo.toml anywhere: teams are off by default.
     server = await spawnServer(dataDir);
     for (const verb of TEAM_VERBS) {
-      const run = await runCli(verb, cliDir, { BMO_URL: server.url, BMO_TOKEN: TOKEN });
+      const run = await runBmoCli(verb, cliDir, { BMO_URL: server.url, BMO_TOKEN: TOKEN });
       assert.is(run.code, 5, `bmo ${verb.join(' ')}: ${run.stdout}${run.stderr}`);
       assert.match(run.stderr, /teams are disabled/, `bmo ${verb.join(' ')}`);
       assert.match(run.stderr, /enabled = true/);
@@ -157,7 +139,7 @@ test('the CLI team verbs exit with code 5 and say teams are disabled, against a 
     server = undefined;
 
     // No server answers: the CLI opens the data directory itself, under the same rule.
-    const local = await runCli(['team', 'list', '--json', '--data-dir', dataDir], cliDir, { BMO_URL: `http://127.0.0.1:${await closedPort()}` });
+    const local = await runBmoCli(['team', 'list', '--json', '--data-dir', dataDir], cliDir, { BMO_URL: `http://127.0.0.1:${await closedPort()}` });
     assert.is(local.code, 5, local.stdout + local.stderr);
     assert.match(local.stderr, /teams are disabled/);
   } finally {
@@ -184,17 +166,17 @@ test('the CLI team verbs work against a server with teams enabled', async () => 
     assert.is(created.status, 201);
     const env = { BMO_URL: server.url, BMO_TOKEN: TOKEN };
     for (const verb of TEAM_VERBS.filter((v) => v.join(' ') !== 'team remote reset')) {
-      const run = await runCli(verb, cliDir, env);
+      const run = await runBmoCli(verb, cliDir, env);
       assert.is(run.code, 0, `bmo ${verb.join(' ')}: ${run.stderr}`);
       assert.not.match(run.stderr, /disabled/);
     }
-    const list = JSON.parse((await runCli(['team', 'list', '--json'], cliDir, env)).stdout);
+    const list = JSON.parse((await runBmoCli(['team', 'list', '--json'], cliDir, env)).stdout);
     assert.equal(
       list.teams.map((t: { team_id: string }) => t.team_id),
       ['crew'],
     );
     // Reset with no remote configured is "not found" (exit 3), not "disabled" (exit 5).
-    const reset = await runCli(['team', 'remote', 'reset'], cliDir, env);
+    const reset = await runBmoCli(['team', 'remote', 'reset'], cliDir, env);
     assert.is(reset.code, 3, reset.stderr);
   } finally {
     await server?.stop('SIGKILL').catch(() => {});

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import type { Bmo } from '../../src/app.js';
-import { call, CLI, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { call, runBmoCli, startTestBmo, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // One posture snapshot for every surface: HTTP (GET /v1/teams/posture), the WebSocket projection
@@ -50,23 +49,6 @@ async function subscribePosture(bmo: Bmo): Promise<{ frames: PostureFrame[]; clo
   return { frames, close: () => ws.terminate() };
 }
 
-function runCli(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(base)) if (key.startsWith('BMO_')) delete base[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, HOME: cwd, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Teams in every state the posture counts: working, blocked, idle, a gone lead, a removed team, messages. */
 async function buildScenario(bmo: Bmo) {
@@ -151,7 +133,7 @@ test('what the CLI shows (team list rows, the show-teams recent tail) equals the
     const env = { BMO_URL: bmo.url!, BMO_TOKEN: TOKEN };
     const posture = await ok(bmo, 200, 'GET', '/v1/teams/posture');
 
-    const list = await runCli(['team', 'list', '--json'], cliDir, env);
+    const list = await runBmoCli(['team', 'list', '--json'], cliDir, env);
     assert.is(list.code, 0, list.stderr);
     const listed = JSON.parse(list.stdout);
     assert.is(listed.pos, posture.pos, 'same pos');
@@ -162,7 +144,7 @@ test('what the CLI shows (team list rows, the show-teams recent tail) equals the
     );
     assert.is(listed.teams.length, posture.team_count);
 
-    const shown = await runCli(['config', 'show-teams', '--json'], cliDir, env);
+    const shown = await runBmoCli(['config', 'show-teams', '--json'], cliDir, env);
     assert.is(shown.code, 0, shown.stderr);
     const value = JSON.parse(shown.stdout);
     assert.is(value.connection.mode, 'server');

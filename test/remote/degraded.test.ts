@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, CLI, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { call, runBmoCli, startTestBmo, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // The sticky remote-degraded state machine, driven against a remote we control: 3 consecutive
@@ -251,23 +250,6 @@ test('after a restart of A the degraded flag and the failure count are as before
     assert.is(b.posture().remote_degraded, false);
   }));
 
-function runCli(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(base)) if (key.startsWith('BMO_')) delete base[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, HOME: cwd, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 test('`bmo team remote reset` clears the degraded flag with one appended remote_recovered (operator_reset); a second reset appends nothing', () =>
   withRemote(async ({ a, remote, dir }) => {
@@ -277,7 +259,7 @@ test('`bmo team remote reset` clears the degraded flag with one appended remote_
     mkdirSync(cliDir);
     const env = { BMO_URL: a.url!, BMO_TOKEN: TOKEN };
 
-    const reset = await runCli(['team', 'remote', 'reset', '--json'], cliDir, env);
+    const reset = await runBmoCli(['team', 'remote', 'reset', '--json'], cliDir, env);
     assert.is(reset.code, 0, reset.stderr);
     const result = JSON.parse(reset.stdout);
     assert.equal(
@@ -293,7 +275,7 @@ test('`bmo team remote reset` clears the degraded flag with one appended remote_
     );
     assert.is(remote.hits.length, 3, 'the reset is local: it does not call the remote');
 
-    const status = await runCli(['team', 'remote', 'status', '--json'], cliDir, env);
+    const status = await runBmoCli(['team', 'remote', 'status', '--json'], cliDir, env);
     assert.is(status.code, 0, status.stderr);
     assert.equal([JSON.parse(status.stdout).degraded, JSON.parse(status.stdout).consecutive_failures], [false, 0]);
 

@@ -1,16 +1,11 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ROOT, TOKEN } from '../helpers/bmo.js';
+import { ROOT, TOKEN, runBmoCli, type CliResult } from '../helpers/bmo.js';
+
+export type { CliResult };
 
 /** The test executor for `bmo nanite run` (compiled from test/fixtures/nanite-executor.ts). */
 export const NANITE_EXECUTOR = join(ROOT, 'dist', 'test', 'fixtures', 'nanite-executor.js');
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Writes a bmo.toml into `cwd` whose [nanite] command runs the test executor with `args`. */
 export function writeNaniteConfig(cwd: string, args: string[] = [], extra = ''): void {
@@ -20,21 +15,7 @@ export function writeNaniteConfig(cwd: string, args: string[] = [], extra = ''):
 
 /** Runs the real `bmo` CLI in `cwd` against the server at `url`, as a user's shell would. */
 export function runCli(cwd: string, url: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['BMO_WORKSTREAM', 'BMO_SESSION_ID', 'BMO_DATA_DIR', 'BMO_CONFIG', 'BMO_PORT', 'BMO_HOST']) delete base[name];
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: { ...base, HOME: cwd, BMO_URL: url, BMO_TOKEN: TOKEN, BMO_LOG_LEVEL: 'warn', NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runBmoCli(args, cwd, { BMO_URL: url, BMO_TOKEN: TOKEN, BMO_LOG_LEVEL: 'warn', ...env });
 }
 
 /** `runCli … --json` that must exit 0; its stdout parsed. */
