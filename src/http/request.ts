@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { ID_PATTERN, type Envelope } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
 import { BmoError } from '../errors.js';
-import type { CommandContext } from '../pipeline/pipeline.js';
+import { storedLineOf, type CommandContext } from '../pipeline/pipeline.js';
 
 /** Parses a body (or query) with its zod schema; a refusal names the field. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where = ''): z.output<S> {
@@ -69,7 +69,30 @@ export function commandContext(request: FastifyRequest): CommandContext {
 export function sendCommandResult(reply: FastifyReply, status: number, envelopes: Envelope[], extra: Record<string, unknown> = {}) {
   const last = envelopes[envelopes.length - 1];
   if (last) void reply.header('etag', `"${last.seq}"`);
-  return reply.code(status).send({ ...extra, version: last?.seq, pos: last?.pos, events: envelopes });
+  // Object.assign rather than a spread: the spread makes a dictionary-mode object, several times slower to serialise.
+  const head = Object.assign({}, extra, { version: last?.seq, pos: last?.pos });
+  const spliced = splicedResult(head, envelopes);
+  if (spliced !== undefined) return reply.code(status).type(JSON_TYPE).send(spliced);
+  return reply.code(status).send(Object.assign(head, { events: envelopes }));
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The same text as `JSON.stringify({ ...head, events })`, with each event copied from the line it
+ * was stored as (a stored line is its envelope's JSON) instead of serialised again. Undefined when
+ * an envelope's line is not known: the caller serialises as usual.
+ */
+function splicedResult(head: Record<string, unknown>, envelopes: Envelope[]): string | undefined {
+  if (envelopes.length === 0 || 'events' in head) return undefined;
+  let events = '';
+  for (let i = 0; i < envelopes.length; i++) {
+    const line = storedLineOf(envelopes[i]);
+    if (!line) return undefined;
+    events += (i > 0 ? ',' : '') + line.toString('utf8', 0, line.length - 1);
+  }
+  const fields = JSON.stringify(head);
+  return `${fields.slice(0, -1)},"events":[${events}]}`;
 }
 
 /** The id a create answered with: on an idempotent retry, the one the first request created, not a fresh one. */

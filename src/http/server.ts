@@ -46,9 +46,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const telemetry = deps.telemetry ?? teamsTelemetry(deps.logger);
 
   // One line per request, by route pattern: ids, names and tokens in URLs stay out of the log.
-  app.addHook('onResponse', async (request, reply) => {
+  // Callback-style hooks: no promise per request for work that never waits.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? '(no route)';
-    request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request) }, 'request');
+    if ((request.log as unknown as Logger).isLevelEnabled('info')) {
+      request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request) }, 'request');
+    }
     // A read that failed still did something worth joining: a forwarded GET records remote_failed.
     if (route.startsWith('/v1/teams') && (request.method !== 'GET' || reply.statusCode >= 500)) {
       const params = request.params as Record<string, string>;
@@ -61,6 +64,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         session_id: typeof request.headers['x-session-id'] === 'string' ? request.headers['x-session-id'] : undefined,
       });
     }
+    done();
   });
 
   app.get('/healthz', async () => ({ ok: true, pos: pipeline.store.head() }));
@@ -68,13 +72,18 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // The plugin's own preClose would close every socket first with no code; stream.ts closes them with 4001 and where to resume.
   void app.register(websocket, { options: { maxPayload: config.stream.max_payload_bytes }, preClose: (done) => done() });
   void app.register(async (v1) => {
-    v1.addHook('onRequest', async (request) => {
-      const isStream = request.url.startsWith('/v1/stream');
-      checkBearer(deps.token, request, isStream);
-      if (isStream) checkOrigin(request.headers.origin, request.headers.host, config.server.allowed_origins);
-      if (request.url.startsWith('/v1/teams') && !config.options.teams.enabled) {
-        throw new BmoError('teams_disabled', 'teams are disabled: set [options.teams] enabled = true in bmo.toml and restart bmo');
+    v1.addHook('onRequest', (request, _reply, done) => {
+      try {
+        const isStream = request.url.startsWith('/v1/stream');
+        checkBearer(deps.token, request, isStream);
+        if (isStream) checkOrigin(request.headers.origin, request.headers.host, config.server.allowed_origins);
+        if (request.url.startsWith('/v1/teams') && !config.options.teams.enabled) {
+          throw new BmoError('teams_disabled', 'teams are disabled: set [options.teams] enabled = true in bmo.toml and restart bmo');
+        }
+      } catch (error) {
+        return done(error as Error);
       }
+      done();
     });
     const remoteHost = hostOnly(config.options.teams.server_url);
     const remote =

@@ -2,12 +2,23 @@ import type { Logger } from 'pino';
 import type { Envelope, Meta, StreamName } from '../../events/index.js';
 import type { Entity } from '../domain/entity.js';
 import { BmoError, VersionConflictError } from '../errors.js';
-import type { EventStore, StoredEvent } from '../store/index.js';
+import { isoOf, type EventStore, type StoredEvent } from '../store/index.js';
 import { evolveTeam, type TeamView } from '../../projections/team.js';
 import { evolveWorkstream, type WorkstreamView } from '../../projections/workstream.js';
 import { DetailCache } from './details.js';
 import { Hub } from './hub.js';
 import { ReadModels } from './read-models.js';
+
+/**
+ * The stored line of each envelope the pipeline committed or read back: the line is the envelope's
+ * JSON, byte for byte, so an answer can carry those bytes instead of serialising the envelope again.
+ */
+const storedLines = new WeakMap<Envelope, Buffer>();
+
+/** The log line (with its `\n`) an envelope was stored as, when the pipeline saw it committed or read it. */
+export function storedLineOf(envelope: Envelope): Buffer | undefined {
+  return storedLines.get(envelope);
+}
 
 export interface CommandContext {
   invocationId?: string;
@@ -18,15 +29,23 @@ export interface CommandContext {
   expectedVersion?: number;
 }
 
+/** How often a command with no expected version is decided again after another instance moved its stream. */
+const MAX_ATTEMPTS = 3;
+
+
 interface WriteModel {
   state: unknown;
   version: number;
+  /** Appends decided on this model and not yet durable: it must stay while any is in flight. */
+  inFlight: number;
 }
 
 export interface PipelineOptions {
   store: EventStore;
   logger: Logger;
   clock?: () => Date;
+  /** Write models kept past this many are dropped, least recently used first, once none of their appends is in flight. */
+  maxWriteModels?: number;
 }
 
 /**
@@ -43,6 +62,7 @@ export class Pipeline {
   readonly workstreamDetails: DetailCache<WorkstreamView>;
   private readonly logger: Logger;
   private readonly clock: () => Date;
+  private readonly maxWriteModels: number;
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
   private readonly inflight = new Map<string, Promise<Envelope[]>>();
 
@@ -50,6 +70,7 @@ export class Pipeline {
     this.store = options.store;
     this.logger = options.logger;
     this.clock = options.clock ?? (() => new Date());
+    this.maxWriteModels = options.maxWriteModels ?? 4096;
     this.teamDetails = new DetailCache<TeamView>(this.store, (team, event) => evolveTeam(team, event), (stream) => this.readModels.teams.get(stream.slice('teams/'.length))?.version ?? 0);
     this.workstreamDetails = new DetailCache<WorkstreamView>(
       this.store,
@@ -80,9 +101,13 @@ export class Pipeline {
   }
 
   /** Runs one command against one entity and resolves with its events once they are durable. */
-  async execute<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext = {}): Promise<Envelope[]> {
-    const key = context.idempotencyKey;
-    if (!key) return this.run(entity, id, command, context);
+  execute<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext = {}): Promise<Envelope[]> {
+    // Not async itself: a command without a key goes straight to run, with no promise wrapped around its own.
+    return context.idempotencyKey ? this.executeOnce(entity, id, command, context, context.idempotencyKey) : this.run(entity, id, command, context);
+  }
+
+  /** A command with an Idempotency-Key: once per key, and a retry answers what the first one did. */
+  private async executeOnce<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext, key: string): Promise<Envelope[]> {
     // Wait out every request in flight with this key; no await between the last check and `inflight.set` below.
     for (let prior = this.inflight.get(key); prior; prior = this.inflight.get(key)) await prior.catch(() => {});
     const seen = this.readModels.idempotency.get(key);
@@ -101,7 +126,21 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Another instance on a shared store may move a stream under this one's write model: the model is
+   * dropped then, and a command that named no expected version is decided again on the fresh state.
+   */
   private async run<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext): Promise<Envelope[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runOnce(entity, id, command, context);
+      } catch (error) {
+        if (!(error instanceof VersionConflictError) || context.expectedVersion !== undefined || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async runOnce<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext): Promise<Envelope[]> {
     const stream: StreamName = `${entity.kind}/${id}`;
     const model = await this.writeModel(entity, stream);
     if (context.expectedVersion !== undefined && context.expectedVersion !== model.version) {
@@ -117,53 +156,95 @@ export class Pipeline {
       meta.idempotency_key = context.idempotencyKey;
       meta.request_hash = context.requestHash ?? '';
     }
-    const durable = this.store.append(stream, events, { expectedVersion: model.version, meta, at: now });
-    const at = now.toISOString();
+    let durable: Promise<Envelope[]>;
+    try {
+      durable = this.store.append(stream, events, { expectedVersion: model.version, meta, at: now });
+    } catch (error) {
+      if (error instanceof VersionConflictError) this.dropWriteModel(stream, model); // the store knows a later version than the model
+      throw error;
+    }
+    const at = isoOf(now);
     for (const event of events) {
-      const provisional = { ...event, pos: 0, stream, seq: model.version + 1, id: '', at, meta, crc: '' } as Envelope;
+      const provisional = { pos: 0, stream, seq: model.version + 1, id: '', type: event.type, at, data: event.data, meta, crc: '' } as Envelope;
       model.state = entity.evolve(model.state as S | undefined, provisional);
       model.version++;
     }
+    model.inFlight++;
     try {
       return await durable;
     } catch (error) {
-      this.writeModels.delete(stream);
+      this.dropWriteModel(stream, model);
       throw error;
+    } finally {
+      model.inFlight--;
     }
   }
 
   private writeModel<S, C>(entity: Entity<S, C>, stream: StreamName): WriteModel | Promise<WriteModel> {
     const cached = this.writeModels.get(stream);
-    if (cached) return cached;
+    if (cached) {
+      // Most recently used last: trimWriteModels drops from the front.
+      this.writeModels.delete(stream);
+      this.writeModels.set(stream, cached);
+      return cached;
+    }
     const loading = (async () => {
-      const model: WriteModel = { state: undefined, version: 0 };
+      const model: WriteModel = { state: undefined, version: 0, inFlight: 0 };
       for await (const { envelope } of this.store.readStream(stream)) {
         model.state = entity.evolve(model.state as S | undefined, envelope);
         model.version = envelope.seq;
       }
       if (model.version !== this.store.version(stream)) {
-        this.writeModels.delete(stream);
-        throw new BmoError('store_unavailable', `${stream} moved while it was loading; retry`);
+        // Appended to while it loaded (another instance on a shared store): a command without If-Match is decided again.
+        throw new VersionConflictError(stream, model.version, this.store.version(stream));
       }
       this.writeModels.set(stream, model);
+      this.trimWriteModels();
       return model;
     })();
     this.writeModels.set(stream, loading);
-    loading.catch(() => this.writeModels.delete(stream));
+    loading.catch(() => this.dropWriteModel(stream, loading));
     return loading;
+  }
+
+  /** How many streams have a write model in memory. */
+  get writeModelCount(): number {
+    return this.writeModels.size;
+  }
+
+  /** Keeps the write models to `maxWriteModels`: a dropped one is folded again from its log when next needed. */
+  private trimWriteModels(): void {
+    let excess = this.writeModels.size - this.maxWriteModels;
+    if (excess <= 0) return;
+    for (const [stream, model] of this.writeModels) {
+      if (excess <= 0) break;
+      if (model instanceof Promise || model.inFlight > 0) continue;
+      this.writeModels.delete(stream);
+      excess--;
+    }
+  }
+
+  /** Forgets a stream's write model, unless another has taken its place already. */
+  private dropWriteModel(stream: string, model: WriteModel | Promise<WriteModel>): void {
+    if (this.writeModels.get(stream) === model) this.writeModels.delete(stream);
   }
 
   private async readRange(stream: StreamName, firstSeq: number, lastSeq: number): Promise<Envelope[]> {
     const out: Envelope[] = [];
-    for await (const { envelope } of this.store.readStream(stream, firstSeq)) {
+    for await (const { envelope, line } of this.store.readStream(stream, firstSeq)) {
       if (envelope.seq > lastSeq) break;
+      storedLines.set(envelope, line);
       out.push(envelope);
     }
     return out;
   }
 
   private applyCommitted(batch: StoredEvent[]): void {
-    for (const { envelope } of batch) {
+    for (const { envelope, line } of batch) {
+      storedLines.set(envelope, line);
+      // An event this instance did not decide (another instance on a shared store) outdates the write model.
+      const model = this.writeModels.get(envelope.stream);
+      if (model && !(model instanceof Promise) && model.version < envelope.seq) this.writeModels.delete(envelope.stream);
       this.readModels.apply(envelope);
       if (envelope.stream.startsWith('teams/')) this.teamDetails.apply(envelope);
       else if (envelope.stream.startsWith('workstreams/')) this.workstreamDetails.apply(envelope);
@@ -178,3 +259,4 @@ export class Pipeline {
 }
 
 export { VersionConflictError };
+

@@ -92,3 +92,15 @@ export function splitLines(buf: Buffer, onLine: (start: number, end: number) => 
   }
   return start;
 }
+
+/** `Date#toISOString`, remembered for the last millisecond asked for: the events of one moment share the string. */
+let lastIsoMs = NaN;
+let lastIso = '';
+export function isoOf(date: Date): string {
+  const ms = date.getTime();
+  if (ms !== lastIsoMs) {
+    lastIso = date.toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}

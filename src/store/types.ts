@@ -1,5 +1,8 @@
 import type { DomainEvent, Envelope, Meta, StreamName } from '../../events/index.js';
 
+/** A PostgreSQL schema name the store accepts: lower case, unquoted, at most 63 bytes. */
+export const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
 /** Named sentinels for optimistic concurrency, checked at the append and nowhere else. */
 export type ExpectedVersion = number | 'any' | 'no_stream' | 'stream_exists';
 
@@ -8,6 +11,8 @@ export interface AppendOptions {
   meta?: Meta;
   /** The event time; it comes in with the command so that deciders stay pure. */
   at?: Date;
+  /** The events' ids, when they have them already (an import); otherwise new UUIDs. */
+  ids?: string[];
 }
 
 /** A committed event and its exact stored bytes (with the trailing newline). */

@@ -24,6 +24,8 @@ export function teamsTelemetry(logger: Logger): TeamsTelemetry {
   const action = logger.child({ channel: 'teams.action' });
   return {
     fired(record) {
+      // Nothing is built (no id hashed) for a channel that logs nothing.
+      if (!fired.isLevelEnabled('info')) return;
       fired.info(
         {
           invocation_id: record.invocation_id,
@@ -38,6 +40,7 @@ export function teamsTelemetry(logger: Logger): TeamsTelemetry {
       );
     },
     actions(batch) {
+      if (!action.isLevelEnabled('info')) return;
       for (const { envelope } of batch) {
         if (!envelope.stream.startsWith('teams/') && !envelope.stream.startsWith('system/')) continue;
         action.info(actionRecord(envelope), 'teams.action');
