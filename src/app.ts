@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { hostOnly, type Config } from './config/config.js';
+import { ConfigError, hostOnly, type Config } from './config/config.js';
 import { resolveToken } from './auth-token.js';
 import { buildServer } from './http/server.js';
 import { startLeaseSweeper } from './pipeline/operations.js';
 import { teamsTelemetry } from './telemetry/teams.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { buildPosture } from '../projections/posture.js';
-import { JsonlEventStore } from './store/index.js';
+import { JsonlEventStore, type EventStore } from './store/index.js';
+import { PostgresEventStore } from './store/postgres.js';
 
 export interface Bmo {
   pipeline: Pipeline;
@@ -35,7 +36,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
       logger.flush?.();
       setImmediate(() => process.exit(70));
     });
-  const store = new JsonlEventStore({ dataDir: config.server.data_dir, logger: logger.child({ component: 'store' }), onFatal, role: 'bmo serve' });
+  const store = createStore(config, logger, onFatal);
   const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }) });
   await pipeline.start();
   const token = resolveToken(config.server.token, config.server.data_dir)!;
@@ -85,4 +86,18 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
       await pipeline.stop();
     },
   };
+}
+
+/** The backend `[store] backend` names: the jsonl files in the data directory, or a shared PostgreSQL schema. */
+export function createStore(config: Config, logger: Logger, onFatal: (error: unknown) => void, role = 'bmo serve'): EventStore {
+  const storeLogger = logger.child({ component: 'store' });
+  if (config.store.backend === 'postgres') {
+    if (!config.store.url) {
+      throw new ConfigError(
+        '[store] backend = "postgres" needs the database to use: set [store] url = "postgres://user:password@host:5432/database" in bmo.toml ([store] schema names the schema, default "bmo")',
+      );
+    }
+    return new PostgresEventStore({ url: config.store.url, schema: config.store.schema, logger: storeLogger, role });
+  }
+  return new JsonlEventStore({ dataDir: config.server.data_dir, logger: storeLogger, onFatal, role });
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { formatIssues } from '../../events/parse.js';
+import { SCHEMA_PATTERN } from '../store/types.js';
 
 const ConfigSchema = z.strictObject({
   server: z
@@ -42,7 +43,7 @@ const ConfigSchema = z.strictObject({
     .strictObject({
       backend: z.enum(['jsonl', 'postgres']).default('jsonl'),
       url: z.string().optional(),
-      schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('bmo'),
+      schema: z.string().regex(SCHEMA_PATTERN, 'a schema name: lower case letters, digits and _, at most 63').default('bmo'),
     })
     .prefault({}),
   sessions: z
@@ -125,6 +126,7 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; ove
   if (env.BMO_HOST) fromEnv.server.host = env.BMO_HOST;
   if (env.BMO_PORT) fromEnv.server.port = Number(env.BMO_PORT);
   if (env.BMO_URL) fromEnv.server.url = env.BMO_URL;
+  if (env.BMO_STORE_URL) fromEnv.store = { url: env.BMO_STORE_URL };
   if (env.BMO_TEAMS_TOKEN) fromEnv.options = { teams: { token: env.BMO_TEAMS_TOKEN } };
   raw = merge(merge(raw, fromEnv), options.overrides ?? {});
   const parsed = ConfigSchema.safeParse(raw);

@@ -13,6 +13,12 @@ export interface StoreUnderTest {
   cleanup: () => Promise<void>;
 }
 
+/** Fresh, empty storage for one test: `create` makes a store on it, not opened yet; `remove` deletes the storage. */
+export interface Storage {
+  create: () => EventStore;
+  remove: () => Promise<void> | void;
+}
+
 let messageCounter = 0;
 
 /** A valid team event; `body` tells events apart in assertions. */
@@ -86,11 +92,30 @@ async function snapshot(store: EventStore, streams: StreamName[]) {
 }
 
 /**
- * The EventStore port's contract, for any backend: `makeStore` gives an opened store on empty
- * storage, a way to reopen the same storage, and a cleanup.
+ * The EventStore port's contract, for any backend: `freshStorage` gives empty storage for each
+ * test, on which the contract opens, reopens and finally closes stores.
  */
-export function storeContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+export function storeContract(name: string, freshStorage: () => Storage | Promise<Storage>): void {
   const it = suite(`${name}: EventStore contract`);
+
+  const makeStore = async (): Promise<StoreUnderTest> => {
+    const storage = await freshStorage();
+    const opened: EventStore[] = [];
+    const reopen = async (options?: OpenOptions) => {
+      const store = storage.create();
+      await store.open(options);
+      opened.push(store);
+      return store;
+    };
+    return {
+      store: await reopen(),
+      reopen,
+      cleanup: async () => {
+        for (const store of opened) await store.close();
+        await storage.remove();
+      },
+    };
+  };
 
   /** Runs `body` on a fresh store and always cleans up. */
   const withStore = (body: (under: StoreUnderTest) => Promise<void>) => async () => {

@@ -8,30 +8,16 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StreamName } from '../../events/index.js';
 import { BmoError, CorruptLogError } from '../../src/errors.js';
-import { JsonlEventStore, LOG_FILE, decodeLine, encodeLine, type EventStore } from '../../src/store/index.js';
+import { JsonlEventStore, LOG_FILE, decodeLine, encodeLine } from '../../src/store/index.js';
 import { ROOT, testLogger } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 import { collect, message, storeContract, throwsAtOnce } from './contract.js';
 
 const APPENDER = join(ROOT, 'dist', 'test', 'fixtures', 'appender.js');
 
-storeContract('jsonl', async () => {
+storeContract('jsonl', () => {
   const { dir, cleanup } = tempDir('bmo-store-');
-  const opened: EventStore[] = [];
-  const openStore = async (options?: Parameters<EventStore['open']>[0]) => {
-    const store = new JsonlEventStore({ dataDir: dir, logger: testLogger() });
-    await store.open(options);
-    opened.push(store);
-    return store;
-  };
-  return {
-    store: await openStore(),
-    reopen: openStore,
-    cleanup: async () => {
-      for (const store of opened) await store.close();
-      cleanup();
-    },
-  };
+  return { create: () => new JsonlEventStore({ dataDir: dir, logger: testLogger() }), remove: cleanup };
 });
 
 /** A jsonl store on a temp dir; `lines` keeps every log line it emits. */

@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Bmo } from '../../src/app.js';
+import { ConfigError } from '../../src/config/config.js';
+import { call, runBmoCli, startTestBmo } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
+import { PG_URL, dropSchema, randomSchema, runWithPostgres } from '../fixtures/pg-schema.js';
+
+// `[store] backend = "postgres"`: two bmo on one schema serve the same teams, whichever took the write.
+
+const it = suite('postgres: bmo on a shared schema');
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.unreachable(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const teamIds = async (bmo: Bmo) => ((await call(bmo, 'GET', '/v1/teams')).json?.teams ?? []).map((t: { team_id: string }) => t.team_id).sort();
+
+/** Gives `body` a way to start bmo on one fresh schema (each with its own data dir); closes them and drops the schema after. */
+async function onSharedSchema(body: (start: () => Promise<Bmo>, schema: string) => Promise<void>): Promise<void> {
+  const schema = randomSchema();
+  const dirs: ReturnType<typeof tempDir>[] = [];
+  const started: Bmo[] = [];
+  const start = async () => {
+    const dir = tempDir('bmo-pg-');
+    dirs.push(dir);
+    const bmo = await startTestBmo(dir.dir, { overrides: { store: { backend: 'postgres', url: PG_URL, schema } } });
+    started.push(bmo);
+    return bmo;
+  };
+  try {
+    await body(start, schema);
+  } finally {
+    for (const bmo of started) await bmo.close();
+    await dropSchema(schema);
+    for (const dir of dirs) dir.cleanup();
+  }
+}
+
+it('a team created through one bmo is served by another on the same schema, and by one started later', () =>
+  onSharedSchema(async (start) => {
+    const first = await start();
+    const second = await start();
+
+    const created = await call(first, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', goal: 'ship', lead: { member_id: 'boss', name: 'Boss' } });
+    assert.is(created.status, 201, created.body);
+    await waitFor('the second bmo to list alpha', async () => (await teamIds(second)).includes('alpha'));
+    const team = await call(second, 'GET', '/v1/teams/alpha');
+    assert.is(team.status, 200, team.body);
+    assert.is(team.json.name, 'Alpha');
+
+    // The other way round, on another team.
+    const other = await call(second, 'POST', '/v1/teams', { id: 'beta', name: 'Beta', lead: { member_id: 'lead', name: 'Lead' } });
+    assert.is(other.status, 201, other.body);
+    await waitFor('the first bmo to list beta', async () => (await teamIds(first)).join() === 'alpha,beta');
+    assert.is(first.pipeline.store.head(), second.pipeline.store.head());
+
+    const third = await start();
+    assert.equal(await teamIds(third), ['alpha', 'beta'], 'a bmo started later replays the shared log');
+    assert.is(third.pipeline.store.head(), first.pipeline.store.head());
+  }),
+);
+
+it('a bmo whose team was moved by another on the same schema still writes to it, and If-Match sees the moved version', () =>
+  onSharedSchema(async (start) => {
+    const first = await start();
+    const second = await start();
+
+    // The first bmo decides on alpha (so it holds a write model), then the second moves alpha.
+    assert.is((await call(first, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', lead: { member_id: 'boss', name: 'Boss' } })).status, 201);
+    assert.is((await call(first, 'POST', '/v1/teams/alpha/members', { member_id: 'ann', name: 'Ann' })).status, 201);
+    await waitFor('the second bmo to see ann', async () => (await call(second, 'GET', '/v1/teams/alpha')).json?.members?.some((m: { member_id: string }) => m.member_id === 'ann'));
+    const moved = await call(second, 'POST', '/v1/teams/alpha/members', { member_id: 'bob', name: 'Bob' });
+    assert.is(moved.status, 201, moved.body);
+    await waitFor('the first bmo to see bob', async () => (await call(first, 'GET', '/v1/teams/alpha')).json?.members?.some((m: { member_id: string }) => m.member_id === 'bob'));
+
+    const joined = await call(first, 'POST', '/v1/teams/alpha/members', { member_id: 'cy', name: 'Cy' });
+    assert.is(joined.status, 201, `the first bmo decides on alpha as it is now, not as it last wrote it: ${joined.body}`);
+    const read = await call(first, 'GET', '/v1/teams/alpha');
+    const withIfMatch = await call(first, 'POST', '/v1/teams/alpha/tasks', { task_id: 't1', title: 'x' }, { 'if-match': read.headers.etag as string });
+    assert.is(withIfMatch.status, 201, `If-Match with the version just read is accepted: ${withIfMatch.body}`);
+    const stale = await call(second, 'POST', '/v1/teams/alpha/tasks', { task_id: 't2', title: 'y' }, { 'if-match': read.headers.etag as string });
+    assert.is(stale.status, 409, `If-Match with a version another bmo moved past is 409: ${stale.body}`);
+    const ids = (await call(first, 'GET', '/v1/teams/alpha')).json.members.map((m: { member_id: string }) => m.member_id).sort();
+    assert.equal(ids, ['ann', 'bob', 'boss', 'cy']);
+  }),
+);
+
+it('bmo import moves a jsonl store into PostgreSQL: the same lines, byte for byte, and the same answers', () =>
+  onSharedSchema(async (start, schema) => {
+    const source = tempDir('bmo-pg-');
+    try {
+      const jsonl = await startTestBmo(source.dir);
+      assert.is((await call(jsonl, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', goal: 'ship', lead: { member_id: 'boss', name: 'Boss' } })).status, 201);
+      assert.is((await call(jsonl, 'POST', '/v1/teams/alpha/tasks', { task_id: 't1', title: 'first' })).status, 201);
+      assert.is((await call(jsonl, 'POST', '/v1/workstreams', { id: 'w1', label: 'docs/one' })).status, 201);
+      const before = (await call(jsonl, 'GET', '/v1/teams/alpha')).json;
+      const linesBefore = (await jsonl.pipeline.store.readAll(0)).events.map((e) => e.line.toString());
+      await jsonl.close();
+
+      const file = join(source.dir, 'all.ndjson');
+      assert.is((await runBmoCli(['export', '--out', file], source.dir, { BMO_DATA_DIR: source.dir })).code, 0);
+      const imported = await runBmoCli(['import', file, '--backend', 'postgres', '--store-url', PG_URL, '--schema', schema], source.dir);
+      assert.is(imported.code, 0, imported.stderr);
+      assert.match(imported.stdout, /imported 4 events in 2 streams into PostgreSQL .* schema bmo_test_/);
+
+      const pg = await start();
+      assert.equal((await pg.pipeline.store.readAll(0)).events.map((e) => e.line.toString()), linesBefore);
+      assert.equal((await call(pg, 'GET', '/v1/teams/alpha')).json, before);
+    } finally {
+      source.cleanup();
+    }
+  }),
+);
+
+it('backend = "postgres" without a url says what to set', async () => {
+  const { dir, cleanup } = tempDir('bmo-pg-');
+  try {
+    let refused: unknown;
+    try {
+      await (await startTestBmo(dir, { overrides: { store: { backend: 'postgres' } } })).close();
+    } catch (error) {
+      refused = error;
+    }
+    assert.instance(refused, ConfigError);
+    assert.match((refused as Error).message, /\[store\] url = "postgres:\/\//);
+  } finally {
+    cleanup();
+  }
+});
+
+await runWithPostgres('postgres app', () => it.run());
