@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { startBmo } from '../app.js';
+import { describeUrl } from '../store/postgres.js';
 import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -29,7 +30,8 @@ program
     const logger = createLogger();
     const bmo = await startBmo({ config, logger });
     logger.info({ url: bmo.url, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
-    process.stdout.write(`bmo serving on ${bmo.url} (data: ${config.server.data_dir}; token in ${config.server.data_dir}/auth-token unless configured)\n`);
+    const where = config.store.backend === 'postgres' ? `PostgreSQL ${describeUrl(config.store.url!)}, schema ${config.store.schema}` : config.server.data_dir;
+    process.stdout.write(`bmo serving on ${bmo.url} (events: ${where}; token in ${config.server.data_dir}/auth-token unless configured)\n`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -201,6 +203,7 @@ program
   );
 
 (await import('./workstreams.js')).registerWorkstreamCommands(program);
+(await import('./transfer.js')).registerTransferCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

@@ -34,12 +34,12 @@ export function exitCodeOf(error: unknown): number {
 }
 
 /** The config as the global options (--config, --data-dir, --url) and the files give it. */
-export function configFrom(program: Command, extra: Record<string, unknown> = {}): LoadedConfig {
+export function configFrom(program: Command, extra: Record<string, unknown> = {}, store: Record<string, unknown> = {}): LoadedConfig {
   const opts = program.opts<{ config?: string; dataDir?: string; url?: string }>();
   const server: Record<string, unknown> = { ...extra };
   if (opts.dataDir) server.data_dir = opts.dataDir;
   if (opts.url) server.url = opts.url;
-  return loadConfig({ env: { ...process.env, ...(opts.config ? { BMO_CONFIG: opts.config } : {}) }, overrides: { server } });
+  return loadConfig({ env: { ...process.env, ...(opts.config ? { BMO_CONFIG: opts.config } : {}) }, overrides: { server, store } });
 }
 
 /** Runs a verb against the server (or the data directory opened in-process), then lets go of it. */

@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Bmo } from '../../src/app.js';
+import { call, runBmoCli, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
+
+// `bmo export` writes the store as NDJSON; `bmo import` appends it to an empty store. The round
+// trip keeps every line byte for byte: stream, seq, pos, id, time, data, meta and CRC.
+
+/** A store with teams, tasks, messages, a removed team and a workstream, written through HTTP. */
+async function fill(bmo: Bmo): Promise<void> {
+  const must = async (status: number, method: string, url: string, body?: unknown) => {
+    const res = await call(bmo, method, url, body);
+    assert.is(res.status, status, `${method} ${url}: ${res.body}`);
+  };
+  await must(201, 'POST', '/v1/teams', { id: 'docs', name: 'Docs', goal: 'ship the book', lead: { member_id: 'ann', name: 'Ann' } });
+  await must(201, 'POST', '/v1/teams/docs/members', { member_id: 'bob', name: 'Bob' });
+  await must(201, 'POST', '/v1/teams/docs/tasks', { task_id: 'outline', title: 'Outline' });
+  await must(201, 'POST', '/v1/teams/docs/messages', { from: 'ann', to: 'bob', body: 'outline first' });
+  await must(201, 'POST', '/v1/teams', { id: 'gone', name: 'Gone', lead: { member_id: 'cy', name: 'Cy' } });
+  await must(200, 'DELETE', '/v1/teams/gone');
+  await must(201, 'POST', '/v1/workstreams', { id: 'book', label: 'docs/book-visual-coverage' });
+}
+
+const storeLines = (dir: string, ...path: string[]) => readFileSync(join(dir, ...path, 'events.jsonl'), 'utf8');
+
+test('export then import into a new data directory gives the same lines, byte for byte, and the same answers', async () => {
+  const source = tempDir('bmo-export-');
+  const target = tempDir('bmo-import-');
+  try {
+    const bmo = await startTestBmo(source.dir);
+    await fill(bmo);
+    const teamsBefore = (await call(bmo, 'GET', '/v1/teams')).json;
+    const docsBefore = (await call(bmo, 'GET', '/v1/teams/docs')).json;
+    await bmo.close();
+
+    const file = join(source.dir, 'all.ndjson');
+    const exported = await runBmoCli(['export', '--out', file, '--json'], source.dir, { BMO_DATA_DIR: join(source.dir) });
+    assert.is(exported.code, 0, exported.stderr);
+    assert.is(JSON.parse(exported.stdout).events, 9);
+    assert.is(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 9);
+
+    const imported = await runBmoCli(['import', file, '--json'], target.dir, { BMO_DATA_DIR: target.dir });
+    assert.is(imported.code, 0, imported.stderr);
+    assert.equal(JSON.parse(imported.stdout), { events: 9, streams: 3, renumbered: 0, into: target.dir });
+    for (const path of [['teams', 'docs'], ['teams', 'gone'], ['workstreams', 'book']]) {
+      assert.is(storeLines(target.dir, ...path), storeLines(source.dir, ...path), `${path.join('/')} is the same, byte for byte`);
+    }
+
+    const copy = await startTestBmo(target.dir);
+    try {
+      assert.equal((await call(copy, 'GET', '/v1/teams')).json, teamsBefore);
+      assert.equal((await call(copy, 'GET', '/v1/teams/docs')).json, docsBefore);
+    } finally {
+      await copy.close();
+    }
+
+    const again = await runBmoCli(['import', file], target.dir, { BMO_DATA_DIR: target.dir });
+    assert.is(again.code, 4, 'a store that holds events is refused');
+    assert.match(again.stderr, /already holds 9 events; import only into an empty one/);
+  } finally {
+    source.cleanup();
+    target.cleanup();
+  }
+});
+
+test('import reads stdin; a bad line anywhere writes nothing and names the line', async () => {
+  const source = tempDir('bmo-export-');
+  const target = tempDir('bmo-import-');
+  try {
+    const bmo = await startTestBmo(source.dir);
+    await fill(bmo);
+    await bmo.close();
+    const exported = await runBmoCli(['export'], source.dir, { BMO_DATA_DIR: source.dir });
+    assert.is(exported.code, 0, exported.stderr);
+    assert.match(exported.stderr, /exported 9 events/);
+    const lines = exported.stdout.split('\n').filter(Boolean);
+
+    const shapes: [string, string[], RegExp][] = [
+      ['a flipped byte', lines.map((l, i) => (i === 5 ? l.replace('"Gone"', '"Gono"') : l)), /line 6: crc mismatch/],
+      ['a line missing', lines.filter((_, i) => i !== 2), /line 3 \(teams\/docs seq 4\): expected seq 3 of teams\/docs/],
+      ['not an export', [...lines.slice(0, 4), '{"hello":"world"}'], /line 5: .*not a line of `bmo export`/],
+    ];
+    for (const [what, shape, message] of shapes) {
+      const refused = await runBmoCli(['import'], target.dir, { BMO_DATA_DIR: target.dir }, `${shape.join('\n')}\n`);
+      assert.is(refused.code, 2, `${what}: ${refused.stderr}`);
+      assert.match(refused.stderr, message, what);
+    }
+    const copy = await startTestBmo(target.dir);
+    try {
+      assert.is(copy.pipeline.store.head(), 0, 'nothing was written by the refused imports');
+    } finally {
+      await copy.close();
+    }
+
+    const piped = await runBmoCli(['import'], target.dir, { BMO_DATA_DIR: target.dir }, exported.stdout);
+    assert.is(piped.code, 0, piped.stderr);
+    assert.match(piped.stdout, /imported 9 events in 3 streams/);
+  } finally {
+    source.cleanup();
+    target.cleanup();
+  }
+});
+
+test('export refuses a data directory a server holds, and says which', async () => {
+  const { dir, cleanup } = tempDir('bmo-export-');
+  try {
+    const bmo = await startTestBmo(dir);
+    try {
+      const refused = await runBmoCli(['export'], dir, { BMO_DATA_DIR: dir, BMO_TOKEN: TOKEN });
+      assert.is(refused.code, 69, refused.stderr);
+      assert.match(refused.stderr, /bmo serve \(pid \d+/);
+    } finally {
+      await bmo.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test.run();
