@@ -19,6 +19,7 @@ import { BmoError, CorruptLogError, VersionConflictError } from '../errors.js';
 import { decodeLine, encodeLine, isoOf, splitLines } from './line.js';
 import { acquireLock } from './lock.js';
 import { PosIndex } from './pos-index.js';
+import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
 import type { AppendOptions, EventStore, ExpectedVersion, OpenOptions, StoredEvent, StreamFilter } from './types.js';
 
@@ -80,7 +81,7 @@ export class JsonlEventStore implements EventStore {
   private readonly byName = new Map<string, StreamInfo>();
   private readonly index = new PosIndex();
   private readonly recent: RecentEvents;
-  private readonly listeners = new Set<(batch: StoredEvent[]) => void>();
+  private readonly listeners: CommitListeners;
   private readonly writers = new Map<number, number>();
   /** Appends not written yet, in pos order. */
   private pending: PendingAppend[] = [];
@@ -101,6 +102,7 @@ export class JsonlEventStore implements EventStore {
   constructor(options: JsonlStoreOptions) {
     this.dataDir = options.dataDir;
     this.logger = options.logger;
+    this.listeners = new CommitListeners(options.logger);
     this.onFatal = options.onFatal ?? (() => {});
     this.role = options.role ?? 'bmo';
     this.recent = new RecentEvents(options.recentCapacity ?? 4096);
@@ -128,8 +130,7 @@ export class JsonlEventStore implements EventStore {
   }
 
   onCommit(listener: (batch: StoredEvent[]) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /**
@@ -366,13 +367,7 @@ export class JsonlEventStore implements EventStore {
         committed.push(event);
       }
     }
-    for (const listener of this.listeners) {
-      try {
-        listener(committed);
-      } catch (error) {
-        this.logger.error({ err: error }, 'a commit listener failed; the events are durable and the next start rebuilds from them');
-      }
-    }
+    this.listeners.emit(committed);
     for (const append of batch) append.resolve(append.events.map((e) => e.envelope));
     this.trimWriters();
   }
@@ -588,7 +583,6 @@ export class JsonlEventStore implements EventStore {
 }
 
 export function noop(): void {}
-
 
 /** Every event parsed against the catalogue and checked to belong to the stream's kind. */
 export function checkEvents(kind: StreamKind, events: DomainEvent[]): DomainEvent[] {

@@ -6,6 +6,7 @@ import { parseStreamName, type DomainEvent, type Envelope, type Meta, type Strea
 import { BmoError, CorruptLogError, VersionConflictError } from '../errors.js';
 import { checkEvents, noop, versionMatches } from './jsonl.js';
 import { decodeLine, encodeLine, isoOf } from './line.js';
+import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
 import { SCHEMA_PATTERN, type AppendOptions, type EventStore, type ExpectedVersion, type OpenOptions, type StoredEvent, type StreamFilter } from './types.js';
 
@@ -92,7 +93,7 @@ export class PostgresEventStore implements EventStore {
   private readonly closeTimeoutMs: number;
   private readonly t: Tables;
   private readonly recent: RecentEvents;
-  private readonly listeners = new Set<(batch: StoredEvent[]) => void>();
+  private readonly listeners: CommitListeners;
   private readonly streams = new Map<string, StreamState>();
   private pool: pg.Pool | undefined;
   private listenClient: pg.Client | undefined;
@@ -123,6 +124,7 @@ export class PostgresEventStore implements EventStore {
     this.schema = schema;
     this.url = options.url;
     this.logger = options.logger;
+    this.listeners = new CommitListeners(options.logger);
     this.role = options.role ?? 'bmo';
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.poolSize = options.poolSize ?? 10;
@@ -174,8 +176,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   onCommit(listener: (batch: StoredEvent[]) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /**
@@ -502,13 +503,7 @@ export class PostgresEventStore implements EventStore {
       if (seq > state.committed) state.committed = seq;
       if (seq > state.assigned) state.assigned = seq;
     }
-    for (const listener of this.listeners) {
-      try {
-        listener(batch);
-      } catch (error) {
-        this.logger.error({ err: error }, 'a commit listener failed; the events are committed and the next start rebuilds from them');
-      }
-    }
+    this.listeners.emit(batch);
     let resolved = 0;
     while (resolved < this.awaiting.length && this.awaiting[resolved].lastPos <= this.deliveredPos) resolved++;
     if (resolved > 0) {
