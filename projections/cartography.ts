@@ -1,6 +1,6 @@
 import type { Envelope, EventOf } from '../events/index.js';
 import { commandLine, verifyPassed } from './workstream.js';
-import type { Projection } from './types.js';
+import { mergeByKey, type Projection } from './types.js';
 
 /** Trail looks at the last TRAIL_WINDOW runs of a command (by pos) … */
 export const TRAIL_WINDOW = 5;
@@ -134,6 +134,33 @@ export const cartographyProjection: Projection<CartographyState> = {
   name: 'cartography',
   version: 1,
   initialState: () => ({ workstreams: new Map(), paths: new Map(), markers: new Map(), commands: new Map() }),
+  merge(state, part) {
+    mergeByKey(state.workstreams, part.workstreams);
+    mergeByKey(state.markers, part.markers);
+    for (const [path, heat] of part.paths) {
+      const into = state.paths.get(path);
+      if (!into) {
+        state.paths.set(path, heat);
+        continue;
+      }
+      for (const count of ['hits', 'plans', 'findings', 'artifacts', 'markers_added', 'markers_open'] as const) into[count] += heat[count];
+      for (const [ws, hits] of heat.workstreams) into.workstreams.set(ws, (into.workstreams.get(ws) ?? 0) + hits);
+      if (heat.last_pos > into.last_pos) {
+        into.last_pos = heat.last_pos;
+        into.last_at = heat.last_at;
+      }
+    }
+    for (const [command, history] of part.commands) {
+      const into = state.commands.get(command);
+      if (!into) {
+        state.commands.set(command, history);
+        continue;
+      }
+      into.total += history.total;
+      into.window = [...into.window, ...history.window].sort((a, b) => a.pos - b.pos).slice(-TRAIL_WINDOW);
+    }
+    return state;
+  },
   evolve(state, event) {
     if (!event.stream.startsWith('workstreams/')) return state;
     const id = event.stream.slice('workstreams/'.length);

@@ -1,4 +1,4 @@
-import type { Projection } from './types.js';
+import { mergeByKey, type Projection } from './types.js';
 
 export interface IdempotentWrite {
   request_hash: string;
@@ -12,6 +12,7 @@ export const idempotencyKeys: Projection<Map<string, IdempotentWrite>> = {
   name: 'idempotency-keys',
   version: 1,
   initialState: () => new Map(),
+  merge: mergeByKey,
   evolve(keys, event) {
     const key = event.meta.idempotency_key;
     if (!key) return keys;

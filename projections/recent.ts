@@ -37,6 +37,7 @@ export const recentTeamEvents: Projection<RecentEvent[]> = {
   name: 'recent-team-events',
   version: 1,
   initialState: () => [],
+  merge: (ring, part) => (part.length === 0 ? ring : [...ring, ...part].sort((a, b) => a.pos - b.pos).slice(-RING_CAPACITY)),
   evolve(ring, event) {
     if (!event.stream.startsWith('teams/') && !event.stream.startsWith('system/')) return ring;
     if (ring.length === RING_CAPACITY && event.pos < ring[0].pos) return ring;

@@ -60,5 +60,7 @@ export const remoteHealthProjection: Projection<RemoteHealth> = {
   name: 'remote-health',
   version: 1,
   initialState: initialRemoteHealth,
+  // One stream: the part that folded it holds it all.
+  merge: (state, part) => (part.version > state.version ? part : state),
   evolve: (state, event) => (event.stream === `system/${REMOTE_STREAM_ID}` ? evolveRemote(state, event) : state),
 };

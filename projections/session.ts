@@ -1,5 +1,5 @@
 import type { Envelope } from '../events/index.js';
-import type { Projection } from './types.js';
+import { mergeByKey, type Projection } from './types.js';
 
 export interface SessionView {
   session_id: string;
@@ -63,6 +63,7 @@ export const sessionsProjection: Projection<Map<string, SessionView>> = {
   name: 'sessions',
   version: 1,
   initialState: () => new Map(),
+  merge: mergeByKey,
   evolve(sessions, event) {
     if (!event.stream.startsWith('sessions/')) return sessions;
     const id = event.stream.slice('sessions/'.length);

@@ -1,5 +1,5 @@
 import type { Envelope } from '../events/index.js';
-import type { Projection } from './types.js';
+import { mergeByKey, type Projection } from './types.js';
 
 export interface MemberView {
   member_id: string;
@@ -224,6 +224,7 @@ export const teamsProjection: Projection<Map<string, TeamView>> = {
   name: 'teams',
   version: 2,
   initialState: () => new Map(),
+  merge: mergeByKey,
   evolve(teams, event) {
     if (!event.stream.startsWith('teams/')) return teams;
     const id = event.stream.slice('teams/'.length);

@@ -13,4 +13,15 @@ export interface Projection<S> {
   readonly version: number;
   initialState(): S;
   evolve(state: S, event: Envelope): S;
+  /**
+   * Takes in the state folded from other streams (on another thread, in a parallel replay): the
+   * result equals one fold over both sets of events. A stream is never split between the two.
+   */
+  merge(state: S, part: S): S;
+}
+
+/** `merge` for a projection that is a map of per-stream states: the parts hold other keys. */
+export function mergeByKey<V>(state: Map<string, V>, part: Map<string, V>): Map<string, V> {
+  for (const [key, value] of part) if (!state.has(key)) state.set(key, value);
+  return state;
 }

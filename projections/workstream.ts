@@ -1,5 +1,5 @@
 import type { Envelope } from '../events/index.js';
-import type { Projection } from './types.js';
+import { mergeByKey, type Projection } from './types.js';
 
 export type PlanKind = 'custom' | 'recipe' | 'prompt' | 'staged';
 export type WorkstreamStatus = 'active' | 'completed' | 'partial' | 'blocked' | 'superseded' | 'unavailable';
@@ -228,6 +228,7 @@ export const workstreamsProjection: Projection<Map<string, WorkstreamView>> = {
   name: 'workstreams',
   version: 2,
   initialState: () => new Map(),
+  merge: mergeByKey,
   evolve(workstreams, event) {
     if (!event.stream.startsWith('workstreams/')) return workstreams;
     const id = event.stream.slice('workstreams/'.length);

@@ -66,6 +66,7 @@ export class VersionConflictError extends BmoError {
 export class CorruptLogError extends BmoError {
   readonly file: string;
   readonly line: number;
+  readonly reason: string;
 
   constructor(file: string, line: number, reason: string) {
     super('corrupt_log', `${file}:${line}: ${reason}; this is corruption, not a torn write: restore the file from a backup or move the bad line out by hand`, {
@@ -74,6 +75,7 @@ export class CorruptLogError extends BmoError {
     this.name = 'CorruptLogError';
     this.file = file;
     this.line = line;
+    this.reason = reason;
   }
 }
 

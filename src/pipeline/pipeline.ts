@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Envelope, Meta, StreamName } from '../../events/index.js';
 import type { Entity } from '../domain/entity.js';
@@ -7,7 +8,10 @@ import { evolveTeam, type TeamView } from '../../projections/team.js';
 import { evolveWorkstream, type WorkstreamView } from '../../projections/workstream.js';
 import { DetailCache } from './details.js';
 import { Hub } from './hub.js';
-import { ReadModels } from './read-models.js';
+import { ReadModels, type ReadModelsPart } from './read-models.js';
+
+/** The fold replay workers run: the read models (`replay-fold.ts`). */
+const REPLAY_FOLD = new URL('./replay-fold.js', import.meta.url).href;
 
 /**
  * The stored line of each envelope the pipeline committed or read back: the line is the envelope's
@@ -46,6 +50,10 @@ export interface PipelineOptions {
   clock?: () => Date;
   /** Write models kept past this many are dropped, least recently used first, once none of their appends is in flight. */
   maxWriteModels?: number;
+  /** Threads besides this one that replay the logs on startup (default: one fewer than the cores, at most 3). */
+  replayWorkers?: number;
+  /** Stores with fewer streams are replayed on this thread alone (default 1000). */
+  replayMinStreams?: number;
 }
 
 /**
@@ -63,6 +71,7 @@ export class Pipeline {
   private readonly logger: Logger;
   private readonly clock: () => Date;
   private readonly maxWriteModels: number;
+  private readonly replay: { workers: number; minStreams: number };
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
   private readonly inflight = new Map<string, Promise<Envelope[]>>();
 
@@ -71,6 +80,7 @@ export class Pipeline {
     this.logger = options.logger;
     this.clock = options.clock ?? (() => new Date());
     this.maxWriteModels = options.maxWriteModels ?? 4096;
+    this.replay = { workers: options.replayWorkers ?? Math.min(availableParallelism() - 1, 3), minStreams: options.replayMinStreams ?? 1000 };
     this.teamDetails = new DetailCache<TeamView>(this.store, (team, event) => evolveTeam(team, event), (stream) => this.readModels.teams.get(stream.slice('teams/'.length))?.version ?? 0);
     this.workstreamDetails = new DetailCache<WorkstreamView>(
       this.store,
@@ -85,6 +95,7 @@ export class Pipeline {
     const started = Date.now();
     await this.store.open({
       onEvent: (event) => this.readModels.apply(event),
+      parallel: { module: REPLAY_FOLD, merge: (part) => this.readModels.merge(part as ReadModelsPart), ...this.replay },
       onProgress: (p) => {
         const seconds = (Date.now() - started) / 1000;
         this.logger.info(

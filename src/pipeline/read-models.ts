@@ -29,4 +29,19 @@ export class ReadModels {
     this.cartography = cartographyProjection.evolve(this.cartography, event);
     if (event.pos > this.pos) this.pos = event.pos;
   }
+
+  /** Takes in what another thread folded from other streams (a parallel replay, `replay-fold.ts`). */
+  merge(part: ReadModelsPart): void {
+    this.teams = teamsProjection.merge(this.teams, part.teams);
+    this.recent = recentTeamEvents.merge(this.recent, part.recent);
+    this.idempotency = idempotencyKeys.merge(this.idempotency, part.idempotency);
+    this.sessions = sessionsProjection.merge(this.sessions, part.sessions);
+    this.remote = remoteHealthProjection.merge(this.remote, part.remote);
+    this.workstreams = workstreamsProjection.merge(this.workstreams, part.workstreams);
+    this.cartography = cartographyProjection.merge(this.cartography, part.cartography);
+    if (part.pos > this.pos) this.pos = part.pos;
+  }
 }
+
+/** The read models' states as data: what a replay worker sends back (structured clone keeps Maps). */
+export type ReadModelsPart = Pick<ReadModels, 'teams' | 'recent' | 'idempotency' | 'sessions' | 'remote' | 'workstreams' | 'cartography' | 'pos'>;

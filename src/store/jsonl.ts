@@ -17,11 +17,13 @@ import {
 import { formatIssues } from '../../events/parse.js';
 import { BmoError, CorruptLogError, VersionConflictError } from '../errors.js';
 import { decodeLine, encodeLine, isoOf, splitLines } from './line.js';
+import { startReplayWorker } from './replay.js';
+import { READ_CHUNK, newScanBuffer, scanLog, type ScannedLog } from './scan.js';
 import { acquireLock } from './lock.js';
 import { PosIndex } from './pos-index.js';
 import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
-import type { AppendOptions, EventStore, ExpectedVersion, OpenOptions, StoredEvent, StreamFilter } from './types.js';
+import type { AppendOptions, EventStore, ExpectedVersion, OpenOptions, ReplayProgress, StoredEvent, StreamFilter } from './types.js';
 
 const open = promisify(fs.open);
 const close = promisify(fs.close);
@@ -30,7 +32,6 @@ const fsync = promisify(fs.fsync);
 const read = promisify(fs.read);
 
 export const LOG_FILE = 'events.jsonl';
-const READ_CHUNK = 1 << 20;
 const MAX_OPEN_WRITERS = 256;
 const READ_BYTES_PER_CALL = 4 << 20;
 
@@ -462,97 +463,78 @@ export class JsonlEventStore implements EventStore {
         found.push(info);
       }
     }
-    // Startup has nothing else to do: synchronous reads into one reused buffer are the fastest way through.
     const progress = { events: 0, bytesDone: 0, streamsDone: 0, streams: found.length };
-    let lastReport = Date.now();
-    const onEvent = (envelope: Envelope) => {
-      options.onEvent?.(envelope);
-      if (++progress.events % 8192 === 0 && options.onProgress && Date.now() - lastReport >= 1000) {
-        lastReport = Date.now();
-        options.onProgress({ ...progress });
+    const workers = options.parallel && found.length >= options.parallel.minStreams ? Math.max(0, Math.min(options.parallel.workers, found.length - 1)) : 0;
+    // Logs are dealt round robin in rounds of 10 × (workers + 1): this thread takes 11 of each round,
+    // the workers the rest in turn; this thread also takes in the workers' results, so it does a little less.
+    const round = 10 * (workers + 1);
+    const mine: StreamInfo[] = [];
+    const shares: StreamInfo[][] = Array.from({ length: workers }, () => []);
+    found.forEach((info, i) => {
+      const slot = i % round;
+      if (slot < 11 || workers === 0) mine.push(info);
+      else shares[(slot - 11) % workers].push(info);
+    });
+    const counted = new Int32Array(new SharedArrayBuffer(4));
+    const replays = shares.map((logs) => startReplayWorker(options.parallel!.module, logs, counted.buffer as SharedArrayBuffer));
+    try {
+      let lastReport = Date.now();
+      const onEvent = (envelope: Envelope) => {
+        options.onEvent?.(envelope);
+        if (++progress.events % 8192 === 0 && options.onProgress && Date.now() - lastReport >= 1000) {
+          lastReport = Date.now();
+          options.onProgress({ ...progress, events: progress.events + Atomics.load(counted, 0) });
+        }
+      };
+      const scratch = newScanBuffer();
+      for (const info of mine) {
+        const scanned = scanLog(info.file, info.name, scratch, (envelope, offset, length, lineNo) => {
+          this.indexEvent(info, envelope.pos, offset, length, lineNo);
+          onEvent(envelope);
+        });
+        if (scanned) await this.recovered(info, scanned, progress);
       }
-    };
-    const scratch = { buffer: Buffer.allocUnsafe(READ_CHUNK) };
-    for (const info of found) {
-      const read = this.recoverFile(info, scratch, onEvent);
-      if (!read) continue;
-      info.onDisk = true;
-      progress.bytesDone += read.size;
-      progress.streamsDone++;
-      if (info.size < read.size) await this.quarantineTail(info, info.size, read.size, read.lastPos, read.badLine ?? 'unterminated last line');
+      for (const replay of replays) {
+        const output = await replay.output;
+        if (!output.ok) {
+          if (output.corrupt) throw new CorruptLogError(output.corrupt.file, output.corrupt.line, output.corrupt.reason);
+          throw new Error(`a replay worker failed: ${output.message}`);
+        }
+        const { entries } = output;
+        let lineNo = 0;
+        for (let i = 0; i < entries.length; i += 4) {
+          const info = this.streams[entries[i + 1]];
+          lineNo = i > 0 && entries[i - 3] === entries[i + 1] ? lineNo + 1 : 1;
+          this.indexEvent(info, entries[i], entries[i + 2], entries[i + 3], lineNo);
+        }
+        for (const { idx, scanned } of output.logs) if (scanned) await this.recovered(this.streams[idx], scanned, progress);
+        progress.events += entries.length / 4;
+        options.parallel!.merge(output.result);
+      }
+    } finally {
+      // Done, or failed here: a worker still running is not wanted any more.
+      await Promise.all(replays.map((replay) => replay.stop()));
     }
     options.onProgress?.({ ...progress });
     this.assignedPos = this.committedPos;
   }
 
-  /**
-   * Reads one log and checks every line, leaving `info.size` at the end of the last good line:
-   * whatever follows it is a torn tail. Undefined when there is no file.
-   */
-  private recoverFile(info: StreamInfo, scratch: { buffer: Buffer }, onEvent: (envelope: Envelope) => void): { size: number; lastPos: number; badLine?: string } | undefined {
-    let fd: number;
-    try {
-      fd = fs.openSync(info.file, 'r');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    let lineNo = 0;
-    let goodEnd = 0;
-    let lastPos = 0;
-    let firstBad: { line: number; reason: string } | undefined;
-    let size = 0;
-    try {
-      size = fs.fstatSync(fd).size;
-      let offset = 0;
-      let carried = 0;
-      while (offset < size) {
-        if (scratch.buffer.length < carried + READ_CHUNK) {
-          const bigger = Buffer.allocUnsafe(2 * (carried + READ_CHUNK));
-          scratch.buffer.copy(bigger, 0, 0, carried);
-          scratch.buffer = bigger;
-        }
-        const buf = scratch.buffer;
-        const bytesRead = fs.readSync(fd, buf, carried, Math.min(READ_CHUNK, size - offset), offset);
-        if (bytesRead === 0) break;
-        const bufStart = offset - carried;
-        offset += bytesRead;
-        const end = carried + bytesRead;
-        const view = buf.subarray(0, end);
-        const rest = splitLines(view, (s, e) => {
-          lineNo++;
-          const decoded = decodeLine(view, s, e);
-          let reason = decoded.ok ? undefined : decoded.reason;
-          if (decoded.ok) {
-            const { envelope } = decoded;
-            if (envelope.stream !== info.name) reason = `stream "${envelope.stream}" in the log of ${info.name}`;
-            else if (envelope.seq !== info.seq + 1) reason = `seq ${envelope.seq} where ${info.seq + 1} was due`;
-            else if (envelope.pos <= lastPos) reason = `pos ${envelope.pos} not above ${lastPos}`;
-          }
-          // After a bad line any intact line is corruption, even if its seq no longer follows on.
-          if (firstBad && decoded.ok) throw new CorruptLogError(info.file, firstBad.line, `${firstBad.reason}, and line ${lineNo} after it is good`);
-          if (reason !== undefined) {
-            firstBad ??= { line: lineNo, reason };
-            return;
-          }
-          const { envelope } = decoded as { envelope: Envelope };
-          const holder = this.index.streamAt(envelope.pos);
-          if (holder !== 0) throw new CorruptLogError(info.file, lineNo, `pos ${envelope.pos} is also in ${this.streams[holder].file}`);
-          this.index.set(envelope.pos, info.idx, bufStart + s, e - s + 1);
-          info.seq = info.committedSeq = envelope.seq;
-          goodEnd = bufStart + e + 1;
-          lastPos = envelope.pos;
-          if (lastPos > this.committedPos) this.committedPos = lastPos;
-          onEvent(envelope);
-        });
-        carried = end - rest;
-        if (carried > 0) buf.copy(buf, 0, rest, end);
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    info.size = info.committedSize = goodEnd;
-    return { size, lastPos, badLine: firstBad?.reason };
+  /** Records where a good line of `info` lives; a pos already held by another log is corruption. */
+  private indexEvent(info: StreamInfo, pos: number, offset: number, length: number, lineNo: number): void {
+    const holder = this.index.streamAt(pos);
+    if (holder !== 0) throw new CorruptLogError(info.file, lineNo, `pos ${pos} is also in ${this.streams[holder].file}`);
+    this.index.set(pos, info.idx, offset, length);
+    if (pos > this.committedPos) this.committedPos = pos;
+  }
+
+  /** A scanned log's figures into its stream's info; a torn tail is cut off and kept beside it. */
+  private async recovered(info: StreamInfo, scanned: ScannedLog, progress: ReplayProgress): Promise<void> {
+    info.seq = info.committedSeq = scanned.seq;
+    info.size = info.committedSize = scanned.goodEnd;
+    info.onDisk = true;
+    progress.bytesDone += scanned.size;
+    progress.streamsDone++;
+    if (scanned.goodEnd < scanned.size) await this.quarantineTail(info, scanned.goodEnd, scanned.size, scanned.lastPos, scanned.badLine ?? 'unterminated last line');
   }
 
   private async quarantineTail(info: StreamInfo, goodEnd: number, size: number, lastPos: number, reason: string): Promise<void> {

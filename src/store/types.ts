@@ -36,6 +36,28 @@ export interface OpenOptions {
   /** Called once per stored event on startup, in order within a stream; streams come in any order. */
   onEvent?: (envelope: Envelope) => void;
   onProgress?: (progress: ReplayProgress) => void;
+  /**
+   * For a large store: part of the logs is replayed on worker threads, each folding its streams
+   * with `createReplayFold()` from `module` instead of calling `onEvent`; `merge` gets each fold's
+   * result once this thread's share went through `onEvent`. A stream is never split.
+   */
+  parallel?: ParallelReplay;
+}
+
+export interface ParallelReplay {
+  /** The URL of a module that exports `createReplayFold(): ReplayFold`. */
+  module: string;
+  merge: (result: unknown) => void;
+  /** Worker threads besides this one; 0 replays everything here. */
+  workers: number;
+  /** Fewer streams than this are replayed here alone: a worker costs more than it saves. */
+  minStreams: number;
+}
+
+/** What a replay worker runs over its events; `result` goes back by structured clone. */
+export interface ReplayFold {
+  apply(envelope: Envelope): void;
+  result(): unknown;
 }
 
 /**
