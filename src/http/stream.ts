@@ -31,6 +31,20 @@ const Subscribe = z.object({
 const BATCH = 512;
 const TEXT = { binary: false } as const;
 
+/** How often a posture subscriber's snapshot is checked for changes no event made (liveness moves with the clock). */
+const POSTURE_TICK_MS = 1000;
+
+/** A posture snapshot's frame, serialised once however many subscribers it goes to; the same text means no change. */
+const postureFrames = new WeakMap<object, string>();
+function postureFrame(snapshot: { pos: number }): string {
+  let frame = postureFrames.get(snapshot);
+  if (frame === undefined) {
+    frame = JSON.stringify({ op: 'projection', name: 'posture', pos: snapshot.pos, state: snapshot });
+    postureFrames.set(snapshot, frame);
+  }
+  return frame;
+}
+
 /** The bytes a server (unmasked) text frame of `length` payload bytes puts on the wire. */
 const frameBytes = (length: number) => length + (length < 126 ? 2 : length < 65_536 ? 4 : 10);
 
@@ -151,7 +165,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     socket.on('pong', () => (alive = true));
 
     let unsubscribePosture: (() => void) | undefined;
-    let lastPosturePos = -1;
+    let postureTimer: NodeJS.Timeout | undefined;
+    let lastPosture: string | undefined;
     let postureDue = false;
     const sendPosture = () => {
       // A snapshot supersedes the one before: while the buffer is full, only the newest is sent, once it drains.
@@ -160,14 +175,17 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
         return;
       }
       postureDue = false;
-      const snapshot = options.posture() as { pos: number };
-      if (snapshot.pos === lastPosturePos) return;
-      lastPosturePos = snapshot.pos;
-      send(JSON.stringify({ op: 'projection', name: 'posture', pos: snapshot.pos, state: snapshot }));
+      const frame = postureFrame(options.posture() as { pos: number });
+      if (frame === lastPosture) return;
+      lastPosture = frame;
+      send(frame);
     };
     if (wantsPosture) {
       sendPosture();
+      // After every commit, and on a timer for what moves with the clock alone (a session lapsing, a claim going stale).
       unsubscribePosture = pipeline.hub.subscribe(() => sendPosture());
+      postureTimer = setInterval(sendPosture, POSTURE_TICK_MS);
+      postureTimer.unref();
     }
 
     socket.on('close', () => {
@@ -175,6 +193,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       sockets.delete(socket);
       clearInterval(ping);
       unsubscribePosture?.();
+      clearInterval(postureTimer);
       drained?.();
     });
     socket.on('message', (data) => {

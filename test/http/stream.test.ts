@@ -285,6 +285,25 @@ test('projections=posture sends the posture GET /v1/teams/posture shows at the s
   });
 });
 
+test('projections=posture also sends a new frame when only the clock moved it: a lead session lapses with no write', async () => {
+  await withBmo({}, async (bmo) => {
+    assert.is((await call(bmo, 'POST', '/v1/sessions', { session_id: 'brief', lease_ms: 1000 })).status, 201);
+    assert.is((await call(bmo, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', lead: { member_id: 'lead', name: 'Lead', session_id: 'brief' } })).status, 201);
+    const client = await subscribe(bmo, 'from=0&projections=posture&filter=teams/*');
+    const leadOf = (c: Frame) => (c.state as { teams: { lead: string }[] }).teams[0].lead;
+    await until(() => client.controls.some((c) => c.op === 'projection'), 'the first projection frame');
+    const head = bmo.pipeline.store.head();
+    assert.is(leadOf(client.controls.find((c) => c.op === 'projection')!), 'alive');
+    await until(() => client.controls.some((c) => c.op === 'projection' && leadOf(c) === 'gone'), 'a frame with the lead gone', 5_000);
+    const frames = client.controls.filter((c) => c.op === 'projection');
+    assert.is(frames.at(-1)!.pos, head, 'no event was written: the same pos, another posture');
+    assert.equal(frames.at(-1)!.state, (await call(bmo, 'GET', '/v1/teams/posture')).json);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.is(client.controls.filter((c) => c.op === 'projection').length, frames.length, 'an unchanged posture is not sent again');
+    client.ws.close();
+  });
+});
+
 test('a client that stops reading is closed with 4008 and the pos to resume from, with the bytes in flight held near the configured max', async () => {
   const maxBuffered = 65_536;
   await withBmo({ stream: { max_buffered_bytes: maxBuffered, stall_ms: 300 } }, async (bmo) => {
