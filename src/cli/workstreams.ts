@@ -17,12 +17,19 @@ const positiveInt = (name: string) => (value: string) => {
 
 const path = (id: string, rest = '') => `/v1/workstreams/${encodeURIComponent(id)}${rest}`;
 const sessionHeader = (session: string | undefined): Record<string, string> => (session ? { 'x-session-id': session } : {});
+const SESSION_HELP = 'the session doing it (default $BMO_SESSION_ID); the workstream then carries it, which is how nanite run --session finds it';
 
 /** Checks a value with the catalogue's schema before anything runs, so a bad one never costs a run. */
 function check<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: any } }, value: unknown, field: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new BmoError('invalid_body', formatIssues(result.error, field).message, { field });
   return result.data;
+}
+
+/** The session a workstream verb writes as: `--session`, else $BMO_SESSION_ID (an empty one is unset). */
+function sessionOf(opts: { session?: string }): string | undefined {
+  const session = opts.session ?? (process.env.BMO_SESSION_ID || undefined);
+  return session === undefined ? undefined : check(Id, session, 'session');
 }
 
 const kb = (bytes: number) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KB`);
@@ -108,6 +115,25 @@ function cartographyText(c: any): string {
   ].join('\n');
 }
 
+/**
+ * Why `nanite run` found no workstream for the session, and what to pass instead. Never a guess:
+ * the only workstream there is may still not be the one this session works on, so it is named, not used.
+ */
+async function noWorkstreamFor(c: Connection, session: string): Promise<BmoError> {
+  const all: { workstream_id: string }[] = ensureOk(await c.request('GET', '/v1/workstreams')).workstreams;
+  const which =
+    all.length === 0
+      ? `there are no workstreams yet: bmo workstream create --label L --session ${session}`
+      : all.length === 1
+        ? `the only workstream is ${all[0].workstream_id}: pass --workstream ${all[0].workstream_id}`
+        : `pass --workstream <id> (one of the ${all.length}: bmo workstream list)`;
+  return new BmoError(
+    'not_found',
+    `no workstream carries session ${session}; ${which}, or set BMO_WORKSTREAM. A workstream carries the sessions that wrote to it: give --session ${session} (or BMO_SESSION_ID=${session}) to workstream create, set-plan, verify-run and the other workstream verbs`,
+    { field: 'workstream' },
+  );
+}
+
 /** `bmo workstream …`, `bmo nanite run`, `bmo cartography`. */
 export function registerWorkstreamCommands(program: Command): void {
   const connected = (run: (connection: Connection) => Promise<void>) => withConnection(program, run);
@@ -122,10 +148,11 @@ export function registerWorkstreamCommands(program: Command): void {
     .description('create a workstream')
     .requiredOption('--label <label>', 'what it is, e.g. docs/book-visual-coverage')
     .option('--id <id>', 'its id (default: generated)')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (opts: { label: string; id?: string; json?: boolean }) =>
+    .action(async (opts: { label: string; id?: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('POST', '/v1/workstreams', { label: opts.label, ...(opts.id ? { id: opts.id } : {}) }));
+        const result = ensureOk(await c.request('POST', '/v1/workstreams', { label: opts.label, ...(opts.id ? { id: opts.id } : {}) }, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `created workstream ${result.workstream_id} "${opts.label}"\n${result.workstream_id}`);
       }),
     );
@@ -204,10 +231,11 @@ export function registerWorkstreamCommands(program: Command): void {
     .description('bind the plan, recipe, prompt or staged workflow the work follows')
     .requiredOption('--path <path>', 'the plan file (or recipe/prompt reference)')
     .option('--kind <kind>', 'custom, recipe, prompt or staged', 'custom')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { path: string; kind: string; json?: boolean }) =>
+    .action(async (id: string, opts: { path: string; kind: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('PUT', path(id, '/plan'), { path: opts.path, kind: opts.kind }));
+        const result = ensureOk(await c.request('PUT', path(id, '/plan'), { path: opts.path, kind: opts.kind }, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `workstream ${id}: plan bound to ${opts.kind} ${opts.path} (version ${result.version})`);
       }),
     );
@@ -217,10 +245,12 @@ export function registerWorkstreamCommands(program: Command): void {
     .description('declare the collaboration boundary: parent-only, child-agent, nanite, team, mesh-a2a-proposal, full-app-shared-workspace, minimal-mcp')
     .option('--team <team-id>', 'the team (with boundary "team")')
     .option('--note <note>', 'why')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, boundary: string, opts: { team?: string; note?: string; json?: boolean }) =>
+    .action(async (id: string, boundary: string, opts: { team?: string; note?: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('PUT', path(id, '/boundary'), { boundary, ...(opts.team ? { team_id: opts.team } : {}), ...(opts.note ? { note: opts.note } : {}) }));
+        const body = { boundary, ...(opts.team ? { team_id: opts.team } : {}), ...(opts.note ? { note: opts.note } : {}) };
+        const result = ensureOk(await c.request('PUT', path(id, '/boundary'), body, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `workstream ${id}: boundary ${boundary}${opts.team ? ` (team ${opts.team})` : ''} (version ${result.version})`);
       }),
     );
@@ -232,15 +262,14 @@ export function registerWorkstreamCommands(program: Command): void {
     .argument('<cmd...>', 'the command and its arguments (put -- before it when its options could be taken for bmo\'s)')
     .option('--timeout <ms>', 'stop it after this long (default [verify] timeout_ms)', positiveInt('--timeout'))
     .option('--max-output <bytes>', `keep at most this much of the output tail (default [verify] max_output_bytes, at most ${MAX_KEPT_BYTES})`, positiveInt('--max-output'))
-    .option('--session <id>', 'the session running it (default $BMO_SESSION_ID)')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print the recorded run as JSON (the command\'s output then goes to stderr)')
     .passThroughOptions()
     .allowUnknownOption()
     .action(async (id: string, cmd: string[], opts: { timeout?: number; maxOutput?: number; session?: string; json?: boolean }) => {
       const { config } = configFrom(program);
       const argv = check(workstreamEvents.verify_run_recorded.shape.argv, cmd, 'argv');
-      const session = opts.session ?? process.env.BMO_SESSION_ID;
-      if (session !== undefined) check(Id, session, 'session');
+      const session = sessionOf(opts);
       const maxBytes = Math.min(opts.maxOutput ?? config.verify.max_output_bytes, MAX_KEPT_BYTES);
       // Refuse before running when the workstream is not there; the store is let go while the command runs.
       await connected(async (c) => void ensureOk(await c.request('GET', path(id, '/status'))));
@@ -277,10 +306,12 @@ export function registerWorkstreamCommands(program: Command): void {
     .description('record a finding (review result, gap, risk)')
     .option('--severity <severity>', 'info, low, medium, high or critical', 'medium')
     .option('--path <path>', 'where it is')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, text: string[], opts: { severity: string; path?: string; json?: boolean }) =>
+    .action(async (id: string, text: string[], opts: { severity: string; path?: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('POST', path(id, '/findings'), { severity: opts.severity, text: text.join(' '), ...(opts.path !== undefined ? { path: opts.path } : {}) }));
+        const body = { severity: opts.severity, text: text.join(' '), ...(opts.path !== undefined ? { path: opts.path } : {}) };
+        const result = ensureOk(await c.request('POST', path(id, '/findings'), body, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `finding ${result.finding_id} recorded on ${id} (${opts.severity})`);
       }),
     );
@@ -290,11 +321,12 @@ export function registerWorkstreamCommands(program: Command): void {
     .description('attach an artifact: a path or a URL')
     .option('--kind <kind>', 'what it is (default: url for URLs, file otherwise)')
     .option('--digest <digest>', 'e.g. sha256:…')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, ref: string, opts: { kind?: string; digest?: string; json?: boolean }) =>
+    .action(async (id: string, ref: string, opts: { kind?: string; digest?: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
         const kind = opts.kind ?? (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ? 'url' : 'file');
-        const result = ensureOk(await c.request('POST', path(id, '/artifacts'), { ref, kind, ...(opts.digest ? { digest: opts.digest } : {}) }));
+        const result = ensureOk(await c.request('POST', path(id, '/artifacts'), { ref, kind, ...(opts.digest ? { digest: opts.digest } : {}) }, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `artifact ${result.artifact_id} (${kind}) attached to ${id}`);
       }),
     );
@@ -305,10 +337,11 @@ export function registerWorkstreamCommands(program: Command): void {
     .description('leave a marker on a path')
     .requiredOption('--path <path>', 'the path')
     .requiredOption('--note <note>', 'what to know about it')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { path: string; note: string; json?: boolean }) =>
+    .action(async (id: string, opts: { path: string; note: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('POST', path(id, '/markers'), { path: opts.path, note: opts.note }));
+        const result = ensureOk(await c.request('POST', path(id, '/markers'), { path: opts.path, note: opts.note }, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `marker ${result.marker_id} added on ${opts.path}`);
       }),
     );
@@ -316,10 +349,12 @@ export function registerWorkstreamCommands(program: Command): void {
     .command('clear <id> <marker-id>')
     .description('clear a marker')
     .option('--reason <reason>', 'why')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, markerId: string, opts: { reason?: string; json?: boolean }) =>
+    .action(async (id: string, markerId: string, opts: { reason?: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('POST', path(id, `/markers/${encodeURIComponent(markerId)}/clear`), opts.reason ? { reason: opts.reason } : {}));
+        const body = opts.reason ? { reason: opts.reason } : {};
+        const result = ensureOk(await c.request('POST', path(id, `/markers/${encodeURIComponent(markerId)}/clear`), body, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `marker ${markerId} cleared`);
       }),
     );
@@ -328,10 +363,11 @@ export function registerWorkstreamCommands(program: Command): void {
     .command('set-status <id> <status>')
     .description('set the outcome: active, completed, partial, blocked, superseded or unavailable')
     .option('--reason <reason>', 'why')
+    .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, status: string, opts: { reason?: string; json?: boolean }) =>
+    .action(async (id: string, status: string, opts: { reason?: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('PUT', path(id, '/status'), { status, ...(opts.reason ? { reason: opts.reason } : {}) }));
+        const result = ensureOk(await c.request('PUT', path(id, '/status'), { status, ...(opts.reason ? { reason: opts.reason } : {}) }, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `workstream ${id} is ${status}`);
       }),
     );
@@ -375,9 +411,7 @@ export function registerWorkstreamCommands(program: Command): void {
         if (!workstreamId) {
           const found = ensureOk(await c.request('GET', `/v1/workstreams?session=${encodeURIComponent(session)}`));
           workstreamId = found.workstreams[0]?.workstream_id;
-          if (!workstreamId) {
-            throw new BmoError('not_found', `no workstream carries session ${session}; pass --workstream <id> or set BMO_WORKSTREAM`, { field: 'workstream' });
-          }
+          if (!workstreamId) throw await noWorkstreamFor(c, session);
         }
         const started = ensureOk(await c.request('POST', path(workstreamId, '/nanites'), { session_id: session, prompt, executor }, sessionHeader(session)));
         naniteId = started.nanite_id;

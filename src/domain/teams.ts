@@ -86,7 +86,8 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
         event('task_claimed', {
           task_id: task.task_id,
           member_id: command.member_id,
-          session_id: command.session_id,
+          // A claim sent as {member_id} is held by the member's own session, so that session's heartbeats renew it.
+          session_id: command.session_id ?? team.members.get(command.member_id)?.session_id,
           fencing_token: team.last_fencing_token + 1,
           lease_ms: command.lease_ms,
           lease_expires_at: new Date(now.getTime() + command.lease_ms).toISOString(),

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Envelope } from '../../events/index.js';
+import type { TeamView } from '../../projections/team.js';
 import type { TeamsTelemetry } from '../telemetry/teams.js';
 import { leaseLapsed, teamEntity } from '../domain/teams.js';
 import { CLEANUP_STREAM_ID, cleanupEntity, orphanTeams } from '../domain/system.js';
@@ -41,21 +42,49 @@ export async function cleanupTeams(
   return { removed: data.team_ids, event };
 }
 
-/** A heartbeat keeps the session alive and renews the lease of every task it holds. */
-export async function heartbeat(pipeline: Pipeline, sessionId: string, leaseMs: number | undefined, context: CommandContext = {}) {
+/**
+ * A heartbeat keeps the session alive and renews the lease of every task it holds. With an
+ * Idempotency-Key, each team's renewal carries a key made from it (see renewalKeys), so a retry
+ * appends nothing and answers with what the first heartbeat appended, read back from the log.
+ */
+export function heartbeat(pipeline: Pipeline, sessionId: string, leaseMs: number | undefined, context: CommandContext = {}) {
+  const key = context.idempotencyKey;
+  return key === undefined ? beat(pipeline, sessionId, leaseMs, context) : pipeline.oneAtATime(key, () => beat(pipeline, sessionId, leaseMs, context));
+}
+
+async function beat(pipeline: Pipeline, sessionId: string, leaseMs: number | undefined, context: CommandContext) {
+  const { idempotencyKey, requestHash, ...plain } = context;
+  const { idempotency, teams } = pipeline.readModels;
+  // Asked before the heartbeat is appended: afterwards its key is always known.
+  const retry = idempotencyKey !== undefined && idempotency.has(idempotencyKey);
   const events = await pipeline.execute(sessionEntity, sessionId, { type: 'heartbeat', lease_ms: leaseMs }, context);
-  const { idempotencyKey: _key, requestHash: _hash, ...plain } = context;
+  const keyFor = idempotencyKey === undefined ? undefined : renewalKeys(idempotencyKey);
+  const holdsClaim = (team: TeamView) => team.status !== 'removed' && [...team.tasks.values()].some((t) => t.status === 'claimed' && t.owner_session_id === sessionId);
   const renewed: Envelope[] = [];
-  for (const team of pipeline.readModels.teams.values()) {
-    if (team.status === 'removed') continue;
-    if (![...team.tasks.values()].some((t) => t.status === 'claimed' && t.owner_session_id === sessionId)) continue;
+  for (const team of teams.values()) {
+    const teamKey = keyFor?.(team.team_id);
+    // A retry only reads back what the first one renewed: the claims the session holds now may differ.
+    if (retry ? !idempotency.has(teamKey!) : !holdsClaim(team)) continue;
     try {
-      renewed.push(...(await pipeline.execute(teamEntity, team.team_id, { type: 'renew_claims', session_id: sessionId, lease_ms: leaseMs }, plain)));
+      // On a retry the pipeline answers from the log (the key is known) and decides nothing.
+      renewed.push(...(await pipeline.execute(teamEntity, team.team_id, { type: 'renew_claims', session_id: sessionId, lease_ms: leaseMs }, teamKey ? { ...plain, idempotencyKey: teamKey, requestHash } : plain)));
     } catch (error) {
       if (!(error instanceof BmoError && error.status < 500)) throw error;
     }
   }
+  // In the order they were appended, whatever order the teams were replayed in after a restart.
+  renewed.sort((a, b) => a.pos - b.pos);
   return { events, renewed };
+}
+
+/**
+ * The Idempotency-Key of one team's renewals under a heartbeat's key: a key names one stream's
+ * events (projections/idempotency.ts), and the heartbeat's own names the session's. Hashed to fit
+ * the 200 characters of meta.idempotency_key.
+ */
+function renewalKeys(heartbeatKey: string): (teamId: string) => string {
+  const digest = createHash('sha256').update(heartbeatKey).digest('hex');
+  return (teamId) => `renew-claims:${digest}:${teamId}`;
 }
 
 /** Returns every lapsed claim to the queue (`task_reclaimed`); run by the lease sweeper. */

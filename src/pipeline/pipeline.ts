@@ -74,6 +74,7 @@ export class Pipeline {
   private readonly replay: { workers: number; minStreams: number };
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
   private readonly inflight = new Map<string, Promise<Envelope[]>>();
+  private readonly operationsInFlight = new Map<string, Promise<unknown>>();
 
   constructor(options: PipelineOptions) {
     this.store = options.store;
@@ -134,6 +135,22 @@ export class Pipeline {
       return await running;
     } finally {
       this.inflight.delete(key);
+    }
+  }
+
+  /**
+   * Runs an operation spanning several streams once every other one with this Idempotency-Key has
+   * finished, so a retry arriving while the first still runs sees everything the first wrote.
+   */
+  async oneAtATime<T>(key: string, operation: () => Promise<T>): Promise<T> {
+    // As in executeOnce: no await between the last check and `operationsInFlight.set`.
+    for (let prior = this.operationsInFlight.get(key); prior; prior = this.operationsInFlight.get(key)) await prior.catch(() => {});
+    const running = operation();
+    this.operationsInFlight.set(key, running);
+    try {
+      return await running;
+    } finally {
+      this.operationsInFlight.delete(key);
     }
   }
 

@@ -53,6 +53,16 @@ test('a claim of an open task emits task_claimed with fencing token 1 and a leas
     .then([claimed('t1', 'ann', 1, later(5_000 + LEASE).toISOString())]);
 });
 
+test("a claim without a session_id is held by the member's session, and a heartbeat of that session renews it", () => {
+  const annWithSession = ev('member_joined', { member_id: 'ann', name: 'ann', role: 'member', session_id: 'ann-s' });
+  const past = [teamCreated, leadJoined, annWithSession, taskCreated('t1')];
+  const claimUntil = (at: Date) => ev('task_claimed', { task_id: 't1', member_id: 'ann', session_id: 'ann-s', fencing_token: 1, lease_ms: LEASE, lease_expires_at: at.toISOString() });
+  given(teamEntity, 'alpha', past).when({ type: 'claim_task', task_id: 't1', member_id: 'ann', lease_ms: LEASE }).then([claimUntil(later(LEASE))]);
+  given(teamEntity, 'alpha', [...past, claimUntil(later(LEASE))])
+    .when({ type: 'renew_claims', session_id: 'ann-s' }, later(1_000))
+    .then([claimUntil(later(1_000 + LEASE))]);
+});
+
 test('a claim of a claimed task is refused as a conflict naming the owner', () => {
   given(teamEntity, 'alpha', [...aTeam, claimed('t1', 'ann', 1)])
     .when({ type: 'claim_task', task_id: 't1', member_id: 'bob', lease_ms: LEASE }, later(1_000))

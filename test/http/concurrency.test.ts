@@ -168,6 +168,57 @@ test('idempotency and If-Match both hold across a restart', async () => {
   }
 });
 
+test('a retried heartbeat with the same Idempotency-Key appends nothing, renewals included, and answers as the first did, also after a restart', async () => {
+  const tmp = tempDir();
+  let bmo: Bmo | undefined = await startTestBmo(tmp.dir);
+  const streams = ['sessions/s1', 'teams/alpha', 'teams/beta'];
+  const beat = (b: Bmo, key: string, lease_ms = 30_000) => call(b, 'POST', '/v1/sessions/s1/heartbeat', { lease_ms }, { 'idempotency-key': key });
+  try {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's1', lease_ms: 60_000 });
+    await createTeam(bmo, 'alpha', ['ann']);
+    await createTeam(bmo, 'beta', ['ann']);
+    for (const [team, task] of [['alpha', 't1'], ['alpha', 't2'], ['beta', 'b1']]) await ok(bmo, 201, 'POST', `/v1/teams/${team}/tasks`, { task_id: task, title: task });
+    await ok(bmo, 200, 'POST', '/v1/teams/alpha/tasks/t1/claim', { member_id: 'ann', session_id: 's1' });
+    await ok(bmo, 200, 'POST', '/v1/teams/beta/tasks/b1/claim', { member_id: 'ann', session_id: 's1' });
+
+    const first = await beat(bmo, 'beat-1');
+    assert.is(first.status, 200, first.body);
+    assert.equal(first.json.renewed_claims.map((c: { stream: string; task_id: string }) => [c.stream, c.task_id]), [['teams/alpha', 't1'], ['teams/beta', 'b1']]);
+    // The session holds one more claim now; the retry still renews nothing, not even that one.
+    await ok(bmo, 200, 'POST', '/v1/teams/alpha/tasks/t2/claim', { member_id: 'ann', session_id: 's1' });
+
+    const before = storeState(bmo, tmp.dir, streams);
+    const retry = await beat(bmo, 'beat-1');
+    assert.is(retry.status, 200, retry.body);
+    assert.is(retry.body, first.body, 'the first answer, renewals included');
+    assert.equal(storeState(bmo, tmp.dir, streams), before, 'the retry wrote nothing');
+    const mismatch = await beat(bmo, 'beat-1', 40_000);
+    assert.is(mismatch.status, 422);
+    assert.equal(storeState(bmo, tmp.dir, streams), before);
+
+    // Concurrent requests with one key: one heartbeat and one renewal per team between them, one answer.
+    const burst = await Promise.all(Array.from({ length: 4 }, () => beat(bmo!, 'beat-2')));
+    assert.equal(burst.map((r) => r.status), [200, 200, 200, 200]);
+    for (const r of burst) assert.is(r.body, burst[0].body);
+    assert.equal(burst[0].json.renewed_claims.map((c: { task_id: string }) => c.task_id), ['t1', 't2', 'b1']);
+    assert.is(bmo.pipeline.store.head(), before.head + 4, 'session_heartbeat, then renewals of t1 and t2 (one event each) and b1');
+    assert.equal([await eventTypes(bmo, 'alpha'), await eventTypes(bmo, 'beta')].map((types) => count(types, 'task_claimed')), [5, 3]);
+    const second = burst[0].body;
+    await bmo.close();
+    bmo = undefined;
+
+    bmo = await startTestBmo(tmp.dir);
+    const settled = storeState(bmo, tmp.dir, streams);
+    const afterRestart = await beat(bmo, 'beat-1');
+    assert.is(afterRestart.body, first.body, 'the first answer, from the log');
+    assert.is((await beat(bmo, 'beat-2')).body, second);
+    assert.equal(storeState(bmo, tmp.dir, streams), settled, 'nothing written after the restart either');
+  } finally {
+    await bmo?.close();
+    tmp.cleanup();
+  }
+});
+
 test('20 concurrent claims of one task: exactly one 200 and nineteen 409s, one task_claimed', () =>
   withBmo(async (bmo) => {
     const members = Array.from({ length: 20 }, (_, i) => `m${i}`);

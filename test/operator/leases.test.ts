@@ -143,4 +143,43 @@ test("a heartbeat renews the leases of its session's claims, so they outlive the
   }),
 );
 
+test("a claim sent as {member_id} is held by the member's own session: its heartbeats renew it, and a session_id given in the claim still wins", () =>
+  withBmo(async (bmo) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 60_000 });
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-phone', lease_ms: 60_000 });
+    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { member_id: 'lead', name: 'Lead' } });
+    await ok(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: 'ann', name: 'Ann', session_id: 'ann-session' });
+    await ok(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: 'bob', name: 'Bob' });
+    for (const task of ['kept', 'lost', 'elsewhere']) await ok(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: task, title: task });
+
+    // As in the README: no session_id in the body.
+    const kept = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/claim', { member_id: 'ann', lease_ms: 1000 });
+    assert.is(kept.events[0].data.session_id, 'ann-session', "the claim names the member's session");
+    const lost = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/lost/claim', { member_id: 'bob', lease_ms: 1000 });
+    assert.is(lost.events[0].data.session_id, undefined, 'a member without a session holds a claim no heartbeat renews');
+    const elsewhere = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/elsewhere/claim', { member_id: 'ann', session_id: 'ann-phone', lease_ms: 60_000 });
+    assert.is(elsewhere.events[0].data.session_id, 'ann-phone', 'the session the claim names comes first');
+
+    let expiry = Date.parse(kept.lease_expires_at);
+    const started = Date.now();
+    while (Date.now() - started < 2500) {
+      await sleep(200);
+      const beat = await ok(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat');
+      assert.equal(beat.renewed_claims.map((c: { task_id: string }) => c.task_id), ['kept']);
+      const next = Date.parse(beat.renewed_claims[0].lease_expires_at);
+      assert.ok(next > expiry, 'lease_expires_at moves forward');
+      expiry = next;
+    }
+    await until(async () => (await teamEvents(bmo, 'crew')).some((e) => e.type === 'task_reclaimed'), 'the sweeper to reclaim lost');
+    assert.equal(
+      (await teamEvents(bmo, 'crew')).filter((e) => e.type === 'task_reclaimed').map((e) => e.data.task_id),
+      ['lost'],
+      'the claim renewed through the member session outlived its lease',
+    );
+    const task = await ok(bmo, 200, 'GET', '/v1/teams/crew/tasks/kept');
+    assert.equal([task.status, task.owner, task.owner_session_id], ['claimed', 'ann', 'ann-session']);
+    await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/complete', { member_id: 'ann', fencing_token: kept.fencing_token });
+  }),
+);
+
 test.run();

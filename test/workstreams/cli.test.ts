@@ -232,4 +232,61 @@ test('a failing nanite and a timed-out nanite are recorded with their outcome; B
     assert.match(nanites[0].handoff, /prompt had 5 characters: check/);
   }));
 
+test("the seed's flow without --workstream: create and set-plan carry the session (BMO_SESSION_ID or --session), so nanite run --session finds the workstream", () =>
+  withServer(async (server, cwd) => {
+    writeNaniteConfig(cwd);
+    const url = server.url;
+    // An older workstream carrying another session, so the lookup has to pick.
+    await cliJson(cwd, url, ['workstream', 'create', '--label', 'other', '--id', 'other', '--session', 'someone-else']);
+    const { workstream_id: id } = await cliJson(cwd, url, ['workstream', 'create', '--label', 'docs/book-visual-coverage'], { BMO_SESSION_ID: 'parent-9' });
+    const plan = await runCli(cwd, url, ['workstream', 'set-plan', id, '--path', 'docs/plans/book-visual-coverage.md', '--kind', 'custom', '--session', 'parent-9']);
+    assert.is(plan.code, 0, plan.stderr);
+    // The verify run carries no session at all: the workstream is found by create and set-plan alone.
+    const verify = await runCli(cwd, url, ['workstream', 'verify-run', id, '--', ...node("console.log('ok')")]);
+    assert.is(verify.code, 0, verify.stderr);
+
+    const nanite = await runCli(cwd, url, ['nanite', 'run', '--session', 'parent-9', 'summarize residual docs gaps for this workstream']);
+    assert.is(nanite.code, 0, nanite.stderr);
+    assert.match(nanite.stdout, new RegExp(`nanite summary for ${id} \\(parent parent-9\\)`));
+
+    const events = (await getJson(url, `/v1/workstreams/${id}/events`)).events as { type: string; meta: { session_id?: string } }[];
+    assert.equal(
+      events.map((e) => [e.type, e.meta.session_id]),
+      [
+        ['workstream_created', 'parent-9'],
+        ['plan_bound', 'parent-9'],
+        ['verify_run_recorded', undefined],
+        ['nanite_started', 'parent-9'],
+        ['nanite_completed', 'parent-9'],
+      ],
+    );
+    assert.is((await getJson(url, '/v1/workstreams/other/nanites')).nanites.length, 0);
+    const bad = await runCli(cwd, url, ['workstream', 'set-status', id, 'partial', '--session', 'Not_An_Id']);
+    assert.is(bad.code, 2);
+    assert.match(bad.stderr, /session: /);
+  }));
+
+test('nanite run without --workstream, when no workstream carries the session, says what to pass, names the only workstream and writes nothing', () =>
+  withServer(async (server, cwd) => {
+    writeNaniteConfig(cwd);
+    const url = server.url;
+    const none = await runCli(cwd, url, ['nanite', 'run', '--session', 'parent-1', 'look around']);
+    assert.is(none.code, 3, none.stderr);
+    assert.match(none.stderr, /no workstream carries session parent-1; there are no workstreams yet: bmo workstream create --label L --session parent-1/);
+
+    await cliJson(cwd, url, ['workstream', 'create', '--label', 'the seed flow', '--id', 'seed-flow']);
+    assert.is((await runCli(cwd, url, ['workstream', 'set-plan', 'seed-flow', '--path', 'plan.md'])).code, 0);
+    const before = (await getJson(url, '/healthz')).pos;
+    const one = await runCli(cwd, url, ['nanite', 'run', '--session', 'parent-1', 'look around']);
+    assert.is(one.code, 3, one.stderr);
+    assert.match(one.stderr, /no workstream carries session parent-1; the only workstream is seed-flow: pass --workstream seed-flow, or set BMO_WORKSTREAM/);
+    assert.match(one.stderr, /give --session parent-1 \(or BMO_SESSION_ID=parent-1\) to workstream create, set-plan, verify-run/);
+    assert.is((await getJson(url, '/healthz')).pos, before, 'nothing was written');
+
+    await cliJson(cwd, url, ['workstream', 'create', '--label', 'another']);
+    const two = await runCli(cwd, url, ['nanite', 'run', '--session', 'parent-1', 'look around']);
+    assert.is(two.code, 3, two.stderr);
+    assert.match(two.stderr, /pass --workstream <id> \(one of the 2: bmo workstream list\), or set BMO_WORKSTREAM/);
+  }));
+
 test.run();
