@@ -18,6 +18,7 @@ import { formatIssues } from '../../events/parse.js';
 import { BmoError, CorruptLogError, VersionConflictError } from '../errors.js';
 import { decodeLine, encodeLine, isoOf, splitLines } from './line.js';
 import { startReplayWorker } from './replay.js';
+import type { ReplayChunk } from './replay-worker.js';
 import { READ_CHUNK, newScanBuffer, scanLog, type ScannedLog } from './scan.js';
 import { acquireLock } from './lock.js';
 import { PosIndex } from './pos-index.js';
@@ -58,6 +59,11 @@ interface PendingAppend {
   resolve: (envelopes: Envelope[]) => void;
   reject: (error: unknown) => void;
 }
+
+/** In a parallel replay, this thread takes MAIN_SHARE of every 20 × (workers + 1) logs. */
+const MAIN_SHARE = 19;
+/** In a parallel replay, this thread takes in the workers' chunks after every so many of its own logs. */
+const TAKE_IN_EVERY = 64;
 
 export interface JsonlStoreOptions {
   dataDir: string;
@@ -465,18 +471,33 @@ export class JsonlEventStore implements EventStore {
     }
     const progress = { events: 0, bytesDone: 0, streamsDone: 0, streams: found.length };
     const workers = options.parallel && found.length >= options.parallel.minStreams ? Math.max(0, Math.min(options.parallel.workers, found.length - 1)) : 0;
-    // Logs are dealt round robin in rounds of 10 × (workers + 1): this thread takes 11 of each round,
+    // Logs are dealt round robin in rounds of 20 × (workers + 1): this thread takes 19 of each round,
     // the workers the rest in turn; this thread also takes in the workers' results, so it does a little less.
-    const round = 10 * (workers + 1);
+    const round = 20 * (workers + 1);
     const mine: StreamInfo[] = [];
     const shares: StreamInfo[][] = Array.from({ length: workers }, () => []);
     found.forEach((info, i) => {
       const slot = i % round;
-      if (slot < 11 || workers === 0) mine.push(info);
-      else shares[(slot - 11) % workers].push(info);
+      if (slot < MAIN_SHARE || workers === 0) mine.push(info);
+      else shares[(slot - MAIN_SHARE) % workers].push(info);
     });
     const counted = new Int32Array(new SharedArrayBuffer(4));
-    const replays = shares.map((logs) => startReplayWorker(options.parallel!.module, logs, counted.buffer as SharedArrayBuffer));
+    // The workers' chunks, as the event loop hands them over; taken in between this thread's own logs.
+    const arrived: ReplayChunk[] = [];
+    const replays = shares.map((logs) => startReplayWorker(options.parallel!.module, logs, counted.buffer as SharedArrayBuffer, (chunk) => arrived.push(chunk)));
+    const takeIn = async () => {
+      for (let chunk = arrived.shift(); chunk; chunk = arrived.shift()) {
+        const { entries } = chunk;
+        let lineNo = 0;
+        for (let i = 0; i < entries.length; i += 4) {
+          lineNo = i > 0 && entries[i - 3] === entries[i + 1] ? lineNo + 1 : 1;
+          this.indexEvent(this.streams[entries[i + 1]], entries[i], entries[i + 2], entries[i + 3], lineNo);
+        }
+        for (const { idx, scanned } of chunk.logs) if (scanned) await this.recovered(this.streams[idx], scanned, progress);
+        progress.events += entries.length / 4;
+        options.parallel!.merge(chunk.result);
+      }
+    };
     try {
       let lastReport = Date.now();
       const onEvent = (envelope: Envelope) => {
@@ -487,30 +508,20 @@ export class JsonlEventStore implements EventStore {
         }
       };
       const scratch = newScanBuffer();
-      for (const info of mine) {
+      for (let i = 0; i < mine.length; i++) {
+        const info = mine[i];
         const scanned = scanLog(info.file, info.name, scratch, (envelope, offset, length, lineNo) => {
           this.indexEvent(info, envelope.pos, offset, length, lineNo);
           onEvent(envelope);
         });
         if (scanned) await this.recovered(info, scanned, progress);
-      }
-      for (const replay of replays) {
-        const output = await replay.output;
-        if (!output.ok) {
-          if (output.corrupt) throw new CorruptLogError(output.corrupt.file, output.corrupt.line, output.corrupt.reason);
-          throw new Error(`a replay worker failed: ${output.message}`);
+        if (replays.length > 0 && i % TAKE_IN_EVERY === 0) {
+          await new Promise(setImmediate); // lets the workers' messages in
+          await takeIn();
         }
-        const { entries } = output;
-        let lineNo = 0;
-        for (let i = 0; i < entries.length; i += 4) {
-          const info = this.streams[entries[i + 1]];
-          lineNo = i > 0 && entries[i - 3] === entries[i + 1] ? lineNo + 1 : 1;
-          this.indexEvent(info, entries[i], entries[i + 2], entries[i + 3], lineNo);
-        }
-        for (const { idx, scanned } of output.logs) if (scanned) await this.recovered(this.streams[idx], scanned, progress);
-        progress.events += entries.length / 4;
-        options.parallel!.merge(output.result);
       }
+      await Promise.all(replays.map((replay) => replay.done));
+      await takeIn();
     } finally {
       // Done, or failed here: a worker still running is not wanted any more.
       await Promise.all(replays.map((replay) => replay.stop()));

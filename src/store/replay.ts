@@ -1,19 +1,29 @@
 import { Worker } from 'node:worker_threads';
-import type { ReplayWorkerInput, ReplayWorkerOutput } from './replay-worker.js';
+import { CorruptLogError } from '../errors.js';
+import type { ReplayChunk, ReplayWorkerInput, ReplayWorkerMessage } from './replay-worker.js';
 
 export interface ReplayWorker {
-  /** What the worker found; a worker that crashes or exits early answers `ok: false` with why. */
-  output: Promise<ReplayWorkerOutput>;
+  /** Resolves once every chunk was handed to `onChunk`; rejects with why the worker failed (a CorruptLogError as such). */
+  done: Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts a thread that scans and folds `logs` (see replay-worker.ts). */
-export function startReplayWorker(module: string, logs: ReplayWorkerInput['logs'], progress: SharedArrayBuffer): ReplayWorker {
+/**
+ * Starts a thread that scans and folds `logs` (see replay-worker.ts). Its chunks reach `onChunk`
+ * in order, as this thread's event loop takes them in.
+ */
+export function startReplayWorker(module: string, logs: ReplayWorkerInput['logs'], progress: SharedArrayBuffer, onChunk: (chunk: ReplayChunk) => void): ReplayWorker {
   const worker = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: { module, logs, progress } satisfies ReplayWorkerInput });
-  const output = new Promise<ReplayWorkerOutput>((resolve) => {
-    worker.once('message', resolve);
-    worker.once('error', (error) => resolve({ ok: false, message: error.stack ?? error.message }));
-    worker.once('exit', (code) => resolve({ ok: false, message: `the worker exited (code ${code}) before it answered` }));
+  const done = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: ReplayWorkerMessage) => {
+      if (message.type === 'chunk') onChunk(message);
+      else if (message.type === 'done') resolve();
+      else if (message.corrupt) reject(new CorruptLogError(message.corrupt.file, message.corrupt.line, message.corrupt.reason));
+      else reject(new Error(`a replay worker failed: ${message.message}`));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`a replay worker exited (code ${code}) before it finished`)));
   });
-  return { output, stop: async () => void (await worker.terminate()) };
+  done.catch(() => {}); // seen by whoever awaits it; not an unhandled rejection meanwhile
+  return { done, stop: async () => void (await worker.terminate()) };
 }
