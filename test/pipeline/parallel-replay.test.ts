@@ -43,6 +43,19 @@ async function fill(bmo: Bmo): Promise<void> {
   await must(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
 }
 
+/** A temp data directory holding what `fill` writes; removed after `body`. */
+async function withFilledStore(body: (dir: string) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = tempDir('bmo-parallel-');
+  try {
+    const bmo = await startTestBmo(dir);
+    await fill(bmo);
+    await bmo.close();
+    await body(dir);
+  } finally {
+    cleanup();
+  }
+}
+
 const silent = testLogger();
 
 async function replay(dir: string, replayWorkers: number) {
@@ -55,12 +68,8 @@ async function replay(dir: string, replayWorkers: number) {
   return { models, head };
 }
 
-test('a replay on 1, 2 and 3 worker threads folds the same read models as one on this thread alone', async () => {
-  const { dir, cleanup } = tempDir('bmo-parallel-');
-  try {
-    const bmo = await startTestBmo(dir);
-    await fill(bmo);
-    await bmo.close();
+test('a replay on 1, 2 and 3 worker threads folds the same read models as one on this thread alone', () =>
+  withFilledStore(async (dir) => {
     const alone = await replay(dir, 0);
     assert.ok(alone.models.teams.size === 24 && alone.models.workstreams.size === 12 && alone.models.cartography.commands.size === 1, 'the store holds what was written');
     for (const workers of [1, 2, 3]) {
@@ -70,20 +79,14 @@ test('a replay on 1, 2 and 3 worker threads folds the same read models as one on
         assert.equal(shared.models[name], alone.models[name], `${name} with ${workers} workers`);
       }
     }
-  } finally {
-    cleanup();
-  }
-});
+  }),
+);
 
 /** The team logs of the store, sorted: with 1 worker and 24 teams among 43 logs, some are the worker's. */
 const teamLogs = (dir: string) => readdirSync(join(dir, 'teams')).sort().map((id) => join(dir, 'teams', id, 'events.jsonl'));
 
-test("a corrupt middle line in any log, also a worker's, stops the start naming file and line", async () => {
-  const { dir, cleanup } = tempDir('bmo-parallel-');
-  try {
-    const bmo = await startTestBmo(dir);
-    await fill(bmo);
-    await bmo.close();
+test("a corrupt middle line in any log, also a worker's, stops the start naming file and line", () =>
+  withFilledStore(async (dir) => {
     for (const file of teamLogs(dir)) {
       const original = readFileSync(file, 'utf8');
       const lines = original.split('\n');
@@ -101,17 +104,11 @@ test("a corrupt middle line in any log, also a worker's, stops the start naming 
       assert.is((refused as CorruptLogError).line, 2);
       writeFileSync(file, original);
     }
-  } finally {
-    cleanup();
-  }
-});
+  }),
+);
 
-test("a torn tail on any log, also a worker's, is cut off and kept, and the rest replays", async () => {
-  const { dir, cleanup } = tempDir('bmo-parallel-');
-  try {
-    const bmo = await startTestBmo(dir);
-    await fill(bmo);
-    await bmo.close();
+test("a torn tail on any log, also a worker's, is cut off and kept, and the rest replays", () =>
+  withFilledStore(async (dir) => {
     const before = await replay(dir, 0);
     for (const file of teamLogs(dir)) appendFileSync(file, '{"pos":99999,"stream":"teams/x","se');
     const after = await replay(dir, 1);
@@ -120,9 +117,7 @@ test("a torn tail on any log, also a worker's, is cut off and kept, and the rest
       assert.not.match(readFileSync(file, 'utf8'), /99999/, `${file} was cut back`);
       assert.ok(readdirSync(join(file, '..')).some((name) => name.startsWith('events.jsonl.torn-')), `${file}'s tail was kept`);
     }
-  } finally {
-    cleanup();
-  }
-});
+  }),
+);
 
 test.run();
