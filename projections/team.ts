@@ -77,6 +77,10 @@ export function activeMembers(team: TeamView): MemberView[] {
 }
 
 const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
+/** A lean message's readers: none (a lean view drops a message once read). */
+const NO_READERS: string[] = Object.freeze([]) as unknown as string[];
+/** A lean task's empty dependency list, shared (a task's list is replaced on update, never changed in place). */
+const NO_DEPS: string[] = Object.freeze([]) as unknown as string[];
 
 /**
  * Folds one team event into its team (created by `team_created`). A `lean` fold keeps what lists,
@@ -124,7 +128,7 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
         task_id: d.task_id,
         title: lean ? '' : d.title,
         description: lean ? undefined : d.description,
-        blocked_by: d.blocked_by ?? [],
+        blocked_by: lean && !d.blocked_by?.length ? NO_DEPS : (d.blocked_by ?? []),
         status: 'open',
         notes: lean ? NO_NOTES : [],
         created_at: event.at,
@@ -172,10 +176,14 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
     case 'task_failed': {
       const task = team.tasks.get(event.data.task_id);
       if (!task) break;
-      task.status = event.type === 'task_completed' ? 'completed' : 'failed';
+      const status = event.type === 'task_completed' ? 'completed' : 'failed';
       if (lean) {
-        /* results and errors are texts */
-      } else if (event.type === 'task_completed') task.result = event.data.result;
+        // Done: the lean view needs its status alone (counts, dependencies), so it keeps little else.
+        team.tasks.set(task.task_id, { task_id: task.task_id, title: '', blocked_by: NO_DEPS, status, notes: NO_NOTES, created_at: task.created_at, updated_at: event.at });
+        break;
+      }
+      task.status = status;
+      if (event.type === 'task_completed') task.result = event.data.result;
       else task.error = event.data.error;
       task.lease_expires_at = undefined;
       task.updated_at = event.at;
@@ -183,7 +191,7 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
     }
     case 'message_sent': {
       const d = event.data;
-      team.messages.set(d.message_id, { message_id: d.message_id, from: d.from, to: d.to, body: lean ? '' : d.body, sent_at: lean ? '' : event.at, read_by: [] });
+      team.messages.set(d.message_id, { message_id: d.message_id, from: d.from, to: d.to, body: lean ? '' : d.body, sent_at: lean ? '' : event.at, read_by: lean ? NO_READERS : [] });
       team.message_count++;
       break;
     }
