@@ -111,6 +111,8 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
   if (!team) return team;
   team.version = event.seq;
   team.updated_at = event.at;
+  // A lean task keeps no times: nothing that reads the lean view shows them.
+  const taskAt = lean ? '' : event.at;
   switch (event.type) {
     case 'member_joined': {
       const d = event.data;
@@ -131,8 +133,8 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
         blocked_by: lean && !d.blocked_by?.length ? NO_DEPS : (d.blocked_by ?? []),
         status: 'open',
         notes: lean ? NO_NOTES : [],
-        created_at: event.at,
-        updated_at: event.at,
+        created_at: taskAt,
+        updated_at: taskAt,
       });
       break;
     }
@@ -147,7 +149,7 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
           fencing_token: d.fencing_token,
           lease_ms: d.lease_ms,
           lease_expires_at: d.lease_expires_at,
-          updated_at: event.at,
+          updated_at: taskAt,
         });
       }
       team.last_fencing_token = Math.max(team.last_fencing_token, d.fencing_token);
@@ -156,7 +158,7 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
     case 'task_released':
     case 'task_reclaimed': {
       const task = team.tasks.get(event.data.task_id);
-      if (task) reopen(task, event.at);
+      if (task) reopen(task, taskAt);
       break;
     }
     case 'task_updated': {
@@ -169,7 +171,7 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
         if (d.description !== undefined) task.description = d.description;
         if (d.note !== undefined) task.notes.push(d.note);
       }
-      task.updated_at = event.at;
+      task.updated_at = taskAt;
       break;
     }
     case 'task_completed':
@@ -179,14 +181,14 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
       const status = event.type === 'task_completed' ? 'completed' : 'failed';
       if (lean) {
         // Done: the lean view needs its status alone (counts, dependencies), so it keeps little else.
-        team.tasks.set(task.task_id, { task_id: task.task_id, title: '', blocked_by: NO_DEPS, status, notes: NO_NOTES, created_at: task.created_at, updated_at: event.at });
+        team.tasks.set(task.task_id, { task_id: task.task_id, title: '', blocked_by: NO_DEPS, status, notes: NO_NOTES, created_at: task.created_at, updated_at: taskAt });
         break;
       }
       task.status = status;
       if (event.type === 'task_completed') task.result = event.data.result;
       else task.error = event.data.error;
       task.lease_expires_at = undefined;
-      task.updated_at = event.at;
+      task.updated_at = taskAt;
       break;
     }
     case 'message_sent': {
