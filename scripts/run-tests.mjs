@@ -11,7 +11,7 @@ if (!existsSync('dist/test')) {
 }
 // uvu matches the pattern against every file under dist/test (source maps too): keep to *.test.js.
 const args = ['node_modules/uvu/bin.js', 'dist/test', pattern ? `^(?=.*(?:${pattern})).*\\.test\\.js$` : '\\.test\\.js$'];
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
 let output = '';
 child.stdout.on('data', (chunk) => {
   output += chunk;

@@ -378,11 +378,11 @@ export function registerWorkstreamCommands(program: Command): void {
     .command('run')
     .description('run the [nanite] command here with the prompt on its stdin, bounded in time and output; record it on the workstream')
     .argument('<prompt...>', 'what the nanite should do')
-    .requiredOption('--session <parent-session-id>', 'the parent session delegating the lane')
+    .option('--session <parent-session-id>', 'the parent session delegating the lane (default $BMO_SESSION_ID)')
     .option('--workstream <id>', 'the workstream (default $BMO_WORKSTREAM, else the most recent one carrying the session)')
     .option('--timeout <ms>', 'stop it after this long (default [nanite] timeout_ms)', positiveInt('--timeout'))
     .option('--json', 'print the recorded result as JSON (the nanite\'s output then goes to stderr)')
-    .action(async (words: string[], opts: { session: string; workstream?: string; timeout?: number; json?: boolean }) => {
+    .action(async (words: string[], opts: { session?: string; workstream?: string; timeout?: number; json?: boolean }) => {
       const { config, files } = configFrom(program);
       const executor = config.nanite.command;
       if (!executor) {
@@ -403,7 +403,8 @@ export function registerWorkstreamCommands(program: Command): void {
         return;
       }
       const prompt = check(workstreamEvents.nanite_started.shape.prompt, words.join(' '), 'prompt');
-      const session = check(Id, opts.session, 'session');
+      const session = sessionOf(opts);
+      if (session === undefined) throw new BmoError('bad_request', 'nanite run needs the parent session: pass --session <id> or set BMO_SESSION_ID', { field: 'session' });
       const maxBytes = Math.min(config.nanite.max_output_bytes, MAX_KEPT_BYTES);
       let workstreamId = opts.workstream ?? process.env.BMO_WORKSTREAM;
       let naniteId = '';

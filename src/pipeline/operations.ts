@@ -12,20 +12,31 @@ import type { CommandContext, Pipeline } from './pipeline.js';
  * Orphan cleanup: every team whose lead session no longer exists gets `team_removed` (reason
  * cleanup), then exactly one `cleanup_completed` records the attempt, also when nothing was removed.
  */
-export async function cleanupTeams(
+export function cleanupTeams(
   pipeline: Pipeline,
   target: { scope: 'all' } | { scope: 'single'; team_id: string },
   context: CommandContext = {},
 ): Promise<{ removed: string[]; event: Envelope }> {
+  // A retry with the key waits for the first to finish, then answers what it recorded.
+  const key = context.idempotencyKey;
+  return key === undefined ? cleanUp(pipeline, target, context) : pipeline.oneAtATime(key, () => cleanUp(pipeline, target, context));
+}
+
+async function cleanUp(
+  pipeline: Pipeline,
+  target: { scope: 'all' } | { scope: 'single'; team_id: string },
+  context: CommandContext,
+): Promise<{ removed: string[]; event: Envelope }> {
   const { teams, sessions } = pipeline.readModels;
+  const { idempotencyKey, requestHash, ...plain } = context;
+  const recorded = idempotencyKey ? pipeline.readModels.idempotency.get(idempotencyKey) : undefined;
   let candidates = [...teams.values()];
   if (target.scope === 'single') {
     const team = teams.get(target.team_id);
-    if (!team || team.status === 'removed') throw new BmoError('not_found', `no team ${target.team_id} to clean up`, { field: 'team_id' });
-    candidates = [team];
+    // A retry of a cleanup that removed this team answers as the first did.
+    if ((!team || team.status === 'removed') && !recorded) throw new BmoError('not_found', `no team ${target.team_id} to clean up`, { field: 'team_id' });
+    candidates = team ? [team] : [];
   }
-  const { idempotencyKey, requestHash, ...plain } = context;
-  const recorded = idempotencyKey ? pipeline.readModels.idempotency.get(idempotencyKey) : undefined;
   const removed: string[] = [];
   if (!recorded) {
     for (const team of orphanTeams(candidates, sessions, pipeline.now())) {

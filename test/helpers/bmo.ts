@@ -110,6 +110,7 @@ export interface CliResult {
 export function runBmoCli(args: string[], cwd: string, env: Record<string, string> = {}, input?: string | Buffer): Promise<CliResult> {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(base)) if (key.startsWith('BMO_')) delete base[key];
+  delete base.FORCE_COLOR; // the runner's; beside NO_COLOR it only makes node warn
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...base, HOME: cwd, NO_COLOR: '1', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (input !== undefined) child.stdin!.end(input);

@@ -215,9 +215,25 @@ test('single-team cleanup records scope=single, removes only that team, and leav
   }),
 );
 
+test('a cleanup retried with its Idempotency-Key, also while the first runs, answers as the first did and records one cleanup_completed', () =>
+  withBmo(async (bmo, dir) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone' });
+    await teamLedBy(bmo, 'orphan', 's-gone');
+    await ok(bmo, 200, 'POST', '/v1/sessions/s-gone/end');
+    const body = { scope: 'single', team_id: 'orphan' };
+    const headers = { 'idempotency-key': 'cleanup-orphan-1' };
+    const [first, second] = await Promise.all([call(bmo, 'POST', '/v1/teams/cleanup', body, headers), call(bmo, 'POST', '/v1/teams/cleanup', body, headers)]);
+    const later = await call(bmo, 'POST', '/v1/teams/cleanup', body, headers);
+    for (const answer of [first, second, later]) {
+      assert.is(answer.status, 200, answer.body);
+      assert.equal([answer.json.scope, answer.json.removed, answer.json.team_ids], ['single', 1, ['orphan']]);
+    }
+    assert.is(cleanupLog(dir).length, 1, 'one cleanup_completed');
+    assert.is(readLog(join(dir, 'teams', 'orphan', 'events.jsonl')).filter((e) => e.type === 'team_removed').length, 1);
+  }),
+);
+
 // ---- the CLI against a real `bmo serve` ------------------------------------------------------
-
-
 
 async function send(server: ServerProcess, method: string, url: string, body?: unknown) {
   const res = await fetch(server.url + url, {

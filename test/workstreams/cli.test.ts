@@ -261,6 +261,16 @@ test("the seed's flow without --workstream: create and set-plan carry the sessio
       ],
     );
     assert.is((await getJson(url, '/v1/workstreams/other/nanites')).nanites.length, 0);
+
+    // The parent session may come from BMO_SESSION_ID, as for the workstream verbs; with neither, nothing runs.
+    const fromEnv = await runCli(cwd, url, ['nanite', 'run', 'again'], { BMO_SESSION_ID: 'parent-9' });
+    assert.is(fromEnv.code, 0, fromEnv.stderr);
+    assert.match(fromEnv.stdout, new RegExp(`nanite summary for ${id} \\(parent parent-9\\)`));
+    const noSession = await runCli(cwd, url, ['nanite', 'run', 'again']);
+    assert.is(noSession.code, 2, noSession.stderr);
+    assert.match(noSession.stderr, /--session <id> or set BMO_SESSION_ID/);
+    assert.is((await getJson(url, `/v1/workstreams/${id}/nanites`)).nanites.length, 2, 'the refused run recorded nothing');
+
     const bad = await runCli(cwd, url, ['workstream', 'set-status', id, 'partial', '--session', 'Not_An_Id']);
     assert.is(bad.code, 2);
     assert.match(bad.stderr, /session: /);
