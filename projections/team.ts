@@ -181,7 +181,7 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
       const status = event.type === 'task_completed' ? 'completed' : 'failed';
       if (lean) {
         // Done: the lean view needs its status alone (counts, dependencies), so it keeps little else.
-        team.tasks.set(task.task_id, { task_id: task.task_id, title: '', blocked_by: NO_DEPS, status, notes: NO_NOTES, created_at: task.created_at, updated_at: taskAt });
+        team.tasks.set(task.task_id, { task_id: task.task_id, title: '', blocked_by: NO_DEPS, status, notes: NO_NOTES, created_at: '', updated_at: '' });
         break;
       }
       task.status = status;

@@ -8,7 +8,7 @@ import { teamsTelemetry } from './telemetry/teams.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { buildPosture } from '../projections/posture.js';
 import { JsonlEventStore, type EventStore } from './store/index.js';
-import { PostgresEventStore } from './store/postgres.js';
+import { PostgresEventStore, describeUrl } from './store/postgres.js';
 
 export interface Bmo {
   pipeline: Pipeline;
@@ -100,4 +100,9 @@ export function createStore(config: Config, logger: Logger, onFatal: (error: unk
     return new PostgresEventStore({ url: config.store.url, schema: config.store.schema, logger: storeLogger, role });
   }
   return new JsonlEventStore({ dataDir: config.server.data_dir, logger: storeLogger, onFatal, role });
+}
+
+/** Where the configured store keeps the events, for people: the data directory, or the database and schema. */
+export function describeStore(config: Config): string {
+  return config.store.backend === 'postgres' ? `PostgreSQL ${describeUrl(config.store.url ?? '')}, schema ${config.store.schema}` : config.server.data_dir;
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { startBmo } from '../app.js';
-import { describeUrl } from '../store/postgres.js';
+import { describeStore, startBmo } from '../app.js';
 import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -30,8 +29,7 @@ program
     const logger = createLogger();
     const bmo = await startBmo({ config, logger });
     logger.info({ url: bmo.url, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
-    const where = config.store.backend === 'postgres' ? `PostgreSQL ${describeUrl(config.store.url!)}, schema ${config.store.schema}` : config.server.data_dir;
-    process.stdout.write(`bmo serving on ${bmo.url} (events: ${where}; token in ${config.server.data_dir}/auth-token unless configured)\n`);
+    process.stdout.write(`bmo serving on ${bmo.url} (events: ${describeStore(config)}; token in ${config.server.data_dir}/auth-token unless configured)\n`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;

@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { createStore } from '../app.js';
+import { createStore, describeStore } from '../app.js';
 import type { Config } from '../config/config.js';
 import type { EventStore } from '../store/index.js';
-import { describeUrl } from '../store/postgres.js';
 import { exportStore, importStore, type TransferProgress } from '../store/transfer.js';
 import { configFrom, print } from './shell.js';
 
@@ -86,10 +85,6 @@ function storeConfig(program: Command, opts: StoreOptions): Config {
   if (opts.storeUrl) store.url = opts.storeUrl;
   if (opts.schema) store.schema = opts.schema;
   return configFrom(program, {}, store).config;
-}
-
-function describeStore(config: Config): string {
-  return config.store.backend === 'postgres' ? `PostgreSQL ${describeUrl(config.store.url!)} schema ${config.store.schema}` : config.server.data_dir;
 }
 
 /** Opens the configured store here (under the data directory's lock for jsonl), runs `body`, closes it. */

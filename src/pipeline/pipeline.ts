@@ -36,7 +36,6 @@ export interface CommandContext {
 /** How often a command with no expected version is decided again after another instance moved its stream. */
 const MAX_ATTEMPTS = 3;
 
-
 interface WriteModel {
   state: unknown;
   version: number;
@@ -73,7 +72,7 @@ export class Pipeline {
   private readonly maxWriteModels: number;
   private readonly replay: { workers: number; minStreams: number };
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
-  private readonly inflight = new Map<string, Promise<Envelope[]>>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly operationsInFlight = new Map<string, Promise<unknown>>();
 
   constructor(options: PipelineOptions) {
@@ -119,39 +118,24 @@ export class Pipeline {
   }
 
   /** A command with an Idempotency-Key: once per key, and a retry answers what the first one did. */
-  private async executeOnce<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext, key: string): Promise<Envelope[]> {
-    // Wait out every request in flight with this key; no await between the last check and `inflight.set` below.
-    for (let prior = this.inflight.get(key); prior; prior = this.inflight.get(key)) await prior.catch(() => {});
-    const seen = this.readModels.idempotency.get(key);
-    if (seen) {
+  private executeOnce<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext, key: string): Promise<Envelope[]> {
+    return oneByOne(this.inflight, key, async () => {
+      const seen = this.readModels.idempotency.get(key);
+      if (!seen) return this.run(entity, id, command, context);
       if (seen.request_hash !== (context.requestHash ?? '')) {
         throw new BmoError('idempotency_mismatch', `Idempotency-Key "${key}" was already used for a different request; use a new key for a new request`);
       }
       return this.readRange(seen.stream as StreamName, seen.first_seq, seen.last_seq);
-    }
-    const running = this.run(entity, id, command, context);
-    this.inflight.set(key, running);
-    try {
-      return await running;
-    } finally {
-      this.inflight.delete(key);
-    }
+    });
   }
 
   /**
    * Runs an operation spanning several streams once every other one with this Idempotency-Key has
-   * finished, so a retry arriving while the first still runs sees everything the first wrote.
+   * finished, so a retry arriving while the first still runs sees everything the first wrote. Its
+   * own commands with the key go through `execute` as usual (a queue of their own).
    */
-  async oneAtATime<T>(key: string, operation: () => Promise<T>): Promise<T> {
-    // As in executeOnce: no await between the last check and `operationsInFlight.set`.
-    for (let prior = this.operationsInFlight.get(key); prior; prior = this.operationsInFlight.get(key)) await prior.catch(() => {});
-    const running = operation();
-    this.operationsInFlight.set(key, running);
-    try {
-      return await running;
-    } finally {
-      this.operationsInFlight.delete(key);
-    }
+  oneAtATime<T>(key: string, operation: () => Promise<T>): Promise<T> {
+    return oneByOne(this.operationsInFlight, key, operation);
   }
 
   /**
@@ -288,3 +272,15 @@ export class Pipeline {
 
 export { VersionConflictError };
 
+/** Runs `operation` once every other one under `key` in `running` has finished, and is in `running` meanwhile. */
+async function oneByOne<T>(running: Map<string, Promise<unknown>>, key: string, operation: () => Promise<T>): Promise<T> {
+  // No await between the last check and `running.set`: two callers never both go ahead.
+  for (let prior = running.get(key); prior; prior = running.get(key)) await prior.catch(() => {});
+  const current = operation();
+  running.set(key, current);
+  try {
+    return await current;
+  } finally {
+    running.delete(key);
+  }
+}

@@ -213,18 +213,8 @@ export class JsonlEventStore implements EventStore {
     const head = this.committedPos;
     const events: StoredEvent[] = [];
     if (fromPos >= head) return { events, next: fromPos };
-    if (this.recent.covers(fromPos)) {
-      let next = head;
-      for (const event of this.recent.after(fromPos)) {
-        if (event.envelope.pos > head) break;
-        if (filter(event.envelope.stream)) events.push(event);
-        if (events.length >= limit) {
-          next = event.envelope.pos;
-          break;
-        }
-      }
-      return { events, next };
-    }
+    const fromMemory = this.recent.readAfter(fromPos, head, limit, filter);
+    if (fromMemory) return fromMemory;
     const wanted: { idx: number; offset: number; length: number }[] = [];
     let bytes = 0;
     let pos = fromPos;

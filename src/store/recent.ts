@@ -1,4 +1,4 @@
-import type { StoredEvent } from './types.js';
+import type { StoredEvent, StreamFilter } from './types.js';
 
 /** The last committed events in pos order, so live readers never touch the disk. */
 export class RecentEvents {
@@ -24,7 +24,22 @@ export class RecentEvents {
     return this.count > 0 && pos >= this.at(0).envelope.pos - 1;
   }
 
-  *after(pos: number): Generator<StoredEvent> {
+  /**
+   * `readAll` from memory: the events after `fromPos` up to `head` that pass the filter, at most
+   * `limit`, and where the next read resumes. Undefined when some of them are no longer held here.
+   */
+  readAfter(fromPos: number, head: number, limit: number, filter?: StreamFilter): { events: StoredEvent[]; next: number } | undefined {
+    if (!this.covers(fromPos)) return undefined;
+    const events: StoredEvent[] = [];
+    for (const event of this.after(fromPos)) {
+      if (event.envelope.pos > head) break;
+      if (!filter || filter(event.envelope.stream)) events.push(event);
+      if (events.length >= limit) return { events, next: event.envelope.pos };
+    }
+    return { events, next: head };
+  }
+
+  private *after(pos: number): Generator<StoredEvent> {
     let lo = 0;
     let hi = this.count;
     while (lo < hi) {
