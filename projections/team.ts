@@ -41,8 +41,8 @@ export interface MessageView {
 }
 
 /**
- * One team as its log tells it: the write model of the team decider and the detail read model.
- * A lean view (see `evolveTeam`) keeps the same shape without the texts.
+ * One team as its log tells it: the detail read model, the lean read model and the decider's write
+ * model, each the same shape, each keeping what its `TeamFold` says (the others leave texts empty).
  */
 export interface TeamView {
   team_id: string;
@@ -57,9 +57,11 @@ export interface TeamView {
   updated_at: string;
   members: Map<string, MemberView>;
   tasks: Map<string, TaskView>;
-  /** Every message (a lean view keeps only the unread ones, without their bodies). */
+  /** Every message (without bodies but in `full`; `lean` keeps only the unread ones). */
   messages: Map<string, MessageView>;
   message_count: number;
+  /** Messages no one has read yet, kept as the messages come and go: the posture counts them at every commit. */
+  unread_count: number;
   /** The highest fencing token handed out: the next claim gets a larger one. */
   last_fencing_token: number;
 }
@@ -77,18 +79,25 @@ export function activeMembers(team: TeamView): MemberView[] {
 }
 
 const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
-/** A lean message's readers: none (a lean view drops a message once read). */
+/** An unread message's readers, shared (a message's list is replaced on a read, never changed in place). */
 const NO_READERS: string[] = Object.freeze([]) as unknown as string[];
 /** A lean task's empty dependency list, shared (a task's list is replaced on update, never changed in place). */
 const NO_DEPS: string[] = Object.freeze([]) as unknown as string[];
 
 /**
- * Folds one team event into its team (created by `team_created`). A `lean` fold keeps what lists,
- * the posture, cleanup and leases need (statuses, owners, leases, dependencies, unread messages)
- * and leaves out goals, titles, descriptions, results and bodies: every team stays in memory lean,
- * and the detail of a team is folded from its log when asked for.
+ * How much of a team a fold keeps:
+ * - `full`: everything, texts included (a team's detail, folded from its log when asked for);
+ * - `lean`: what lists, the posture, cleanup and leases need (statuses, owners, leases,
+ *   dependencies, unread messages) without goals, titles, descriptions, results and bodies: every
+ *   team stays in memory this way;
+ * - `decide`: what the team decider needs, no texts either: like `lean`, but every message stays,
+ *   with its readers (a message id is never reused; a read is answered once per reader).
  */
-export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = false): TeamView | undefined {
+export type TeamFold = 'full' | 'lean' | 'decide';
+
+/** Folds one team event into its team (created by `team_created`), keeping what `fold` says. */
+export function evolveTeam(team: TeamView | undefined, event: Envelope, fold: TeamFold = 'full'): TeamView | undefined {
+  const lean = fold !== 'full';
   if (event.type === 'team_created') {
     const d = event.data;
     return {
@@ -105,6 +114,7 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
       tasks: new Map(),
       messages: new Map(),
       message_count: 0,
+      unread_count: 0,
       last_fencing_token: 0,
     };
   }
@@ -193,14 +203,22 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, lean = f
     }
     case 'message_sent': {
       const d = event.data;
-      team.messages.set(d.message_id, { message_id: d.message_id, from: d.from, to: d.to, body: lean ? '' : d.body, sent_at: lean ? '' : event.at, read_by: lean ? NO_READERS : [] });
+      team.messages.set(d.message_id, { message_id: d.message_id, from: d.from, to: d.to, body: lean ? '' : d.body, sent_at: lean ? '' : event.at, read_by: NO_READERS });
       team.message_count++;
+      team.unread_count++;
       break;
     }
     case 'message_read': {
       const message = team.messages.get(event.data.message_id);
-      if (lean) team.messages.delete(event.data.message_id);
-      else if (message && !message.read_by.includes(event.data.member_id)) message.read_by.push(event.data.member_id);
+      if (!message) break;
+      if (fold === 'lean') {
+        team.messages.delete(event.data.message_id);
+        team.unread_count--;
+      } else if (!message.read_by.includes(event.data.member_id)) {
+        if (message.read_by.length === 0) team.unread_count--;
+        // A new list, never a push: an unread message shares the one empty list.
+        message.read_by = [...message.read_by, event.data.member_id];
+      }
       break;
     }
     case 'team_shutdown':
@@ -238,7 +256,7 @@ export const teamsProjection: Projection<Map<string, TeamView>> = {
   evolve(teams, event) {
     if (!event.stream.startsWith('teams/')) return teams;
     const id = event.stream.slice('teams/'.length);
-    const next = evolveTeam(teams.get(id), event, true);
+    const next = evolveTeam(teams.get(id), event, 'lean');
     if (next) teams.set(id, next);
     return teams;
   },
@@ -281,8 +299,6 @@ export function teamSummary(team: TeamView) {
       else tasks.blocked++;
     }
   }
-  let unread = 0;
-  for (const message of team.messages.values()) if (message.read_by.length === 0) unread++;
   return {
     team_id: team.team_id,
     name: team.name,
@@ -290,7 +306,7 @@ export function teamSummary(team: TeamView) {
     version: team.version,
     members: activeMembers(team).length,
     tasks: { total: team.tasks.size, ...tasks },
-    messages: { total: team.message_count, unread },
+    messages: { total: team.message_count, unread: team.unread_count },
     updated_at: team.updated_at,
   };
 }

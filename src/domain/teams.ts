@@ -214,4 +214,5 @@ function assertNever(value: never): never {
   throw new Error(`unhandled command ${JSON.stringify(value)}`);
 }
 
-export const teamEntity: Entity<TeamView, TeamCommand> = { kind: 'teams', evolve: evolveTeam, decide: decideTeam };
+/** The team write model keeps what the decider reads, no texts (`decide`): a chatty team's model stays small. */
+export const teamEntity: Entity<TeamView, TeamCommand> = { kind: 'teams', evolve: (team, event) => evolveTeam(team, event, 'decide'), decide: decideTeam };

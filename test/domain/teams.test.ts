@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DomainEvent, EventOf } from '../../events/index.js';
+import type { DomainEvent, Envelope, EventOf } from '../../events/index.js';
+import { evolveTeam, teamSummary, type TeamFold, type TeamView } from '../../projections/team.js';
 import { teamEntity } from '../../src/domain/teams.js';
 import { given } from '../helpers/given.js';
 
@@ -240,6 +241,12 @@ test('a message id that is already used is refused, so a message is never silent
     .thenRefuses('conflict', /m1 already exists/);
 });
 
+test('a message id stays used after the message was read', () => {
+  given(teamEntity, 'alpha', [...aTeam, sent('m1', 'ann', 'bob'), ev('message_read', { message_id: 'm1', member_id: 'bob' })])
+    .when({ type: 'send_message', message_id: 'm1', from: 'lead', to: 'bob', body: 'other' })
+    .thenRefuses('conflict', /m1 already exists/);
+});
+
 test('marking a message read emits message_read', () => {
   given(teamEntity, 'alpha', [...aTeam, sent('m1', 'ann', 'bob')])
     .when({ type: 'read_message', message_id: 'm1', member_id: 'bob' })
@@ -298,6 +305,32 @@ test('a heartbeat renews the live claims of its session, keeping their fencing t
   given(teamEntity, 'alpha', [...aTeam, bySession])
     .when({ type: 'renew_claims', session_id: 's-ann' }, later(10_000))
     .then([ev('task_claimed', { task_id: 't1', member_id: 'ann', session_id: 's-ann', fencing_token: 4, lease_ms: LEASE, lease_expires_at: later(10_000 + LEASE).toISOString() })]);
+});
+
+
+test('every team fold counts unread messages alike: a message is unread until its first reader, and only the full fold keeps bodies', () => {
+  const history = [
+    ...aTeam,
+    sent('m1', 'ann', 'bob'),
+    sent('m2', 'lead', '*'),
+    sent('m3', 'bob', 'ann'),
+    ev('message_read', { message_id: 'm2', member_id: 'ann' }),
+    ev('message_read', { message_id: 'm2', member_id: 'bob' }),
+    ev('message_read', { message_id: 'm1', member_id: 'bob' }),
+    ev('message_read', { message_id: 'm1', member_id: 'bob' }),
+    ev('message_read', { message_id: 'nope', member_id: 'bob' }),
+  ];
+  const fold = (mode: TeamFold) =>
+    history.reduce<TeamView | undefined>(
+      (team, event, i) => evolveTeam(team, { ...event, pos: i + 1, stream: 'teams/alpha', seq: i + 1, id: '', at: T0.toISOString(), meta: {}, crc: '' } as Envelope, mode),
+      undefined,
+    )!;
+  const [full, lean, decide] = [fold('full'), fold('lean'), fold('decide')];
+  for (const team of [full, lean, decide]) assert.equal(teamSummary(team).messages, { total: 3, unread: 1 });
+  assert.equal([...full.messages.values()].map((m) => [m.message_id, m.read_by]), [['m1', ['bob']], ['m2', ['ann', 'bob']], ['m3', []]]);
+  assert.equal([...decide.messages.values()].map((m) => [m.message_id, m.read_by, m.body]), [['m1', ['bob'], ''], ['m2', ['ann', 'bob'], ''], ['m3', [], '']]);
+  assert.equal([...lean.messages.keys()], ['m3']);
+  assert.is(full.messages.get('m3')!.body, 'hello from bob');
 });
 
 test.run();
