@@ -57,7 +57,7 @@ export interface TeamView {
   updated_at: string;
   members: Map<string, MemberView>;
   tasks: Map<string, TaskView>;
-  /** Every message (without bodies but in `full`; `lean` keeps only the unread ones). */
+  /** Every message (without bodies but in `full`; `lean` keeps only the unread ones' ids, each with one shared empty record). */
   messages: Map<string, MessageView>;
   message_count: number;
   /** Messages no one has read yet, kept as the messages come and go: the posture counts them at every commit. */
@@ -81,6 +81,11 @@ export function activeMembers(team: TeamView): MemberView[] {
 const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
 /** An unread message's readers, shared (a message's list is replaced on a read, never changed in place). */
 const NO_READERS: string[] = Object.freeze([]) as unknown as string[];
+/**
+ * Every unread message of a lean view: the id is the map's key and nothing reads more of a lean
+ * message (the counts are kept apart), so they all share this one record, never changed.
+ */
+const LEAN_MESSAGE: MessageView = Object.freeze({ message_id: '', from: '', to: '', body: '', sent_at: '', read_by: NO_READERS });
 /** A lean task's empty dependency list, shared (a task's list is replaced on update, never changed in place). */
 const NO_DEPS: string[] = Object.freeze([]) as unknown as string[];
 
@@ -203,7 +208,8 @@ export function evolveTeam(team: TeamView | undefined, event: Envelope, fold: Te
     }
     case 'message_sent': {
       const d = event.data;
-      team.messages.set(d.message_id, { message_id: d.message_id, from: d.from, to: d.to, body: lean ? '' : d.body, sent_at: lean ? '' : event.at, read_by: NO_READERS });
+      const message = fold === 'lean' ? LEAN_MESSAGE : { message_id: d.message_id, from: d.from, to: d.to, body: lean ? '' : d.body, sent_at: lean ? '' : event.at, read_by: NO_READERS };
+      team.messages.set(d.message_id, message);
       team.message_count++;
       team.unread_count++;
       break;
@@ -256,8 +262,9 @@ export const teamsProjection: Projection<Map<string, TeamView>> = {
   evolve(teams, event) {
     if (!event.stream.startsWith('teams/')) return teams;
     const id = event.stream.slice('teams/'.length);
-    const next = evolveTeam(teams.get(id), event, 'lean');
-    if (next) teams.set(id, next);
+    const team = teams.get(id);
+    const next = evolveTeam(team, event, 'lean');
+    if (next && next !== team) teams.set(id, next); // folded in place but for team_created
     return teams;
   },
 };
