@@ -253,6 +253,14 @@ export function inboxOf(team: TeamView, memberId: string): MessageView[] {
   return [...team.messages.values()].filter((m) => (m.to === memberId || m.to === '*') && m.from !== memberId);
 }
 
+/**
+ * The team the event before was folded into. A replay reads a log's events one after another and
+ * a busy team's appends come in runs, so most events go to that same team: found here, without
+ * cutting the id out of the stream name and looking it up again (a third of the fold's time).
+ * Tied to the map it came from, so another fold's state never answers from it.
+ */
+const previous: { teams?: Map<string, TeamView>; stream?: string; team?: TeamView } = {};
+
 /** Every team by id, lean, as the logs tell them; removed teams stay, marked removed. */
 export const teamsProjection: Projection<Map<string, TeamView>> = {
   name: 'teams',
@@ -260,11 +268,19 @@ export const teamsProjection: Projection<Map<string, TeamView>> = {
   initialState: () => new Map(),
   merge: mergeByKey,
   evolve(teams, event) {
+    // Only team_created makes a new team object; every other event folds into the one there is.
+    if (previous.teams === teams && previous.stream === event.stream && event.type !== 'team_created') {
+      evolveTeam(previous.team, event, 'lean');
+      return teams;
+    }
     if (!event.stream.startsWith('teams/')) return teams;
     const id = event.stream.slice('teams/'.length);
     const team = teams.get(id);
     const next = evolveTeam(team, event, 'lean');
-    if (next && next !== team) teams.set(id, next); // folded in place but for team_created
+    if (next && next !== team) teams.set(id, next);
+    previous.teams = teams;
+    previous.stream = event.stream;
+    previous.team = next;
     return teams;
   },
 };

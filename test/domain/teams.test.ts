@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DomainEvent, Envelope, EventOf } from '../../events/index.js';
-import { evolveTeam, teamSummary, type TeamFold, type TeamView } from '../../projections/team.js';
+import { evolveTeam, teamsProjection, teamSummary, type TeamFold, type TeamView } from '../../projections/team.js';
 import { teamEntity } from '../../src/domain/teams.js';
 import { given } from '../helpers/given.js';
 
@@ -24,6 +24,9 @@ const sent = (message_id: string, from: string, to: string) => ev('message_sent'
 const aTeam: DomainEvent[] = [teamCreated, leadJoined, joined('ann'), joined('bob'), taskCreated('t1')];
 
 const typesOf = (events: DomainEvent[]) => events.map((e) => e.type);
+
+/** An event of team alpha as the store hands it to the folds. */
+const stored = (event: DomainEvent, seq: number) => ({ ...event, pos: seq, stream: 'teams/alpha', seq, id: '', at: T0.toISOString(), meta: {}, crc: '' }) as Envelope;
 
 test('creating a team emits team_created and the lead joining as lead', () => {
   given(teamEntity, 'alpha', [])
@@ -320,17 +323,26 @@ test('every team fold counts unread messages alike: a message is unread until it
     ev('message_read', { message_id: 'm1', member_id: 'bob' }),
     ev('message_read', { message_id: 'nope', member_id: 'bob' }),
   ];
-  const fold = (mode: TeamFold) =>
-    history.reduce<TeamView | undefined>(
-      (team, event, i) => evolveTeam(team, { ...event, pos: i + 1, stream: 'teams/alpha', seq: i + 1, id: '', at: T0.toISOString(), meta: {}, crc: '' } as Envelope, mode),
-      undefined,
-    )!;
+  const fold = (mode: TeamFold) => history.reduce<TeamView | undefined>((team, event, i) => evolveTeam(team, stored(event, i + 1), mode), undefined)!;
   const [full, lean, decide] = [fold('full'), fold('lean'), fold('decide')];
   for (const team of [full, lean, decide]) assert.equal(teamSummary(team).messages, { total: 3, unread: 1 });
   assert.equal([...full.messages.values()].map((m) => [m.message_id, m.read_by]), [['m1', ['bob']], ['m2', ['ann', 'bob']], ['m3', []]]);
   assert.equal([...decide.messages.values()].map((m) => [m.message_id, m.read_by, m.body]), [['m1', ['bob'], ''], ['m2', ['ann', 'bob'], ''], ['m3', [], '']]);
   assert.equal([...lean.messages.keys()], ['m3']);
   assert.is(full.messages.get('m3')!.body, 'hello from bob');
+});
+
+test("the teams projection folds each state on its own, also when one team's events go to two states in turn", () => {
+  const [a, b] = [teamsProjection.initialState(), teamsProjection.initialState()];
+  const events = aTeam.map((event, i) => stored(event, i + 1));
+  teamsProjection.evolve(a, events[0]);
+  teamsProjection.evolve(a, events[1]);
+  teamsProjection.evolve(b, events[0]);
+  teamsProjection.evolve(a, events[2]);
+  teamsProjection.evolve(b, events[1]);
+  assert.equal([...a.get('alpha')!.members.keys()], ['lead', 'ann']);
+  assert.equal([...b.get('alpha')!.members.keys()], ['lead']);
+  assert.equal([a.get('alpha')!.version, b.get('alpha')!.version], [3, 2]);
 });
 
 test.run();
