@@ -19,9 +19,21 @@ export function encodeLine(fields: EnvelopeFields): { line: Buffer; crc: string 
     data: fields.data,
     meta: fields.meta,
   });
-  const head = Buffer.from(body.slice(0, -1), 'utf8');
-  const crc = crc32(head).toString(16).padStart(8, '0');
-  return { line: Buffer.concat([head, Buffer.from(`,"crc":"${crc}"}\n`, 'latin1')]), crc };
+  // One buffer: the JSON without its closing brace (ASCII, so cutting one byte cuts one character), then the CRC suffix.
+  const headLength = Buffer.byteLength(body) - 1;
+  const line = Buffer.allocUnsafe(headLength + CRC_SUFFIX_LENGTH + 1);
+  line.write(body, 0, headLength, 'utf8');
+  const crc = crcHex(crc32(line.subarray(0, headLength)));
+  line.write(`,"crc":"${crc}"}\n`, headLength, 'latin1');
+  return { line, crc };
+}
+
+/** Two hex digits for each byte value. */
+const BYTE_HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** A CRC as 8 lowercase hex digits (a table, not `toString(16)`, which costs more than the CRC itself). */
+export function crcHex(crc: number): string {
+  return BYTE_HEX[crc >>> 24] + BYTE_HEX[(crc >>> 16) & 0xff] + BYTE_HEX[(crc >>> 8) & 0xff] + BYTE_HEX[crc & 0xff];
 }
 
 export type DecodedLine = { ok: true; envelope: Envelope } | { ok: false; reason: string };
@@ -53,7 +65,7 @@ export function decodeLine(buf: Buffer, start = 0, end = buf.length): DecodedLin
   if (stored !== actual) {
     if (hasNul(buf, start, end)) return { ok: false, reason: 'NUL bytes' };
     const shown = buf.toString('latin1', suffixStart + CRC_PREFIX.length, end - 2);
-    return { ok: false, reason: `crc mismatch (stored ${shown}, computed ${actual.toString(16).padStart(8, '0')})` };
+    return { ok: false, reason: `crc mismatch (stored ${shown}, computed ${crcHex(actual)})` };
   }
   let envelope: Envelope;
   try {

@@ -78,6 +78,15 @@ layout('a line garbled anywhere fails decodeLine, and the encoder and decoder ag
   }
 });
 
+layout('a line is its JSON with the CRC-32 of the bytes before `,"crc"` as 8 hex digits, also for text beyond ASCII', () => {
+  const fields = { pos: 7, stream: 'teams/a', seq: 3, id: '00000000-0000-4000-8000-000000000000', type: 'message_sent', at: '2026-01-01T00:00:00.000Z', data: { message_id: 'm1', from: 'a', to: '*', body: 'héllo ✓ 𝄞 "quoted"' }, meta: {} };
+  const { line, crc } = encodeLine(fields as never);
+  const head = JSON.stringify(fields).slice(0, -1);
+  assert.is(crc, crc32(Buffer.from(head)).toString(16).padStart(8, '0'));
+  assert.is(line.toString('utf8'), `${head},"crc":"${crc}"}\n`);
+  assert.equal(JSON.parse(line.toString('utf8')).data.body, 'héllo ✓ 𝄞 "quoted"');
+});
+
 const torn = suite('jsonl: torn-tail recovery');
 
 /**
