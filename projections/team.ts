@@ -57,7 +57,7 @@ export interface TeamView {
   updated_at: string;
   members: Map<string, MemberView>;
   tasks: Map<string, TaskView>;
-  /** Every message (without bodies but in `full`; `lean` keeps only the unread ones' ids, each with one shared empty record). */
+  /** Every message; only `full` keeps their bodies, and `lean` keeps only the unread ones' ids (each with one shared empty record). */
   messages: Map<string, MessageView>;
   message_count: number;
   /** Messages no one has read yet, kept as the messages come and go: the posture counts them at every commit. */
@@ -264,7 +264,7 @@ const previous: { teams?: Map<string, TeamView>; stream?: string; team?: TeamVie
 /** Every team by id, lean, as the logs tell them; removed teams stay, marked removed. */
 export const teamsProjection: Projection<Map<string, TeamView>> = {
   name: 'teams',
-  version: 2,
+  version: 3,
   initialState: () => new Map(),
   merge: mergeByKey,
   evolve(teams, event) {
