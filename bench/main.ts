@@ -31,6 +31,7 @@ const WS_ROUNDS = 3;
 const WS_MESSAGES = 3_000; // below the store's 4,096-event recent ring: live readers stay in memory
 const REPLAY_STREAMS = 10_000;
 const REPLAY_PER_STREAM = 100;
+const REPLAY_ROUNDS = 3;
 const SYNC_BLOCKS = 10;
 const SYNC_BLOCK_MS = 250;
 
@@ -292,7 +293,7 @@ async function main(): Promise<void> {
       /* no sync(1): the page cache flushes on its own */
     }
     log(`  wrote ${fmt(data.events)} events, ${fmt(data.bytes / 1024 / 1024, 1)} MB (avg ${fmt(data.bytes / data.events)} bytes a line), twice: the store layout and one flat file`);
-    log(`  each run below reads its files once first (not timed), so that both sides parse from the page cache rather than the disk`);
+    log(`  ${REPLAY_ROUNDS} rounds of raw then bmo, best of each kept; each run reads its files once first (not timed), so that both sides parse from the page cache rather than the disk`);
     const rawReplays: ChildMessage[] = [];
     const pipelineReplays: ChildMessage[] = [];
     const replayChild = async (label: string, args: string[]) => {
@@ -306,7 +307,7 @@ async function main(): Promise<void> {
       log(`  ${label}: ${fmt(result.events as number)} events in ${fmt(result.ms as number)} ms = ${fmt(perSec)} events/s; rss ${fmt(result.rssMb as number)} MB (heap ${fmt(result.heapUsedMb as number)} MB), after gc ${fmt(result.rssAfterGcMb as number)} MB`);
       return { ...result, perSec };
     };
-    for (let r = 0; r < 2; r++) {
+    for (let r = 0; r < REPLAY_ROUNDS; r++) {
       rawReplays.push(await replayChild(`run ${r + 1} ceiling (b) createReadStream+split+JSON.parse`, ['raw', data.flatFile]));
       pipelineReplays.push(await replayChild(`run ${r + 1} product (3) Pipeline.start()`, ['pipeline', data.dataDir]));
     }
