@@ -53,9 +53,8 @@ interface StreamInfo {
 
 interface PendingAppend {
   stream: StreamInfo;
-  lines: Buffer[];
+  /** In file order: each line starts where the one before ends, the first where the stream's committed bytes end. */
   events: StoredEvent[];
-  offsets: number[];
   resolve: (envelopes: Envelope[]) => void;
   reject: (error: unknown) => void;
 }
@@ -159,15 +158,13 @@ export class JsonlEventStore implements EventStore {
 
     const at = isoOf(options.at ?? new Date());
     const meta = options.meta ?? {};
-    const pending: PendingAppend = { stream: info, lines: [], events: [], offsets: [], resolve: noop, reject: noop };
+    const pending: PendingAppend = { stream: info, events: [], resolve: noop, reject: noop };
     for (let i = 0; i < checked.length; i++) {
       const event = checked[i];
       // Built once in the line's field order; encodeLine reads every field but the crc it computes.
       const envelope = { pos: ++this.assignedPos, stream, seq: ++info.seq, id: options.ids?.[i] ?? randomUUID(), type: event.type, at, data: event.data, meta, crc: '' } as Envelope;
       const { line, crc } = encodeLine(envelope);
       envelope.crc = crc;
-      pending.lines.push(line);
-      pending.offsets.push(info.size);
       pending.events.push({ envelope, line });
       info.size += line.length;
     }
@@ -318,9 +315,9 @@ export class JsonlEventStore implements EventStore {
   private writeBatch(batch: PendingAppend[]): number[] {
     const byStream = new Map<StreamInfo, Buffer[]>();
     for (const append of batch) {
-      const lines = byStream.get(append.stream);
-      if (lines) for (const line of append.lines) lines.push(line);
-      else byStream.set(append.stream, append.lines.slice());
+      let lines = byStream.get(append.stream);
+      if (!lines) byStream.set(append.stream, (lines = []));
+      for (const event of append.events) lines.push(event.line);
     }
     const fds: number[] = [];
     for (const [info, lines] of byStream) {
@@ -353,13 +350,13 @@ export class JsonlEventStore implements EventStore {
     const committed: StoredEvent[] = [];
     for (const append of batch) {
       const info = append.stream;
-      for (let i = 0; i < append.events.length; i++) {
-        const event = append.events[i];
+      for (const event of append.events) {
         const { pos, seq } = event.envelope;
-        this.index.set(pos, info.idx, append.offsets[i], event.line.length);
+        // Batches commit in the order they were written, so this line starts where the committed bytes end.
+        this.index.set(pos, info.idx, info.committedSize, event.line.length);
         this.recent.push(event);
         info.committedSeq = seq;
-        info.committedSize = append.offsets[i] + event.line.length;
+        info.committedSize += event.line.length;
         this.committedPos = pos;
         committed.push(event);
       }

@@ -658,10 +658,10 @@ export class PostgresEventStore implements EventStore {
       const { rows } = await pool.query<{ pos: string; line: string }>(`SELECT pos, line FROM ${this.t.events} WHERE pos > $1 ORDER BY pos LIMIT ${REPLAY_PAGE}`, [this.deliveredPos]);
       for (const row of rows) {
         const pos = Number(row.pos);
-        if (pos !== this.deliveredPos + 1) throw new CorruptLogError(`postgres ${this.where} ${this.t.events}`, pos, `pos ${this.deliveredPos + 1} is missing (the next row is pos ${pos})`);
+        if (pos !== this.deliveredPos + 1) throw this.corruptRow(pos, `pos ${this.deliveredPos + 1} is missing (the next row is pos ${pos})`);
         const event = this.decodeRow(pos, row.line);
         const state = this.streamState(event.envelope.stream);
-        if (event.envelope.seq !== state.committed + 1) throw new CorruptLogError(`postgres ${this.where} ${this.t.events}`, pos, `seq ${event.envelope.seq} of ${event.envelope.stream} where ${state.committed + 1} was due`);
+        if (event.envelope.seq !== state.committed + 1) throw this.corruptRow(pos, `seq ${event.envelope.seq} of ${event.envelope.stream} where ${state.committed + 1} was due`);
         state.committed = state.assigned = event.envelope.seq;
         this.recent.push(event);
         this.deliveredPos = pos;
@@ -714,19 +714,22 @@ export class PostgresEventStore implements EventStore {
     return this.pool;
   }
 
+  /** The events table holds something no append writes, at `pos`. */
+  private corruptRow(pos: number, reason: string): CorruptLogError {
+    return new CorruptLogError(`postgres ${this.where} ${this.t.events}`, pos, reason);
+  }
+
   private decodeRow(pos: number, text: string): StoredEvent {
     const line = Buffer.from(text, 'utf8');
     const end = line[line.length - 1] === 0x0a ? line.length - 1 : line.length;
     const decoded = decodeLine(line, 0, end);
-    if (!decoded.ok) throw new CorruptLogError(`postgres ${this.where} ${this.t.events}`, pos, `the stored line no longer reads: ${decoded.reason}`);
-    if (decoded.envelope.pos !== pos) throw new CorruptLogError(`postgres ${this.where} ${this.t.events}`, pos, `the row holds the line of pos ${decoded.envelope.pos}`);
+    if (!decoded.ok) throw this.corruptRow(pos, `the stored line no longer reads: ${decoded.reason}`);
+    if (decoded.envelope.pos !== pos) throw this.corruptRow(pos, `the row holds the line of pos ${decoded.envelope.pos}`);
     return { envelope: decoded.envelope, line: end === line.length ? Buffer.concat([line, NEWLINE]) : line };
   }
 }
 
 const NEWLINE = Buffer.from('\n');
-
-
 
 /** `host:port/database` of a PostgreSQL url, never its password. */
 export function describeUrl(url: string): string {
