@@ -1,6 +1,7 @@
 /**
  * What the product is measured against: bare fdatasync, a bare fastify POST route, a bare `ws`
- * broadcast (the raw parse ceiling runs in replay.ts, in its own process).
+ * broadcast (the raw parse ceiling runs in replay.ts, in its own process); and the bare POST route
+ * made durable, which no target uses but which splits the POST's gap into the disk's and bmo's.
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -49,6 +50,51 @@ export async function startNoopServer(): Promise<{ url: string; close: () => Pro
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/**
+ * (e) not a target's ceiling but what explains one: (c) made durable. Each POST appends `line` to
+ * one file and is answered `{ok:true}` once an fdatasync covers it; the posts of one turn of the
+ * event loop share a write and a sync, and those arriving meanwhile share the next, as bmo's group
+ * commit does. What bmo does beyond this (validate, decide, encode, apply, answer the envelope) is
+ * the product's own cost; what this loses to (c) is the disk's.
+ */
+export async function startDurableNoopServer(file: string, line: Buffer): Promise<{ url: string; close: () => Promise<void> }> {
+  const fd = fs.openSync(file, 'a');
+  let waiting: (() => void)[] = [];
+  let syncing = false;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (syncing || waiting.length === 0) return;
+    const batch = waiting;
+    waiting = [];
+    fs.writevSync(fd, batch.map(() => line));
+    syncing = true;
+    fs.fdatasync(fd, (error) => {
+      if (error) throw error;
+      syncing = false;
+      for (const answer of batch) answer();
+      flush();
+    });
+  };
+  const app = Fastify({ logger: false });
+  app.post('/durable', (_request, reply) => {
+    waiting.push(() => void reply.send({ ok: true }));
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await app.close();
+      fs.closeSync(fd);
+    },
+  };
 }
 
 /** (d) a bare `ws` server that sends the same messages to every connected client. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,6 +81,19 @@ export class BenchChild {
 /** In a child: the typed IPC send. */
 export function report(message: ChildMessage): void {
   process.send!(message);
+}
+
+/**
+ * CPU time this process's main thread has run, in µs, from the scheduler's own count (Linux
+ * `/proc/self/task/<pid>/schedstat`); undefined where there is no such file. `process.cpuUsage`
+ * adds up every thread: the GC's helpers and the pool thread doing the fdatasync too.
+ */
+export function mainThreadCpuUs(): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Percentile of an ascending-sorted array (nearest rank). */

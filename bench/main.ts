@@ -16,8 +16,8 @@ import { startBmo, type Bmo } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
 import { teamEntity } from '../src/domain/teams.js';
 import { encodeLine, JsonlEventStore } from '../src/store/index.js';
-import { fdatasyncLoop, serialAppendLoop, startNoopServer, startRawWsServer } from './ceilings.js';
-import { BenchChild, fmt, percentile, round, sortedCopy, type ChildMessage } from './common.js';
+import { fdatasyncLoop, serialAppendLoop, startDurableNoopServer, startNoopServer, startRawWsServer } from './ceilings.js';
+import { BenchChild, fmt, mainThreadCpuUs, percentile, round, sortedCopy, type ChildMessage } from './common.js';
 import type { LoadConfig, LoadResult } from './load.js';
 import { writeReplayData } from './replay-data.js';
 
@@ -82,6 +82,12 @@ async function createTeam(bmo: Bmo, teamId: string): Promise<void> {
   await call('/v1/teams', { id: teamId, name: 'bench team', goal: 'measure the ledger', lead: { member_id: 'lead', name: 'Lead' } }, 201);
   for (const m of ['m1', 'm2', 'm3', 'm4']) await call(`/v1/teams/${teamId}/members`, { member_id: m, name: `Worker ${m}` }, 201);
 }
+
+/** The main thread's share of a run's server CPU, as JSON fields (null where /proc cannot tell). */
+const mainThread = (run: { mainBusyPct?: number; mainUsPerReq?: number }) => ({
+  main_thread_busy_pct: run.mainBusyPct === undefined ? null : round(run.mainBusyPct),
+  main_thread_us_per_req: run.mainUsPerReq === undefined ? null : round(run.mainUsPerReq, 1),
+});
 
 const ok = (pass: boolean) => (pass ? 'ok' : 'MISSED');
 
@@ -151,10 +157,12 @@ async function main(): Promise<void> {
     out.targets.serial_append_p50_ratio = { value: round(serialRatio, 3), target: '<= 1.5', ok: serialRatio <= 1.5 };
     log(`  product (2) serial append: p50 ${fmt(appendP50, 1)} µs, p99 ${fmt(percentile(appendSorted, 99), 1)} µs (${appendSamples.length} samples)`);
 
-    // ── (c) fastify no-op POST and (1) durable messages POST, 64 connections from a child ─────
-    log(`(c)+(1) HTTP: ${HTTP_CONNECTIONS} keep-alive connections from a second process, ${HTTP_WARMUP_MS} ms warm-up + ${HTTP_MEASURE_MS} ms per run, ${HTTP_ROUNDS} rounds of no-op then bmo, best of each kept…`);
+    // ── (c) fastify no-op POST, (e) the same made durable, (1) durable messages POST, 64 connections from a child ─────
+    log(`(c)+(e)+(1) HTTP: ${HTTP_CONNECTIONS} keep-alive connections from a second process, ${HTTP_WARMUP_MS} ms warm-up + ${HTTP_MEASURE_MS} ms per run, ${HTTP_ROUNDS} rounds of no-op, durable no-op and bmo, best of each kept…`);
     const noop = await startNoopServer();
     closers.push(noop.close);
+    const durableNoop = await startDurableNoopServer(join(root, 'durable-noop.jsonl'), envelopeLine('teams/bench-team', messageEvent(`${BODY} (0)`)));
+    closers.push(durableNoop.close);
     const httpBmo = await startBenchBmo(join(root, 'http'));
     closers.push(() => httpBmo.close());
     const teamId = 'bench-team';
@@ -176,36 +184,57 @@ async function main(): Promise<void> {
       load.send({ type: 'run', ...config });
       await load.next('window');
       const cpu0 = process.cpuUsage();
+      const main0 = mainThreadCpuUs();
       const c0 = { commits, committedEvents };
       const result = await load.next<LoadResult & ChildMessage>('result');
       if ((result as unknown as { error?: string }).error) throw new Error(`load generator: ${(result as unknown as { error: string }).error}`);
       const cpu = process.cpuUsage(cpu0);
+      const main1 = mainThreadCpuUs();
+      const mainUs = main0 !== undefined && main1 !== undefined ? main1 - main0 : undefined;
+      const mainBusyPct = mainUs !== undefined ? (100 * mainUs) / 1e6 / result.seconds : undefined;
+      const mainUsPerReq = mainUs !== undefined ? mainUs / Math.max(1, result.requests) : undefined;
       const serverCpuPct = (100 * (cpu.user + cpu.system)) / 1e6 / result.seconds;
       const cpuUsPerReq = (cpu.user + cpu.system) / Math.max(1, result.requests);
       const syncs = commits - c0.commits;
       const perSync = syncs > 0 ? (committedEvents - c0.committedEvents) / syncs : undefined;
       log(
         `  ${label}: ${fmt(result.reqPerSec)} req/s, p50 ${fmt(result.p50Ms, 2)} ms, p99 ${fmt(result.p99Ms, 2)} ms, errors ${result.errors}` +
-          `${result.firstError ? ` (${result.firstError})` : ''}; server cpu ${fmt(serverCpuPct)}% (${fmt(cpuUsPerReq)} µs a request), load generator ${fmt(result.clientCpuPct)}%` +
+          `${result.firstError ? ` (${result.firstError})` : ''}; server cpu ${fmt(serverCpuPct)}% (${fmt(cpuUsPerReq)} µs a request)` +
+          (mainBusyPct !== undefined ? `, its main thread busy ${fmt(mainBusyPct)}% (${fmt(mainUsPerReq!, 1)} µs a request)` : '') +
+          `, load generator ${fmt(result.clientCpuPct)}%` +
           (perSync !== undefined && syncs > 0 ? `; ${fmt(syncs)} group commits (one fdatasync each, one every ${fmt((1000 * result.seconds) / syncs, 2)} ms), ${fmt(perSync, 1)} events each` : ''),
       );
       if (result.errors > 0) throw new Error(`${label}: ${result.errors} requests failed (${result.firstError}); the figure would not be meaningful`);
-      return { ...result, serverCpuPct, cpuUsPerReq, perSync, syncs };
+      return { ...result, serverCpuPct, cpuUsPerReq, mainBusyPct, mainUsPerReq, perSync, syncs };
     };
     log('  warm-up (not counted): 1.5 s against each server…');
-    for (const [url, path, status] of [[noop.url, '/noop', 200], [httpBmo.url!, `/v1/teams/${teamId}/messages`, 201]] as const) {
+    for (const [url, path, status] of [[noop.url, '/noop', 200], [durableNoop.url, '/durable', 200], [httpBmo.url!, `/v1/teams/${teamId}/messages`, 201]] as const) {
       load.send({ type: 'run', url, path, method: 'POST', headers, bodies, connections: HTTP_CONNECTIONS, warmupMs: 500, durationMs: 1_000, expectStatus: status } satisfies LoadConfig & ChildMessage);
+      // Its 'window' too: left in the inbox, it would open a later run's CPU count at that run's start, warm-up included.
+      await load.next('window');
       await load.next('result');
     }
     const noopRuns = [];
+    const durableRuns = [];
     const bmoRuns = [];
     for (let r = 0; r < HTTP_ROUNDS; r++) {
       noopRuns.push(await runLoad(`run ${r + 1} ceiling (c) no-op POST`, noop.url, '/noop', 200));
+      durableRuns.push(await runLoad(`run ${r + 1} (e) durable no-op POST`, durableNoop.url, '/durable', 200));
       bmoRuns.push(await runLoad(`run ${r + 1} product (1) POST /v1/teams/${teamId}/messages`, httpBmo.url!, `/v1/teams/${teamId}/messages`, 201));
     }
-    const bestNoop = noopRuns.reduce((a, b) => (b.reqPerSec > a.reqPerSec ? b : a));
-    const bestBmo = bmoRuns.reduce((a, b) => (b.reqPerSec > a.reqPerSec ? b : a));
-    out.ceilings.noop_post = { req_per_s: round(bestNoop.reqPerSec), runs: noopRuns.map((r) => round(r.reqPerSec)), p50_ms: round(bestNoop.p50Ms, 2), server_cpu_pct: round(bestNoop.serverCpuPct), server_cpu_us_per_req: round(bestNoop.cpuUsPerReq), loadgen_cpu_pct: round(bestNoop.clientCpuPct) };
+    const best = <R extends { reqPerSec: number }>(runs: R[]) => runs.reduce((a, b) => (b.reqPerSec > a.reqPerSec ? b : a));
+    const bestNoop = best(noopRuns);
+    const bestDurable = best(durableRuns);
+    const bestBmo = best(bmoRuns);
+    out.ceilings.noop_post = { req_per_s: round(bestNoop.reqPerSec), runs: noopRuns.map((r) => round(r.reqPerSec)), p50_ms: round(bestNoop.p50Ms, 2), server_cpu_pct: round(bestNoop.serverCpuPct), server_cpu_us_per_req: round(bestNoop.cpuUsPerReq), ...mainThread(bestNoop), loadgen_cpu_pct: round(bestNoop.clientCpuPct) };
+    out.ceilings.durable_noop_post = {
+      req_per_s: round(bestDurable.reqPerSec),
+      runs: durableRuns.map((r) => round(r.reqPerSec)),
+      p50_ms: round(bestDurable.p50Ms, 2),
+      server_cpu_us_per_req: round(bestDurable.cpuUsPerReq),
+      ...mainThread(bestDurable),
+      ratio_to_noop: round(bestDurable.reqPerSec / bestNoop.reqPerSec, 3),
+    };
     const postRatio = bestBmo.reqPerSec / bestNoop.reqPerSec;
     out.figures.messages_post = {
       req_per_s: round(bestBmo.reqPerSec),
@@ -214,14 +243,18 @@ async function main(): Promise<void> {
       p99_ms: round(bestBmo.p99Ms, 2),
       server_cpu_pct: round(bestBmo.serverCpuPct),
       server_cpu_us_per_req: round(bestBmo.cpuUsPerReq),
+      ...mainThread(bestBmo),
       loadgen_cpu_pct: round(bestBmo.clientCpuPct),
       events_per_fdatasync: bestBmo.perSync !== undefined ? round(bestBmo.perSync, 1) : null,
       ratio: round(postRatio, 3),
-      // Not the target: the ceiling's server CPU per request over bmo's, a figure less swayed by the noise.
+      // Not the target: bmo against the no-op made durable, what its own work costs once the disk's wait is in both.
+      ratio_to_durable_noop: round(bestBmo.reqPerSec / bestDurable.reqPerSec, 3),
+      // Not the target either: the ceiling's server CPU per request over bmo's, a figure less swayed by the noise.
       cpu_per_req_ratio: round(bestNoop.cpuUsPerReq / bestBmo.cpuUsPerReq, 3),
     };
     out.targets.messages_post_ratio = { value: round(postRatio, 3), target: '>= 0.70', ok: postRatio >= 0.7 };
     await load.stop();
+    await closers.pop()!();
     await closers.pop()!();
     await closers.pop()!();
 
@@ -343,12 +376,17 @@ async function main(): Promise<void> {
   console.log(`  (a) raw write+fdatasync: p50 ${fmt(c.fdatasync.p50_us, 1)} µs, ${fmt(c.fdatasync.ops_per_s)} ops/s`);
   console.log(`  (b) raw createReadStream+split+JSON.parse: ${fmt(c.raw_parse.events_per_s)} events/s`);
   console.log(`  (c) fastify no-op POST: ${fmt(c.noop_post.req_per_s)} req/s`);
+  console.log(`  (e) the same no-op made durable (group-committed write+fdatasync, no target): ${fmt(c.durable_noop_post.req_per_s)} req/s, ${c.durable_noop_post.ratio_to_noop.toFixed(2)} of (c)`);
   console.log(`  (d) raw ws broadcast to ${WS_CLIENTS}: ${fmt(c.ws_broadcast.deliveries_per_s)} deliveries/s (corked: ${fmt(c.ws_broadcast_corked.deliveries_per_s)})`);
   console.log('product');
   console.log(
     `  durable messages POST: ${fmt(f.messages_post.req_per_s)} req/s  (ceiling ${fmt(c.noop_post.req_per_s)} no-op POST/s; ratio ${f.messages_post.ratio.toFixed(2)}, target ≥ 0.70: ${ok(t.messages_post_ratio.ok)})` +
+      `; ${f.messages_post.ratio_to_durable_noop.toFixed(2)} of (e)` +
       (f.messages_post.events_per_fdatasync !== null ? `; ${fmt(f.messages_post.events_per_fdatasync, 1)} events per fdatasync` : '') +
-      `; server cpu ${fmt(f.messages_post.server_cpu_us_per_req)} µs a request vs ${fmt(c.noop_post.server_cpu_us_per_req)} µs no-op`,
+      `; server cpu ${fmt(f.messages_post.server_cpu_us_per_req)} µs a request vs ${fmt(c.noop_post.server_cpu_us_per_req)} µs no-op` +
+      (f.messages_post.main_thread_us_per_req !== null
+        ? `, of which its main thread ${fmt(f.messages_post.main_thread_us_per_req, 1)} µs vs ${fmt(c.noop_post.main_thread_us_per_req, 1)} µs (busy ${fmt(f.messages_post.main_thread_busy_pct)}% vs ${fmt(c.noop_post.main_thread_busy_pct)}%)`
+        : ''),
   );
   console.log(`  serial durable append: p50 ${fmt(f.serial_append.p50_us, 1)} µs  (ceiling raw fdatasync p50 ${fmt(c.fdatasync.p50_us, 1)} µs; ratio ${f.serial_append.ratio.toFixed(2)}, target ≤ 1.5: ${ok(t.serial_append_p50_ratio.ok)})`);
   console.log(`  replay 1,000,000 events / 10,000 logs: ${fmt(f.replay.events_per_s)} events/s  (ceiling ${fmt(c.raw_parse.events_per_s)} parsed events/s; ratio ${f.replay.ratio.toFixed(2)}, target ≥ 0.80: ${ok(t.replay_ratio.ok)})`);
