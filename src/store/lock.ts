@@ -13,15 +13,39 @@ interface LockOwner {
   host: string;
   started_at: string;
   role: string;
+  /** When the process started, in clock ticks since boot (Linux): a later process with the same pid is told apart. */
+  start_ticks?: number;
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Whether the process that wrote a LOCK still runs. Where `/proc` tells more than `kill(pid, 0)`
+ * does, two more holders are dead: a zombie (killed, not yet reaped by a parent that never waits,
+ * as a container's init may not) and a pid now reused by another process, which started at another
+ * clock tick than the one the LOCK recorded (ticks since boot: no wall clock, which may step).
+ */
+function holderRuns(holder: LockOwner): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(holder.pid, 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const now = processStat(holder.pid);
+  if (!now) return true; // no /proc here: kill's word is all there is
+  if (now.state === 'Z' || now.state === 'X') return false;
+  return holder.start_ticks === undefined || holder.start_ticks === now.startTicks;
+}
+
+/** A process's state letter and start (clock ticks since boot) from `/proc/<pid>/stat` (Linux); undefined elsewhere. */
+function processStat(pid: number): { state: string; startTicks: number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0], startTicks: Number(fields[19]) }; // fields 3 (state) and 22 (starttime)
 }
 
 /**
@@ -30,7 +54,7 @@ function isAlive(pid: number): boolean {
  */
 export function acquireLock(dataDir: string, role: string): () => void {
   const path = resolve(dataDir, LOCK_FILE);
-  const owner: LockOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), role };
+  const owner: LockOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), role, start_ticks: processStat(process.pid)?.startTicks };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o644);
@@ -58,7 +82,7 @@ export function acquireLock(dataDir: string, role: string): () => void {
     } catch {
       holder = undefined; // written half-way by a process that died: stale
     }
-    if (holder && holder.host === owner.host && (holder.pid !== process.pid || heldHere.has(path)) && isAlive(holder.pid)) {
+    if (holder && holder.host === owner.host && (holder.pid !== process.pid || heldHere.has(path)) && holderRuns(holder)) {
       throw new StoreLockedError(dataDir, `${holder.role} (pid ${holder.pid}, since ${holder.started_at})`);
     }
     if (holder && holder.host !== owner.host) {

@@ -436,6 +436,80 @@ lock('a stale LOCK from a pid that is not running, or a half-written one, is tak
   }
 });
 
+/** State letter and start tick of a process, read as the lock reads them (Linux `/proc`). */
+function procStat(pid: number): { state: string; startTicks: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0], startTicks: Number(fields[19]) };
+}
+
+async function refusal(dir: string): Promise<unknown> {
+  try {
+    await (await openJsonl(dir)).close();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+lock('a holder killed and not yet reaped (a zombie) no longer holds the LOCK', async () => {
+  if (!fs.existsSync('/proc/self/stat')) {
+    console.log('  (zombie LOCK test not run: this system has no /proc, where the lock tells a zombie apart)');
+    return;
+  }
+  const { dir, cleanup } = tempDir('bmo-store-');
+  // The shell starts a short child, then becomes `sleep`, which never waits for it: the child stays a zombie.
+  const parent = spawn('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 30']);
+  try {
+    const [chunk] = (await once(parent.stdout!, 'data')) as [Buffer];
+    const pid = Number(chunk.toString().trim());
+    for (let i = 0; i < 200 && procStat(pid).state !== 'Z'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.is(procStat(pid).state, 'Z', 'the child is a zombie: kill(pid, 0) still succeeds for it');
+    fs.writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid, host: hostname(), started_at: new Date().toISOString(), role: 'bmo serve' }) + '\n');
+    assert.is(await refusal(dir), undefined, 'the store opened');
+    assert.not.ok(fs.existsSync(join(dir, 'LOCK')), 'and released the lock it took over');
+  } finally {
+    parent.kill('SIGKILL');
+    await once(parent, 'close');
+    cleanup();
+  }
+});
+
+lock('a LOCK whose pid now names a later process is taken over; the process that wrote it is still refused', async () => {
+  if (!fs.existsSync('/proc/self/stat')) {
+    console.log('  (reused-pid LOCK test not run: this system has no /proc, where the lock reads when a process started)');
+    return;
+  }
+  const { dir, cleanup } = tempDir('bmo-store-');
+  const live = spawn('sleep', ['30']);
+  try {
+    await once(live, 'spawn');
+    const { startTicks } = procStat(live.pid!);
+    const owner = { pid: live.pid, host: hostname(), started_at: new Date().toISOString(), role: 'bmo serve' };
+    for (const [content, held] of [
+      [{ ...owner, start_ticks: startTicks }, true],
+      [owner, true], // a LOCK written before start ticks were recorded: kill(pid, 0) decides
+      [{ ...owner, start_ticks: startTicks - 1 }, false],
+    ] as const) {
+      fs.writeFileSync(join(dir, 'LOCK'), JSON.stringify(content) + '\n');
+      const refused = await refusal(dir);
+      if (held) {
+        assert.instance(refused, BmoError, `refused: ${JSON.stringify(content)}`);
+        assert.match((refused as Error).message, new RegExp(`pid ${live.pid}\\b`));
+      } else {
+        assert.is(refused, undefined, `taken over: ${JSON.stringify(content)}`);
+      }
+    }
+    const store = await openJsonl(dir);
+    assert.is(JSON.parse(fs.readFileSync(join(dir, 'LOCK'), 'utf8')).start_ticks, procStat(process.pid).startTicks, 'a LOCK records its writer\'s start');
+    await store.close();
+  } finally {
+    live.kill('SIGKILL');
+    await once(live, 'close');
+    cleanup();
+  }
+});
+
 lock('a LOCK held on another host is refused and names that host', async () => {
   const { dir, cleanup } = tempDir('bmo-store-');
   try {
