@@ -68,7 +68,15 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   const stopSweeper = startLeaseSweeper(pipeline, config.sessions.sweep_interval_ms, telemetry, (error) => logger.error({ err: error }, 'lease sweeper failed'));
   let url: string | undefined;
   if (options.listen !== false) {
-    await server.listen({ host: config.server.host, port: config.server.port });
+    try {
+      await server.listen({ host: config.server.host, port: config.server.port });
+    } catch (error) {
+      // Nothing served: let go of everything, the data directory's lock first of all.
+      stopSweeper();
+      await server.close();
+      await pipeline.stop();
+      throw listenError(error, config.server.host, config.server.port);
+    }
     const address = server.server.address();
     if (address && typeof address === 'object') url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   } else {
@@ -105,4 +113,20 @@ export function createStore(config: Config, logger: Logger, onFatal: (error: unk
 /** Where the configured store keeps the events, for people: the data directory, or the database and schema. */
 export function describeStore(config: Config): string {
   return config.store.backend === 'postgres' ? `PostgreSQL ${describeUrl(config.store.url ?? '')}, schema ${config.store.schema}` : config.server.data_dir;
+}
+
+/** Why `host:port` could not be listened on, and what to do: an error the CLI shows without a stack. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const where = `${host}:${port}`;
+  const elsewhere = 'serve on another with --port <n> (or [server] port in bmo.toml)';
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`${where} is already in use (another bmo serve, or another program): stop it, or ${elsewhere}`);
+    case 'EACCES':
+      return new ConfigError(`no permission to listen on ${where} (ports below 1024 need privileges): ${elsewhere}`);
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(`${host} is not an address of this machine: listen on another with --host (or [server] host in bmo.toml)`);
+    default:
+      return error;
+  }
 }
