@@ -9,6 +9,7 @@ import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { checkBearer } from './auth.js';
 import { answerError, registerErrorHandler } from './errors.js';
+import { logRoute } from './events.js';
 import { invocationIdOf, parseWith } from './request.js';
 import { teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
 import { streamRoutes } from './stream.js';
@@ -103,6 +104,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms, telemetry });
     }
     await v1.register(workstreamRoutes, { pipeline });
+    // The store-wide logs: system/cleanup (every cleanup's audit), system/remote (the remote's health).
+    logRoute(v1, pipeline, 'system', 'system log');
     await v1.register(streamRoutes, {
       pipeline,
       posture: deps.posture,

@@ -8,6 +8,7 @@ import { BmoError } from '../errors.js';
 import { heartbeat } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { TeamsTelemetry } from '../telemetry/teams.js';
+import { logRoute } from './events.js';
 import { commandContext, idParam, invocationIdOf, newId, parseWith, sendCommandResult } from './request.js';
 
 const Lease = z.number().int().min(1000, 'must be at least 1000 ms').max(24 * 3600_000, 'must be at most 24 h');
@@ -49,6 +50,8 @@ export async function sessionRoutes(
     if (!session) throw new BmoError('not_found', `no session ${id}`, { field: 'id' });
     return presentSession(session, pipeline.now());
   });
+
+  logRoute(app, pipeline, 'sessions', 'session');
 
   app.post('/v1/sessions/:id/heartbeat', async (request, reply) => {
     const id = idParam(request, 'id');

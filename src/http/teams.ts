@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Id, Recipient, TeamRole, type StreamName } from '../../events/index.js';
+import { Id, Recipient, TeamRole } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
 import { inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
 import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
 import { BmoError } from '../errors.js';
 import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { sendStreamEvents } from './events.js';
+import { logRoute } from './events.js';
 import { commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
 
 /** Ids that name routes under /v1/teams and so cannot name a team. */
@@ -40,7 +40,6 @@ const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional() });
 const Cleanup = z
   .strictObject({ scope: z.enum(['all', 'single']).default('all'), team_id: Id.optional() })
   .refine((c) => (c.scope === 'single') === (c.team_id !== undefined), { message: 'give team_id with scope "single", and only then', path: ['team_id'] });
-const ReadEvents = z.strictObject({ from_seq: z.coerce.number().int().min(1).default(1) });
 
 export interface TeamRoutesOptions {
   pipeline: Pipeline;
@@ -97,13 +96,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     return sendCommandResult(reply, 200, await run(request, id, { type: 'shutdown_team', reason: body?.reason }), { team_id: id });
   });
 
-  app.get('/v1/teams/:id/events', async (request, reply) => {
-    const id = idParam(request, 'id');
-    const { from_seq } = parseWith(ReadEvents, request.query, 'query');
-    const stream: StreamName = `teams/${id}`;
-    if (pipeline.store.version(stream) === 0) throw new BmoError('not_found', `no team ${id}`, { field: 'id' });
-    return sendStreamEvents(pipeline, request, reply, stream, from_seq);
-  });
+  logRoute(app, pipeline, 'teams', 'team');
 
   app.post('/v1/teams/:id/members', async (request, reply) => {
     const id = idParam(request, 'id');
@@ -205,4 +198,3 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   });
 }
 
-export { wantsNdjson } from './events.js';

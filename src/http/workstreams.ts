@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Boundary, Id, PlanKind, WorkstreamStatus, type StreamName } from '../../events/index.js';
+import { Boundary, Id, PlanKind, WorkstreamStatus } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
 import { workstreamEvents } from '../../events/workstreams.js';
 import { presentCartography } from '../../projections/cartography.js';
@@ -9,7 +9,7 @@ import { presentWorkstream, workstreamStatus, workstreamSummary, type Workstream
 import { workstreamEntity, type WorkstreamCommand } from '../domain/workstreams.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { ReadEventsQuery, sendStreamEvents } from './events.js';
+import { logRoute } from './events.js';
 import { commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
 
 const Label = nonEmptyText(200).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line with no control characters');
@@ -89,13 +89,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     return handoff;
   });
 
-  app.get('/v1/workstreams/:id/events', async (request, reply) => {
-    const id = idParam(request, 'id');
-    const { from_seq } = parseWith(ReadEventsQuery, request.query, 'query');
-    const stream: StreamName = `workstreams/${id}`;
-    if (pipeline.store.version(stream) === 0) throw new BmoError('not_found', `no workstream ${id}`, { field: 'id' });
-    return sendStreamEvents(pipeline, request, reply, stream, from_seq);
-  });
+  logRoute(app, pipeline, 'workstreams', 'workstream');
 
   app.route({
     method: ['PUT', 'POST'],

@@ -408,6 +408,29 @@ test('GET /events reads the log as JSON, and as NDJSON from a given from_seq', (
   }),
 );
 
+test('a session\'s log and the store-wide system logs read as a team\'s does; a log with nothing in it is a 404 naming it', () =>
+  withBmo(async (bmo) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's1', agent: 'test' });
+    await ok(bmo, 200, 'POST', '/v1/sessions/s1/heartbeat', {});
+    await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+
+    const session = await ok(bmo, 200, 'GET', '/v1/sessions/s1/events');
+    assert.is(session.json.stream, 'sessions/s1');
+    assert.equal(session.json.events.map((e: { type: string }) => e.type), ['session_started', 'session_heartbeat']);
+    const nd = await ok(bmo, 200, 'GET', '/v1/sessions/s1/events?from_seq=2', undefined, { accept: 'application/x-ndjson' });
+    assert.equal(nd.body.trim().split('\n').map((l) => JSON.parse(l)), session.json.events.slice(1));
+
+    const cleanup = await ok(bmo, 200, 'GET', '/v1/system/cleanup/events');
+    assert.equal(cleanup.json.events.map((e: { type: string; data: { removed: number } }) => [e.type, e.data.removed]), [['cleanup_completed', 0]]);
+
+    for (const [url, says] of [['/v1/sessions/nobody/events', 'no session nobody'], ['/v1/system/nothing/events', 'no system log nothing']]) {
+      const missing = await call(bmo, 'GET', url);
+      assert.is(missing.status, 404, url);
+      assert.is(missing.json.message, says);
+    }
+  }),
+);
+
 test('posture and the recent-events tail follow the writes', () =>
   withBmo(async (bmo) => {
     await createTeam(bmo, 'alpha', ['ann']);
