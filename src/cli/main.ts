@@ -28,8 +28,6 @@ program
     const { config, files } = configFrom(program, server);
     const logger = createLogger();
     const bmo = await startBmo({ config, logger });
-    logger.info({ url: bmo.url, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
-    process.stdout.write(`bmo serving on ${bmo.url} (events: ${describeStore(config)}; token in ${config.server.data_dir}/auth-token unless configured)\n`);
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
@@ -39,8 +37,11 @@ program
       logger.flush();
       process.exit(0);
     };
+    // Before the line that says it serves: whoever waits for that line may signal at once.
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
+    logger.info({ url: bmo.url, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
+    process.stdout.write(`bmo serving on ${bmo.url} (events: ${describeStore(config)}; token in ${config.server.data_dir}/auth-token unless configured)\n`);
   });
 
 const team = program.command('team').description('teams: list, inspect, clean up');

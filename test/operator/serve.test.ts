@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -26,6 +27,23 @@ test('bmo serve on a port already taken says which and what to do, exits 78 and 
     assert.is(await server.stop(), 0);
   } finally {
     squatter.close();
+    cleanup();
+  }
+});
+
+test('a SIGTERM sent the moment bmo serve says it serves stops it cleanly: exit 0 and the LOCK let go', async () => {
+  const { dir, cleanup } = tempDir('bmo-serve-');
+  // Two busy processes keep both cores taken, so bmo may be held up right after its line, as on a loaded host.
+  const busy = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+  try {
+    // The handlers used to be installed just after that line: a quick supervisor's SIGTERM killed bmo outright.
+    for (let i = 0; i < 8; i++) {
+      const server = await spawnServer(dir);
+      assert.is(await server.stop('SIGTERM'), 0, `round ${i + 1}: ${server.stderr()}`);
+      assert.not.ok(existsSync(join(dir, 'LOCK')), `round ${i + 1}: the LOCK is gone`);
+    }
+  } finally {
+    for (const child of busy) child.kill('SIGKILL');
     cleanup();
   }
 });
