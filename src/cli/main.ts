@@ -9,6 +9,12 @@ import { tailEvents } from './events.js';
 import { eventLine, section, table } from './format.js';
 import { configFrom, exitCodeOf, print, withConnection } from './shell.js';
 
+// A reader that goes away (`bmo events tail | head`) ends the command quietly, as it does other Unix tools.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 const program = new Command('bmo')
   .description('bmo: the durable coordination ledger for agent work (teams and workstreams)')
   .showHelpAfterError()

@@ -8,6 +8,22 @@ export const LOCK_FILE = 'LOCK';
 /** Locks this process holds: its own pid in a LOCK is stale only when it is not one of these. */
 const heldHere = new Set<string>();
 
+/** A process that exits without closing its store (`process.exit`, a CLI whose reader went away) lets go of its locks. */
+let releaseOnExit = false;
+function releaseHeldOnExit(): void {
+  if (releaseOnExit) return;
+  releaseOnExit = true;
+  process.once('exit', () => {
+    for (const path of heldHere) {
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
 interface LockOwner {
   pid: number;
   host: string;
@@ -62,6 +78,7 @@ export function acquireLock(dataDir: string, role: string): () => void {
       fsyncSync(fd);
       closeSync(fd);
       heldHere.add(path);
+      releaseHeldOnExit();
       let released = false;
       return () => {
         if (released) return;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT } from '../../src/cli/shell.js';
-import { runBmoCli, spawnServer } from '../helpers/bmo.js';
+import { call, CLI, runBmoCli, spawnServer, startTestBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('bmo serve on a port already taken says which and what to do, exits 78 and leaves no LOCK behind', async () => {
@@ -44,6 +44,28 @@ test('a SIGTERM sent the moment bmo serve says it serves stops it cleanly: exit 
     }
   } finally {
     for (const child of busy) child.kill('SIGKILL');
+    cleanup();
+  }
+});
+
+test('bmo events tail into a reader that goes away (| head) ends quietly with 0 and lets go of the data directory', async () => {
+  const { dir, cleanup } = tempDir('bmo-cli-');
+  try {
+    const bmo = await startTestBmo(dir);
+    await call(bmo, 'POST', '/v1/teams', { id: 'busy', name: 'Busy', lead: { member_id: 'lead', name: 'Lead' } });
+    for (let i = 0; i < 1500; i++) await call(bmo, 'POST', '/v1/teams/busy/tasks', { task_id: `t${i}`, title: `task ${i}` });
+    await bmo.close();
+    // No server runs: the CLI opens the data directory itself, and prints more than a pipe holds.
+    const child = spawn(process.execPath, [CLI, 'events', 'tail', '--data-dir', dir], { cwd: dir, env: { ...process.env, HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    await once(child.stdout!, 'data');
+    child.stdout!.destroy(); // as `head -1` does once it has its line
+    const [code] = await once(child, 'exit');
+    assert.is(code, 0, stderr);
+    assert.not.match(stderr, /EPIPE|\n\s+at /, 'no error, no stack trace');
+    assert.not.ok(existsSync(join(dir, 'LOCK')), 'the LOCK is let go');
+  } finally {
     cleanup();
   }
 });
