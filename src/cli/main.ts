@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { describeStore, startBmo } from '../app.js';
 import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
@@ -7,7 +7,7 @@ import { createLogger } from '../telemetry/logger.js';
 import { ensureOk } from './connect.js';
 import { tailEvents } from './events.js';
 import { eventLine, section, table } from './format.js';
-import { configFrom, exitCodeOf, print, withConnection } from './shell.js';
+import { configFrom, EXIT, exitCodeOf, print, wholeNumber, withConnection } from './shell.js';
 
 // A reader that goes away (`bmo events tail | head`) ends the command quietly, as it does other Unix tools.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -18,6 +18,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const program = new Command('bmo')
   .description('bmo: the durable coordination ledger for agent work (teams and workstreams)')
   .showHelpAfterError()
+  // Commander prints its own usage errors; they end with exit code 2 (bad input), not its default 1.
+  .exitOverride()
   .addOption(new Option('--config <file>', 'config file (default: ./bmo.toml, then ~/.config/bmo/bmo.toml)'))
   .addOption(new Option('--data-dir <dir>', 'the data directory (default from config: ./data)').env('BMO_DATA_DIR'))
   .addOption(new Option('--url <url>', 'the server to talk to (default from config: http://127.0.0.1:7777)').env('BMO_URL'));
@@ -26,7 +28,7 @@ program
   .command('serve')
   .description('serve the HTTP and WebSocket API over the data directory')
   .option('--host <host>', 'address to listen on')
-  .option('--port <port>', 'port to listen on (0 picks a free one)', (v) => Number(v))
+  .option('--port <port>', 'port to listen on (0 picks a free one)', wholeNumber('--port', 0, 65535))
   .action(async (opts: { host?: string; port?: number }) => {
     const server: Record<string, unknown> = {};
     if (opts.host) server.host = opts.host;
@@ -198,7 +200,7 @@ program
   .command('tail')
   .description('print stored events (and with --follow, live ones) over the WebSocket stream')
   .option('--follow', 'keep printing new events as they are committed')
-  .option('--from <pos>', 'start after this position', (v) => Number(v), 0)
+  .option('--from <pos>', 'start after this position', wholeNumber('--from'), 0)
   .option('--stream <prefix>', 'only these streams: teams/<id>, workstreams/*, … (comma-separated)', '*')
   .option('--json', 'print each event as its stored JSON line')
   .action(async (opts: { follow?: boolean; from: number; stream: string; json?: boolean }) =>
@@ -211,6 +213,7 @@ program
 (await import('./transfer.js')).registerTransferCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage); // --help, --version, or already said
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`bmo: ${message}\n`);
   if (!(error instanceof BmoError) && !(error instanceof ConfigError)) process.stderr.write(`${(error as Error).stack ?? ''}\n`);

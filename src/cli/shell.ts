@@ -1,7 +1,19 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { connect, type Connection } from './connect.js';
+
+/** An option's parser for a whole number from `min` (to `max`): anything else is a usage error that names the option. */
+export const wholeNumber =
+  (name: string, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      const range = max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : min === 1 ? 'above 0' : `of ${min} or more`;
+      throw new InvalidArgumentError(`${name} must be a whole number ${range}`);
+    }
+    return n;
+  };
 
 /** Exit codes a script can branch on (README lists them). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, not_found: 3, conflict: 4, disabled: 5, unavailable: 69, unauthorized: 77, config: 78 } as const;

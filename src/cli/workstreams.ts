@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Id } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
 import { workstreamEvents } from '../../events/workstreams.js';
@@ -7,13 +7,9 @@ import { BmoError } from '../errors.js';
 import { MAX_KEPT_BYTES, runBounded, shellExitCode, type BoundedRunResult } from './bounded-run.js';
 import { ensureOk, type Connection } from './connect.js';
 import { section, table } from './format.js';
-import { configFrom, EXIT, print, withConnection } from './shell.js';
+import { configFrom, EXIT, print, wholeNumber, withConnection } from './shell.js';
 
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
-  return n;
-};
+const positiveInt = (name: string) => wholeNumber(name, 1);
 
 const path = (id: string, rest = '') => `/v1/workstreams/${encodeURIComponent(id)}${rest}`;
 const sessionHeader = (session: string | undefined): Record<string, string> => (session ? { 'x-session-id': session } : {});

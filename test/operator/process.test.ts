@@ -1,3 +1,4 @@
+/** bmo as a process a user runs: a taken port, signals on start, a reader that goes away, bad options. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -65,6 +66,27 @@ test('bmo events tail into a reader that goes away (| head) ends quietly with 0 
     assert.is(code, 0, stderr);
     assert.not.match(stderr, /EPIPE|\n\s+at /, 'no error, no stack trace');
     assert.not.ok(existsSync(join(dir, 'LOCK')), 'the LOCK is let go');
+  } finally {
+    cleanup();
+  }
+});
+
+test('bad options and unknown commands are usage errors: exit 2, the option named, no stack, nothing opened', async () => {
+  const { dir, cleanup } = tempDir('bmo-cli-');
+  try {
+    for (const [args, says] of [
+      [['events', 'tail', '--from', '-5'], /--from must be a whole number of 0 or more/],
+      [['events', 'tail', '--from', 'abc'], /--from must be a whole number of 0 or more/],
+      [['serve', '--port', '70000'], /--port must be a whole number from 0 to 65535/],
+      [['cartography', '--limit', '0'], /--limit must be a whole number above 0/],
+      [['bogus'], /unknown command 'bogus'/],
+    ] as const) {
+      const result = await runBmoCli([...args, '--data-dir', join(dir, 'data')], dir);
+      assert.is(result.code, EXIT.usage, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, says);
+      assert.not.match(result.stderr, /\n\s+at /, `${args.join(' ')}: no stack trace`);
+    }
+    assert.not.ok(existsSync(join(dir, 'data')), 'no data directory was made');
   } finally {
     cleanup();
   }
