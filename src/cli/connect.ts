@@ -39,7 +39,8 @@ async function reachable(url: string): Promise<boolean> {
 
 /**
  * Talks to the running server; when none answers, opens the data directory itself under the same
- * single-writer lock and answers through the same routes (fastify `inject`).
+ * single-writer lock and answers through the same routes (fastify `inject`) — unless the server was
+ * named (`--url`, `BMO_URL`, `[server] url`): then its silence is an error.
  */
 export async function connect(config: Config, options: { logger?: Logger } = {}): Promise<Connection> {
   const url = serverUrl(config);
@@ -64,6 +65,10 @@ export async function connect(config: Config, options: { logger?: Logger } = {})
       },
       async close() {},
     };
+  }
+  if (config.server.url) {
+    // A server named outright is the one meant: this directory's data is another store, not a stand-in.
+    throw new BmoError('store_unavailable', `no bmo answers at ${url} (named by --url, BMO_URL or [server] url): start it there, or leave the url unset to open ${config.server.data_dir} here`);
   }
   let local: Bmo;
   try {

@@ -1,10 +1,9 @@
-import { createServer } from 'node:net';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, runBmoCli, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { call, closedPort, runBmoCli, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Teams are opt-in: with [options.teams] enabled = false every team route answers 404
@@ -110,14 +109,6 @@ const TEAM_VERBS = [
 ];
 
 /** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 test('the CLI team verbs exit with code 5 and say teams are disabled, against a server and on the data directory itself', async () => {
   const tmp = tempDir('bmo-operator-cli-');
   let server: ServerProcess | undefined;
@@ -138,8 +129,8 @@ test('the CLI team verbs exit with code 5 and say teams are disabled, against a 
     await server.stop();
     server = undefined;
 
-    // No server answers: the CLI opens the data directory itself, under the same rule.
-    const local = await runBmoCli(['team', 'list', '--json', '--data-dir', dataDir], cliDir, { BMO_URL: `http://127.0.0.1:${await closedPort()}` });
+    // No server answers where it would listen (none was named): the CLI opens the data directory itself, under the same rule.
+    const local = await runBmoCli(['team', 'list', '--json', '--data-dir', dataDir], cliDir, { BMO_PORT: String(await closedPort()) });
     assert.is(local.code, 5, local.stdout + local.stderr);
     assert.match(local.stderr, /teams are disabled/);
   } finally {

@@ -1,13 +1,13 @@
 /** bmo as a process a user runs: a taken port, signals on start, a reader that goes away, bad options. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT } from '../../src/cli/shell.js';
-import { call, CLI, runBmoCli, spawnServer, startTestBmo } from '../helpers/bmo.js';
+import { call, CLI, closedPort, runBmoCli, spawnServer, startTestBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('bmo serve on a port already taken says which and what to do, exits 78 and leaves no LOCK behind', async () => {
@@ -87,6 +87,24 @@ test('bad options and unknown commands are usage errors: exit 2, the option name
       assert.not.match(result.stderr, /\n\s+at /, `${args.join(' ')}: no stack trace`);
     }
     assert.not.ok(existsSync(join(dir, 'data')), 'no data directory was made');
+  } finally {
+    cleanup();
+  }
+});
+
+test('with a server named (BMO_URL) and none answering there, the CLI says so and leaves the local data directory alone', async () => {
+  const { dir, cleanup } = tempDir('bmo-cli-');
+  try {
+    const bmo = await startTestBmo(join(dir, 'data'));
+    await call(bmo, 'POST', '/v1/teams', { id: 'here', name: 'Here', lead: { member_id: 'lead', name: 'Lead' } });
+    await bmo.close();
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const before = readFileSync(join(dir, 'data', 'teams', 'here', 'events.jsonl'));
+    const result = await runBmoCli(['team', 'cleanup', 'here', '--data-dir', join(dir, 'data')], dir, { BMO_URL: url, BMO_TOKEN: 'x'.repeat(16) });
+    assert.is(result.code, EXIT.unavailable, result.stderr);
+    assert.match(result.stderr, `no bmo answers at ${url}`);
+    assert.match(result.stderr, /leave the url unset/);
+    assert.equal(readFileSync(join(dir, 'data', 'teams', 'here', 'events.jsonl')), before, 'nothing was written to the local log');
   } finally {
     cleanup();
   }
