@@ -9,7 +9,7 @@ import { heartbeat } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { TeamsTelemetry } from '../telemetry/teams.js';
 import { logRoute } from './events.js';
-import { commandContext, idParam, invocationIdOf, newId, parseWith, sendCommandResult } from './request.js';
+import { commandContext, createdId, idParam, invocationIdOf, newId, parseWith, sendCommandResult } from './request.js';
 
 const Lease = z.number().int().min(1000, 'must be at least 1000 ms').max(24 * 3600_000, 'must be at most 24 h');
 const StartSession = z.strictObject({ session_id: Id.optional(), agent: text(200).optional(), parent_session_id: Id.optional(), lease_ms: Lease.optional() });
@@ -41,7 +41,7 @@ export async function sessionRoutes(
       { type: 'start_session', agent: body.agent, parent_session_id: body.parent_session_id, lease_ms: body.lease_ms ?? defaultLeaseMs },
       commandContext(request),
     );
-    return sendCommandResult(reply, 201, envelopes, { session_id: id });
+    return sendCommandResult(reply, 201, envelopes, { session_id: createdId(envelopes, 'session_id', id) });
   });
 
   app.get('/v1/sessions/:id', async (request) => {

@@ -27,6 +27,10 @@ async function cleanUp(
   target: { scope: 'all' } | { scope: 'single'; team_id: string },
   context: CommandContext,
 ): Promise<{ removed: string[]; event: Envelope }> {
+  if (context.expectedVersion !== undefined) {
+    // Refused before anything is written: no one stream's version stands for every team a cleanup may remove.
+    throw new BmoError('bad_request', 'If-Match: a cleanup changes many teams, so no one version applies; send it without If-Match', { field: 'If-Match' });
+  }
   const { teams, sessions } = pipeline.readModels;
   const { idempotencyKey, requestHash, ...plain } = context;
   const recorded = idempotencyKey ? pipeline.readModels.idempotency.get(idempotencyKey) : undefined;
@@ -64,7 +68,8 @@ export function heartbeat(pipeline: Pipeline, sessionId: string, leaseMs: number
 }
 
 async function beat(pipeline: Pipeline, sessionId: string, leaseMs: number | undefined, context: CommandContext) {
-  const { idempotencyKey, requestHash, ...plain } = context;
+  // If-Match is the session's version: it holds for the heartbeat, not for the teams whose claims it renews.
+  const { idempotencyKey, requestHash, expectedVersion, ...plain } = context;
   const { idempotency, teams } = pipeline.readModels;
   // Asked before the heartbeat is appended: afterwards its key is always known.
   const retry = idempotencyKey !== undefined && idempotency.has(idempotencyKey);

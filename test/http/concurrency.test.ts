@@ -87,6 +87,14 @@ test('a retried create with a server-generated id answers with the id it created
       assert.is(b.body, a.body);
     }
     assert.equal(await eventTypes(bmo, teamId), ['team_created', 'member_joined', 'member_joined', 'task_created', 'message_sent']);
+
+    // A session too (workstreams have their own test): the retry names the session that was started.
+    const session = { 'idempotency-key': 'retry-session_id' };
+    const a = await ok(bmo, 201, 'POST', '/v1/sessions', { agent: 'x' }, session);
+    const b = await ok(bmo, 201, 'POST', '/v1/sessions', { agent: 'x' }, session);
+    assert.is(b.json.session_id, a.json.session_id);
+    assert.is(b.body, a.body);
+    await ok(bmo, 200, 'GET', `/v1/sessions/${a.json.session_id}`);
   }),
 );
 

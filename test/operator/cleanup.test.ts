@@ -215,6 +215,25 @@ test('single-team cleanup records scope=single, removes only that team, and leav
   }),
 );
 
+test('a cleanup with If-Match is refused before it writes anything: no one version applies to every team it may remove', () =>
+  withBmo(async (bmo, dir) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'gone', lease_ms: 1000 });
+    await ok(bmo, 200, 'POST', '/v1/sessions/gone/end', {});
+    await teamLedBy(bmo, 'orphan-a', 'gone');
+    await teamLedBy(bmo, 'orphan-b', 'gone');
+    const before = allEvents(dir).length;
+    for (const ifMatch of ['2', '3']) {
+      const refused = await call(bmo, 'POST', '/v1/teams/cleanup', { scope: 'all' }, { 'if-match': ifMatch });
+      assert.is(refused.status, 400, refused.body);
+      assert.is(refused.json.field, 'If-Match');
+      assert.match(refused.json.message, /without If-Match/);
+    }
+    assert.is(allEvents(dir).length, before, 'no team removed, no cleanup recorded');
+    const cleaned = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    assert.equal(cleaned.team_ids.sort(), ['orphan-a', 'orphan-b']);
+  }),
+);
+
 test('a cleanup retried with its Idempotency-Key, also while the first runs, answers as the first did and records one cleanup_completed', () =>
   withBmo(async (bmo, dir) => {
     await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone' });

@@ -20,8 +20,8 @@ interface Event {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SWEEP = { sessions: { sweep_interval_ms: 100 } };
 
-async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown) {
-  const res = await call(bmo, method, url, body);
+async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown, headers?: Record<string, string>) {
+  const res = await call(bmo, method, url, body, headers);
   assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
   return res.json;
 }
@@ -140,6 +140,20 @@ test("a heartbeat renews the leases of its session's claims, so they outlive the
     await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/complete', { member_id: 'ann', fencing_token: kept.fencing_token });
     const refused = await call(bmo, 'POST', '/v1/teams/crew/tasks/lost/complete', { member_id: 'bob', fencing_token: lost.fencing_token });
     assert.is(refused.status, 409);
+  }),
+);
+
+test("a heartbeat with If-Match (the session's version) still renews its claims on every team", () =>
+  withBmo(async (bmo) => {
+    await teamWithTask(bmo, ['ann'], ['t1']);
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 60_000 });
+    const claim = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'ann', session_id: 'ann-session', lease_ms: 5000 });
+    await sleep(20);
+    const beat = await ok(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat', {}, { 'if-match': '1' });
+    assert.equal(beat.renewed_claims.map((c: { task_id: string }) => c.task_id), ['t1'], 'the team is not held to the session\'s version');
+    assert.ok(Date.parse(beat.renewed_claims[0].lease_expires_at) > Date.parse(claim.lease_expires_at));
+    const stale = await call(bmo, 'POST', '/v1/sessions/ann-session/heartbeat', {}, { 'if-match': '1' });
+    assert.is(stale.status, 409, 'If-Match still holds for the session itself');
   }),
 );
 
