@@ -50,6 +50,16 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   const teams = () => pipeline.readModels.teams;
   const run = (request: FastifyRequest, teamId: string, command: TeamCommand) => pipeline.execute(teamEntity, teamId, command, commandContext(request));
 
+  /**
+   * A session a body names must be one bmo has seen (it may have ended since): a mistyped lead
+   * session would make the team an orphan at once, and the next cleanup would remove it.
+   */
+  const knownSession = (sessionId: string | undefined, field: string) => {
+    if (sessionId !== undefined && !pipeline.readModels.sessions.has(sessionId)) {
+      throw new BmoError('not_found', `${field}: no session ${sessionId}; start it first (POST /v1/sessions) or leave ${field} out`, { field });
+    }
+  };
+
   /** A team to read, in detail: committed state only, a removed team is gone. */
   const teamOf = async (request: FastifyRequest): Promise<TeamView> => {
     const id = idParam(request, 'id');
@@ -67,6 +77,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
 
   app.post('/v1/teams', async (request, reply) => {
     const body = parseWith(CreateTeam, request.body);
+    knownSession(body.lead.session_id, 'lead.session_id');
     const teamId = body.id ?? newId();
     const envelopes = await run(request, teamId, { type: 'create_team', team_id: teamId, name: body.name, goal: body.goal, lead: body.lead });
     return sendCommandResult(reply, 201, envelopes, { team_id: createdId(envelopes, 'team_id', teamId) });
@@ -101,6 +112,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   app.post('/v1/teams/:id/members', async (request, reply) => {
     const id = idParam(request, 'id');
     const body = parseWith(JoinTeam, request.body);
+    knownSession(body.session_id, 'session_id');
     const memberId = body.member_id ?? newId();
     const envelopes = await run(request, id, { type: 'join_team', member_id: memberId, name: body.name, role: body.role, session_id: body.session_id });
     return sendCommandResult(reply, 201, envelopes, { team_id: id, member_id: createdId(envelopes, 'member_id', memberId) });
@@ -149,6 +161,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const id = idParam(request, 'id');
     const taskId = idParam(request, 'task');
     const body = parseWith(ClaimTask, request.body);
+    knownSession(body.session_id, 'session_id');
     const envelopes = await run(request, id, { type: 'claim_task', task_id: taskId, member_id: body.member_id, session_id: body.session_id, lease_ms: body.lease_ms });
     const claim = envelopes.find((e) => e.type === 'task_claimed');
     const data = claim?.type === 'task_claimed' ? claim.data : undefined;

@@ -431,6 +431,27 @@ test('a session\'s log and the store-wide system logs read as a team\'s does; a 
   }),
 );
 
+test('a session a body names must be known: a mistyped lead, member or claim session is a 404 naming the field, and nothing is written', () =>
+  withBmo(async (bmo) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-laptop' });
+    await createTeam(bmo, 'alpha', ['bob']);
+    await ok(bmo, 201, 'POST', '/v1/teams/alpha/tasks', { task_id: 't1', title: 'first' });
+    const head = bmo.pipeline.store.head();
+    for (const [url, body, field] of [
+      ['/v1/teams', { id: 'typo', name: 'Typo', lead: { name: 'Ann', session_id: 'ann-laptpo' } }, 'lead.session_id'],
+      ['/v1/teams/alpha/members', { member_id: 'cat', name: 'Cat', session_id: 'ann-laptpo' }, 'session_id'],
+      ['/v1/teams/alpha/tasks/t1/claim', { member_id: 'bob', session_id: 'ann-laptpo' }, 'session_id'],
+    ] as const) {
+      const refused = await call(bmo, 'POST', url, body);
+      assert.is(refused.status, 404, `${url}: ${refused.body}`);
+      assert.is(refused.json.field, field);
+      assert.match(refused.json.message, /no session ann-laptpo; start it first \(POST \/v1\/sessions\)/);
+    }
+    assert.is(bmo.pipeline.store.head(), head, 'nothing was written');
+    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'spelled', name: 'Spelled', lead: { name: 'Ann', session_id: 'ann-laptop' } });
+  }),
+);
+
 test('posture and the recent-events tail follow the writes', () =>
   withBmo(async (bmo) => {
     await createTeam(bmo, 'alpha', ['ann']);
