@@ -36,10 +36,16 @@ export async function tailEvents(connection: Connection, options: TailOptions): 
   }
 
   let last = options.from;
+  let why = '';
   for (let attempt = 0; ; attempt++) {
     const outcome = await new Promise<'done' | 'retry'>((resolve, reject) => {
       const url = `${connection.url.replace(/^http/, 'ws')}/v1/stream?from=${last}&filter=${encodeURIComponent(options.filter)}`;
       const socket = new WebSocket(url, { headers: { authorization: `Bearer ${connection.token}` } });
+      // Connected again: the count of attempts in a row starts over, also when no event comes for a while.
+      socket.on('open', () => {
+        if (attempt > 0) options.err.write(`bmo: stream resumed from pos ${last}\n`);
+        attempt = 0;
+      });
       socket.on('message', (data) => {
         const text = data.toString();
         const frame = JSON.parse(text);
@@ -50,11 +56,19 @@ export async function tailEvents(connection: Connection, options: TailOptions): 
         }
         if (frame.op) return;
         last = frame.pos;
-        attempt = 0;
         print(text, frame);
       });
-      socket.on('unexpected-response', (_req, res) => reject(new BmoError(res.statusCode === 401 ? 'unauthorized' : 'bad_request', `the stream refused the connection: HTTP ${res.statusCode}`)));
+      socket.on('unexpected-response', (_req, res) => {
+        // The server's own message says what is wrong (a bad token, an Origin not allowed).
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk));
+        res.on('end', () => {
+          const message = `the stream refused the connection: ${safeMessage(body) ?? `HTTP ${res.statusCode}`}`;
+          reject(new BmoError(res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'forbidden' : 'bad_request', message));
+        });
+      });
       socket.on('close', (code, reason) => {
+        why = code === 1006 ? 'no answer' : `${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}`;
         if (code === 1000) resolve('done');
         else if (code === 4000) reject(new BmoError('bad_request', reason.toString()));
         else resolve('retry');
@@ -63,7 +77,17 @@ export async function tailEvents(connection: Connection, options: TailOptions): 
     });
     if (outcome === 'done') return;
     if (attempt >= 10) throw new BmoError('store_unavailable', `lost the stream at pos ${last} and could not reconnect; run again with --from ${last}`);
-    options.err.write(`bmo: stream closed; resuming from pos ${last}\n`);
+    options.err.write(`bmo: stream closed (${why}); resuming from pos ${last}\n`);
     await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+  }
+}
+
+/** The `message` of a JSON error body, if that is what it is. */
+function safeMessage(body: string): string | undefined {
+  try {
+    const message = (JSON.parse(body) as { message?: unknown }).message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
   }
 }

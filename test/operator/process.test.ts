@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT } from '../../src/cli/shell.js';
-import { call, CLI, closedPort, runBmoCli, spawnServer, startTestBmo } from '../helpers/bmo.js';
+import { call, CLI, closedPort, runBmoCli, spawnServer, startTestBmo, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('bmo serve on a port already taken says which and what to do, exits 78 and leaves no LOCK behind', async () => {
@@ -106,6 +106,41 @@ test('with a server named (BMO_URL) and none answering there, the CLI says so an
     assert.match(result.stderr, /leave the url unset/);
     assert.equal(readFileSync(join(dir, 'data', 'teams', 'here', 'events.jsonl')), before, 'nothing was written to the local log');
   } finally {
+    cleanup();
+  }
+});
+
+test('events tail --follow resumes across a dozen server restarts with no event in between, and says why it lost the stream', async () => {
+  const { dir, cleanup } = tempDir('bmo-cli-');
+  let bmo = await startTestBmo(dir, { listen: true });
+  const port = Number(new URL(bmo.url!).port);
+  await call(bmo, 'POST', '/v1/sessions', { session_id: 's0' });
+  const tail = spawn(process.execPath, [CLI, 'events', 'tail', '--follow'], { cwd: dir, env: { ...process.env, HOME: dir, BMO_URL: bmo.url!, BMO_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  tail.stdout!.on('data', (chunk) => (out += chunk));
+  tail.stderr!.on('data', (chunk) => (err += chunk));
+  const until = async (check: () => boolean, what: string) => {
+    for (const deadline = Date.now() + 15_000; !check(); await new Promise((resolve) => setTimeout(resolve, 20))) {
+      if (Date.now() > deadline || tail.exitCode !== null) assert.unreachable(`${what}; stderr: ${err}`);
+    }
+  };
+  try {
+    await until(() => out.includes('sessions/s0#1'), 'the stored event is printed');
+    // Each restart is a stream lost and found again: 12 in a row used to use up the 10 attempts the tail allows.
+    for (let i = 1; i <= 12; i++) {
+      await bmo.close();
+      bmo = await startTestBmo(dir, { listen: true, overrides: { server: { port } } });
+      await until(() => err.split('stream resumed').length - 1 === i, `resumed after restart ${i}`);
+    }
+    assert.match(err, /stream closed \(4001 server shutting down/, 'the close says why');
+    await call(bmo, 'POST', '/v1/sessions', { session_id: 's1' });
+    await until(() => out.includes('sessions/s1#1'), 'a new event after the restarts is printed');
+    assert.is(out.split('sessions/s0#1').length - 1, 1, 'no event printed twice');
+  } finally {
+    tail.kill('SIGINT');
+    await once(tail, 'exit');
+    await bmo.close();
     cleanup();
   }
 });
