@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { BmoError } from '../errors.js';
-import { streamFilter } from '../store/index.js';
+import { badPattern, streamFilter } from '../store/index.js';
 import type { Connection } from './connect.js';
 import { eventLine } from './format.js';
 
@@ -19,7 +19,7 @@ export interface TailOptions {
  */
 export async function tailEvents(connection: Connection, options: TailOptions): Promise<void> {
   const filter = streamFilter(options.filter);
-  if (!filter) throw new BmoError('bad_request', `--stream "${options.filter}": use *, <kind>/* or <kind>/<id>, comma-separated`);
+  if (!filter) throw new BmoError('bad_request', `--stream: "${badPattern(options.filter)}" is not a stream pattern; use *, <kind>/* or <kind>/<id>, comma-separated`);
   const print = (line: string, envelope: { pos: number; at: string; stream: string; seq: number; type: string }) =>
     options.out.write(`${options.json ? line : eventLine(envelope)}\n`);
 

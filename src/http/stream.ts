@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { streamFilter, type StoredEvent } from '../store/index.js';
+import { badPattern, streamFilter, type StoredEvent } from '../store/index.js';
 import { parseWith } from './request.js';
 
 export interface StreamOptions {
@@ -21,12 +21,21 @@ export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_BAD_SUBSCRIPTION = 4000;
 
-const Subscribe = z.object({
-  from: z.coerce.number().int().min(0).default(0),
+const Subscribe = z.strictObject({
+  from: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a whole number: the pos of the last event you received, or 0 for all of them')
+    .default('0')
+    .transform(Number),
   filter: z.string().max(2000).default('*'),
-  projections: z.string().max(200).optional(),
+  projections: z
+    .string()
+    .max(200)
+    .refine((names) => names.split(',').every((name) => PROJECTIONS.has(name.trim())), 'the projections to subscribe to: posture')
+    .optional(),
   token: z.string().optional(),
 });
+const PROJECTIONS = new Set(['posture']);
 
 const BATCH = 512;
 const TEXT = { binary: false } as const;
@@ -75,7 +84,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     }
     const filter = streamFilter(query.filter);
     if (!filter) {
-      socket.close(CLOSE_BAD_SUBSCRIPTION, 'filter: use *, <kind>/* or <kind>/<id>, comma-separated');
+      socket.close(CLOSE_BAD_SUBSCRIPTION, `filter: "${badPattern(query.filter)!.slice(0, 40)}" is not a stream pattern; use *, <kind>/* or <kind>/<id>`);
       return;
     }
     if (query.from > pipeline.store.head()) {
@@ -87,6 +96,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     let closed = false;
     let inFlight = 0;
     let delivered = query.from;
+    /** Where the reader has got to in the log: every event up to here that the filter takes has been sent. */
+    let readTo = query.from;
     let drained: (() => void) | undefined;
     let alive = true;
 
@@ -170,12 +181,14 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     let postureDue = false;
     const sendPosture = () => {
       // A snapshot supersedes the one before: while the buffer is full, only the newest is sent, once it drains.
-      if (inFlight > max) {
+      // It goes after the events it reflects, never before: the stream stays in pos order.
+      const snapshot = options.posture() as { pos: number };
+      if (inFlight > max || snapshot.pos > readTo) {
         postureDue = true;
         return;
       }
       postureDue = false;
-      const frame = postureFrame(options.posture() as { pos: number });
+      const frame = postureFrame(snapshot);
       if (frame === lastPosture) return;
       lastPosture = frame;
       send(frame);
@@ -241,6 +254,8 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
             i = end;
           }
           pos = next;
+          readTo = pos;
+          if (postureDue && !closed) sendPosture();
         }
       } catch (error) {
         request.log.error({ err: error }, 'stream reader failed');

@@ -245,11 +245,17 @@ test('a teams/<id> filter gets that stream only and a workstreams/* filter gets 
 test('a subscription with a bad filter or from is closed with 4000 and a reason that says what is wrong', async () => {
   await withBmo({}, async (bmo) => {
     for (const [query, reason] of [
-      ['filter=teams', /filter: use \*, <kind>\/\* or <kind>\/<id>/],
-      ['filter=teams/a,Teams/B', /filter/],
-      ['filter=tasks/*', /filter/],
-      ['from=-5', /from/],
-      ['from=abc', /from/],
+      ['filter=teams', /filter: "teams" is not a stream pattern; use \*, <kind>\/\* or <kind>\/<id>/],
+      ['filter=teams/a,Teams/B', /filter: "Teams\/B"/],
+      ['filter=tasks/*', /filter: "tasks\/\*"/],
+      ['filter=*,bogus', /filter: "bogus"/],
+      ['from=-5', /from: must be a whole number/],
+      ['from=abc', /from: must be a whole number/],
+      ['from=', /from: must be a whole number/],
+      ['from=0x10', /from: must be a whole number/],
+      ['from=1e1', /from: must be a whole number/],
+      ['form=15', /form/],
+      ['projections=bogus', /projections/],
     ] as const) {
       const client = await subscribe(bmo, query);
       const closed = await client.closed;
@@ -281,6 +287,27 @@ test('projections=posture sends the posture GET /v1/teams/posture shows at the s
     assert.equal(second.state, after.json);
     assert.is((second.state as { teams: { tasks: { total: number } }[] }).teams[0].tasks.total, 1);
     assert.is(client.controls.filter((c) => c.op === 'projection').length, 2, 'one frame per new pos');
+    client.ws.close();
+  });
+});
+
+test('a posture frame never comes before the events it reflects: catching up from 0 and live, the stream stays in pos order', async () => {
+  await withBmo({}, async (bmo) => {
+    const next = counter();
+    await appendMessages(bmo, 'teams/alpha', 300, 50, next);
+    const client = await subscribe(bmo, 'from=0&projections=posture');
+    await appendMessages(bmo, 'teams/alpha', 300, 10, next);
+    await until(() => lastPos(client) === bmo.pipeline.store.head() && client.controls.some((c) => c.op === 'projection' && c.pos === lastPos(client)), 'every event and the posture at the head');
+    let seen = 0;
+    let projections = 0;
+    for (const text of client.raw) {
+      const frame = JSON.parse(text) as { op?: string; pos: number };
+      if (frame.op === 'projection') {
+        projections++;
+        assert.ok(frame.pos <= seen, `a posture at pos ${frame.pos} came after event ${seen} only`);
+      } else if (!frame.op) seen = frame.pos;
+    }
+    assert.ok(projections >= 2, 'postures came during the appends too');
     client.ws.close();
   });
 });
