@@ -31,6 +31,7 @@ const event = <T extends DomainEvent['type']>(type: T, data: EventOf<T>['data'])
  */
 export function decideTeam(command: TeamCommand, team: TeamView | undefined, now: Date, teamId: string): Events {
   if (command.type === 'create_team') {
+    if (team?.status === 'removed') throw new BmoError('conflict', `team ${teamId} was removed and its log stays, so its id is taken for good; pick another id`, { field: 'team_id' });
     if (team) throw new BmoError('conflict', `team ${teamId} already exists`, { field: 'team_id' });
     return [
       event('team_created', {
@@ -55,10 +56,14 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
       return [event('team_shutdown', { reason: command.reason })];
     case 'join_team': {
       if (team.members.get(command.member_id)?.active) throw new BmoError('conflict', `${command.member_id} is already a member of ${team.team_id}`, { field: 'member_id' });
+      if (command.role === 'lead') throw new BmoError('conflict', `team ${team.team_id} has its lead (${team.lead_member_id}) from its creation; join as a member`, { field: 'role' });
       return [event('member_joined', { member_id: command.member_id, name: command.name, role: command.role, session_id: command.session_id })];
     }
     case 'leave_team': {
       activeMember(team, command.member_id, 'member_id');
+      if (command.member_id === team.lead_member_id) {
+        throw new BmoError('conflict', `${command.member_id} leads team ${team.team_id} and cannot leave it; shut the team down (POST /v1/teams/${team.team_id}/shutdown) or remove it`, { field: 'member_id' });
+      }
       const held = [...team.tasks.values()].filter((t) => t.status === 'claimed' && t.owner === command.member_id);
       return [
         ...held.map((t) => event('task_reclaimed', { task_id: t.task_id, member_id: command.member_id, fencing_token: t.fencing_token!, reason: 'member_left' })),
@@ -137,6 +142,7 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
     case 'send_message': {
       if (team.messages.has(command.message_id)) throw new BmoError('conflict', `message ${command.message_id} already exists`, { field: 'message_id' });
       activeMember(team, command.from, 'from');
+      if (command.to === command.from) throw new BmoError('bad_request', `${command.from} would be messaging themself; send to another member or to "*"`, { field: 'to' });
       if (command.to !== '*') activeMember(team, command.to, 'to');
       return [event('message_sent', { message_id: command.message_id, from: command.from, to: command.to, body: command.body })];
     }
@@ -156,6 +162,9 @@ function readMessage(team: TeamView, command: { message_id: string; member_id: s
   const message = team.messages.get(command.message_id);
   if (!message) throw new BmoError('not_found', `no message ${command.message_id} in team ${team.team_id}`, { field: 'message_id' });
   if (!team.members.has(command.member_id)) throw new BmoError('not_found', `${command.member_id} is not a member of ${team.team_id}`, { field: 'member_id' });
+  if (message.from === command.member_id) {
+    throw new BmoError('conflict', `${command.member_id} sent message ${command.message_id}; only those it is addressed to read it`, { field: 'member_id' });
+  }
   if (message.to !== '*' && message.to !== command.member_id) {
     throw new BmoError('conflict', `message ${command.message_id} is not addressed to ${command.member_id}`, { field: 'member_id' });
   }

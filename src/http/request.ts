@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import stableStringify from 'safe-stable-stringify';
 import type { z } from 'zod';
 import { ID_PATTERN, type Envelope } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
@@ -58,8 +59,9 @@ export function commandContext(request: FastifyRequest): CommandContext {
   if (key !== undefined) {
     if (key.length === 0 || key.length > 200) throw new BmoError('bad_request', 'Idempotency-Key: must be 1-200 characters', { field: 'Idempotency-Key' });
     context.idempotencyKey = key;
+    // The body with its keys sorted: the same request in another key order is the same request.
     context.requestHash = createHash('sha256')
-      .update(`${request.method} ${request.url.split('?')[0]}\n${JSON.stringify(request.body ?? null)}`)
+      .update(`${request.method} ${request.url.split('?')[0]}\n${stableStringify(request.body ?? null)}`)
       .digest('hex');
   }
   return context;

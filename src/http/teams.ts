@@ -25,8 +25,12 @@ const CreateTeam = z.strictObject({
 });
 const JoinTeam = z.strictObject({ member_id: Id.optional(), name: nonEmptyText(200), role: TeamRole.default('member'), session_id: Id.optional() });
 const LeaveTeam = z.strictObject({ reason: text(500).optional() }).optional();
-const CreateTask = z.strictObject({ task_id: Id.optional(), title: nonEmptyText(500), description: text(8000).optional(), blocked_by: z.array(Id).max(64).default([]) });
-const UpdateTask = z.strictObject({ title: nonEmptyText(500).optional(), description: text(8000).optional(), blocked_by: z.array(Id).max(64).optional(), note: text(2000).optional() });
+const Blockers = z
+  .array(Id)
+  .max(64)
+  .refine((ids) => new Set(ids).size === ids.length, 'names a task more than once');
+const CreateTask = z.strictObject({ task_id: Id.optional(), title: nonEmptyText(500), description: text(8000).optional(), blocked_by: Blockers.default([]) });
+const UpdateTask = z.strictObject({ title: nonEmptyText(500).optional(), description: text(8000).optional(), blocked_by: Blockers.optional(), note: text(2000).optional() });
 const ClaimTask = z.strictObject({ member_id: Id, session_id: Id.optional(), lease_ms: Lease.default(DEFAULT_LEASE_MS) });
 const HeldTask = z.strictObject({ member_id: Id, fencing_token: Token });
 const CompleteTask = HeldTask.extend({ result: text(8000).optional() });

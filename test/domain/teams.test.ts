@@ -51,6 +51,24 @@ test('joining twice while active is refused as a conflict', () => {
   given(teamEntity, 'alpha', aTeam).when({ type: 'join_team', member_id: 'ann', name: 'Ann', role: 'member' }).thenRefuses('conflict', /already a member/);
 });
 
+test('a team has one lead: a second one cannot join, and the lead cannot leave (shut the team down instead)', () => {
+  given(teamEntity, 'alpha', aTeam).when({ type: 'join_team', member_id: 'cat', name: 'Cat', role: 'lead' }).thenRefuses('conflict', /has its lead \(lead\).*join as a member/);
+  given(teamEntity, 'alpha', aTeam).when({ type: 'leave_team', member_id: 'lead' }).thenRefuses('conflict', /leads team alpha and cannot leave it; shut the team down/);
+  given(teamEntity, 'alpha', aTeam).when({ type: 'leave_team', member_id: 'ann' }).then([ev('member_left', { member_id: 'ann' })]);
+});
+
+test('a removed team keeps its id: creating it again says so', () => {
+  given(teamEntity, 'alpha', [teamCreated, leadJoined, ev('team_removed', { reason: 'delete' })])
+    .when({ type: 'create_team', team_id: 'alpha', name: 'Again', lead: { member_id: 'lead', name: 'Lead' } })
+    .thenRefuses('conflict', /was removed .* pick another id/);
+});
+
+test('a member does not message themself, nor mark read a message they sent', () => {
+  given(teamEntity, 'alpha', aTeam).when({ type: 'send_message', message_id: 'm1', from: 'ann', to: 'ann', body: 'note to self' }).thenRefuses('bad_request', /messaging themself/);
+  given(teamEntity, 'alpha', [...aTeam, sent('m1', 'ann', '*')]).when({ type: 'read_message', message_id: 'm1', member_id: 'ann' }).thenRefuses('conflict', /ann sent message m1/);
+  given(teamEntity, 'alpha', [...aTeam, sent('m1', 'ann', '*')]).when({ type: 'read_message', message_id: 'm1', member_id: 'bob' }).then([ev('message_read', { message_id: 'm1', member_id: 'bob' })]);
+});
+
 test('a claim of an open task emits task_claimed with fencing token 1 and a lease from now', () => {
   given(teamEntity, 'alpha', aTeam)
     .when({ type: 'claim_task', task_id: 't1', member_id: 'ann', lease_ms: LEASE }, later(5_000))

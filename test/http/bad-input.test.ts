@@ -97,6 +97,7 @@ refuses({ name: 'a missing required field (title)', method: 'POST', url: '/v1/te
 refuses({ name: 'a blank name', method: 'POST', url: '/v1/teams', body: team({ name: '   ' }), status: 400, error: 'invalid_body', message: /name: must not be empty/ });
 refuses({ name: 'a name over its length', method: 'POST', url: '/v1/teams', body: team({ name: 'x'.repeat(201) }), status: 400, error: 'invalid_body', message: /name: must be at most 200/ });
 refuses({ name: 'a reserved team id', method: 'POST', url: '/v1/teams', body: team({ id: 'posture' }), status: 400, error: 'invalid_body', message: /id: .*reserved/ });
+refuses({ name: 'a task named twice in blocked_by', method: 'POST', url: '/v1/teams/alpha/tasks', body: { title: 'x', blocked_by: ['t1', 't1'] }, status: 400, error: 'invalid_body', message: /^blocked_by: names a task more than once/ });
 
 for (const [what, bad] of [
   ['"../"', '../etc'],

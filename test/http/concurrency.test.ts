@@ -114,6 +114,19 @@ test('the same Idempotency-Key with a different body is 422 and writes nothing',
   }),
 );
 
+test('a retry whose body has the same fields in another order is the same request: one event, the first answer', () =>
+  withBmo(async (bmo) => {
+    await createTeam(bmo, 'alpha', ['ann']);
+    const key = { 'idempotency-key': 'reordered' };
+    const first = await call(bmo, 'POST', '/v1/teams/alpha/tasks', '{"task_id":"k1","title":"K","blocked_by":[]}', { ...key, 'content-type': 'application/json' });
+    const retry = await call(bmo, 'POST', '/v1/teams/alpha/tasks', '{"blocked_by":[],"title":"K","task_id":"k1"}', { ...key, 'content-type': 'application/json' });
+    assert.is(first.status, 201, first.body);
+    assert.is(retry.status, 201, retry.body);
+    assert.is(retry.body, first.body);
+    assert.is(count(await eventTypes(bmo, 'alpha'), 'task_created'), 1);
+  }),
+);
+
 test('concurrent retries with the same Idempotency-Key append one event and get the same answer', () =>
   withBmo(async (bmo) => {
     await createTeam(bmo, 'alpha', ['ann']);
