@@ -12,7 +12,8 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where 
   const result = schema.safeParse(input ?? {});
   if (!result.success) {
     const { message, field } = formatIssues(result.error, where);
-    throw new BmoError('invalid_body', message, { field });
+    // No body at all where one is needed: say that first.
+    throw new BmoError('invalid_body', input === undefined && where === '' ? `the body is empty; send a JSON object (${message})` : message, { field });
   }
   return result.data;
 }

@@ -44,6 +44,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     frameworkErrors: answerError,
   });
   registerErrorHandler(app);
+  // JSON only: a text/plain body is refused as such (415), not parsed as a string and refused for its type.
+  app.removeContentTypeParser('text/plain');
+  // An empty body sent as JSON is no body (many clients set the header on every request): a route
+  // whose body is optional (a heartbeat, leaving a team) takes it, one that needs a body says it is empty.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => (body === '' ? done(null, undefined) : json(request, body as string, done)));
   const telemetry = deps.telemetry ?? teamsTelemetry(deps.logger);
 
   // One line per request, by route pattern: ids, names and tokens in URLs stay out of the log.

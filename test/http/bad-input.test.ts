@@ -67,7 +67,7 @@ function refuses(c: BadCase) {
 const team = (extra: Record<string, unknown> = {}) => ({ name: 'New', lead: { name: 'Lead' }, ...extra });
 
 refuses({ name: 'a malformed JSON body', method: 'POST', url: '/v1/teams', body: '{"name": "x", ', status: 400, error: 'invalid_body', message: /not valid JSON/ });
-refuses({ name: 'an empty JSON body', method: 'POST', url: '/v1/teams/alpha/tasks', body: '', status: 400, error: 'invalid_body', message: /empty/ });
+refuses({ name: 'an empty JSON body', method: 'POST', url: '/v1/teams/alpha/tasks', body: '', status: 400, error: 'invalid_body', message: /^the body is empty; send a JSON object \(title: / });
 refuses({
   name: 'a form-encoded body',
   method: 'POST',
@@ -84,9 +84,9 @@ refuses({
   url: '/v1/teams/alpha/tasks',
   body: '{"title":"x"}',
   headers: { 'content-type': 'text/plain' },
-  status: 400,
-  error: 'invalid_body',
-  message: /expected object, received string/,
+  status: 415,
+  error: 'unsupported_media_type',
+  message: /send the body as JSON \(Content-Type: application\/json\)/,
 });
 refuses({ name: 'a name of the wrong type (42)', method: 'POST', url: '/v1/teams', body: team({ name: 42 }), status: 400, error: 'invalid_body', message: /^name: .*expected string/ });
 refuses({ name: 'a fencing token of the wrong type', method: 'POST', url: '/v1/teams/alpha/tasks/t1/complete', body: { member_id: 'ann', fencing_token: '1' }, status: 400, error: 'invalid_body', message: /fencing_token/ });

@@ -452,6 +452,19 @@ test('a session a body names must be known: a mistyped lead, member or claim ses
   }),
 );
 
+test('a body-less request sent with Content-Type: application/json is taken as no body where none is needed', () =>
+  withBmo(async (bmo) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's1' });
+    await createTeam(bmo, 'alpha', ['bob']);
+    const asJson = { 'content-type': 'application/json' };
+    assert.is((await call(bmo, 'POST', '/v1/sessions/s1/heartbeat', undefined, asJson)).status, 200);
+    assert.is((await call(bmo, 'DELETE', '/v1/teams/alpha/members/bob', undefined, asJson)).status, 200);
+    const needed = await call(bmo, 'POST', '/v1/teams/alpha/tasks', undefined, asJson);
+    assert.is(needed.status, 400);
+    assert.match(needed.json.message, /^the body is empty; send a JSON object \(title: /);
+  }),
+);
+
 test('posture and the recent-events tail follow the writes', () =>
   withBmo(async (bmo) => {
     await createTeam(bmo, 'alpha', ['ann']);
