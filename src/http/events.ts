@@ -5,9 +5,9 @@ import { z } from 'zod';
 import type { StreamKind, StreamName } from '../../events/index.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { idParam, parseWith } from './request.js';
+import { idParam, parseWith, queryInt } from './request.js';
 
-const ReadEventsQuery = z.strictObject({ from_seq: z.coerce.number().int().min(1).default(1) });
+const ReadEventsQuery = z.strictObject({ from_seq: queryInt(1).default(1) });
 
 /**
  * `GET /v1/<kind>/{id}/events?from_seq=N`: one entity's log, as JSON or as NDJSON; `404` (naming

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import stableStringify from 'safe-stable-stringify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ID_PATTERN, type Envelope } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
 import { BmoError } from '../errors.js';
@@ -16,6 +16,19 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where 
     throw new BmoError('invalid_body', input === undefined && where === '' ? `the body is empty; send a JSON object (${message})` : message, { field });
   }
   return result.data;
+}
+
+/**
+ * A whole number in a query string, from `min` (to `max`): `abc`, `0x10`, `1e1`, `1.5` and an empty
+ * value are refused, saying what is wanted (plain coercion made them NaN, 16, 10, … or 0).
+ */
+export function queryInt(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const wanted = `must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`}`;
+  return z
+    .string()
+    .regex(/^\d{1,15}$/, wanted)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, wanted);
 }
 
 /** A path segment that will name an entity: checked before it gets near a path. */

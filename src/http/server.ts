@@ -10,7 +10,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { checkBearer } from './auth.js';
 import { answerError, registerErrorHandler } from './errors.js';
 import { logRoute } from './events.js';
-import { invocationIdOf, parseWith } from './request.js';
+import { invocationIdOf, parseWith, queryInt } from './request.js';
 import { teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
 import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteTeamRoutes, RemoteTeams } from './remote.js';
@@ -29,7 +29,7 @@ export interface ServerDeps {
 }
 
 const RecentQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1, 'must be between 1 and 256').max(RING_CAPACITY, 'must be between 1 and 256').default(16),
+  limit: queryInt(1, RING_CAPACITY).default(16),
 });
 
 /** Builds the HTTP and WebSocket app; it never listens, so tests drive it with `inject`. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { badPattern, streamFilter, type StoredEvent } from '../store/index.js';
-import { parseWith } from './request.js';
+import { parseWith, queryInt } from './request.js';
 
 export interface StreamOptions {
   pipeline: Pipeline;
@@ -22,11 +22,7 @@ export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_BAD_SUBSCRIPTION = 4000;
 
 const Subscribe = z.strictObject({
-  from: z
-    .string()
-    .regex(/^\d{1,15}$/, 'must be a whole number: the pos of the last event you received, or 0 for all of them')
-    .default('0')
-    .transform(Number),
+  from: queryInt(0).default(0),
   filter: z.string().max(2000).default('*'),
   projections: z
     .string()

@@ -10,7 +10,7 @@ import { workstreamEntity, type WorkstreamCommand } from '../domain/workstreams.
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { logRoute } from './events.js';
-import { commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import { commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
 
 const Label = nonEmptyText(200).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line with no control characters');
 const CreateWorkstream = z.strictObject({ id: Id.optional(), label: Label });
@@ -29,7 +29,7 @@ const ChangeStatus = z.strictObject({ status: WorkstreamStatus, reason: text(100
 const ListWorkstreams = z.strictObject({ session: Id.optional(), status: WorkstreamStatus.optional() });
 const HandoffQuery = z.strictObject({ format: z.enum(['json', 'md', 'markdown']).optional() });
 const MarkersQuery = z.strictObject({ open: z.enum(['true', 'false']).optional() });
-const CartographyQuery = z.strictObject({ limit: z.coerce.number().int().min(1, 'must be between 1 and 1000').max(1000, 'must be between 1 and 1000').default(100) });
+const CartographyQuery = z.strictObject({ limit: queryInt(1, 1000).default(100) });
 
 /** The id a create answered with: on an idempotent retry, the one the first request made, not a fresh one. */
 export interface WorkstreamRoutesOptions {

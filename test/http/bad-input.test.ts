@@ -97,6 +97,15 @@ refuses({ name: 'a missing required field (title)', method: 'POST', url: '/v1/te
 refuses({ name: 'a blank name', method: 'POST', url: '/v1/teams', body: team({ name: '   ' }), status: 400, error: 'invalid_body', message: /name: must not be empty/ });
 refuses({ name: 'a name over its length', method: 'POST', url: '/v1/teams', body: team({ name: 'x'.repeat(201) }), status: 400, error: 'invalid_body', message: /name: must be at most 200/ });
 refuses({ name: 'a reserved team id', method: 'POST', url: '/v1/teams', body: team({ id: 'posture' }), status: 400, error: 'invalid_body', message: /id: .*reserved/ });
+for (const [url, field, wanted] of [
+  ['/v1/teams/alpha/events?from_seq=abc', 'from_seq', 'of 1 or more'],
+  ['/v1/teams/alpha/events?from_seq=0x10', 'from_seq', 'of 1 or more'],
+  ['/v1/teams/alpha/events?from_seq=0', 'from_seq', 'of 1 or more'],
+  ['/v1/teams/events/recent?limit=1e1', 'limit', 'from 1 to 256'],
+  ['/v1/teams/events/recent?limit=', 'limit', 'from 1 to 256'],
+] as const) {
+  refuses({ name: `a query number ${url.split('?')[1]}`, method: 'GET', url, status: 400, error: 'invalid_body', message: new RegExp(`^query\\.${field}: must be a whole number ${wanted}$`) });
+}
 refuses({ name: 'a task named twice in blocked_by', method: 'POST', url: '/v1/teams/alpha/tasks', body: { title: 'x', blocked_by: ['t1', 't1'] }, status: 400, error: 'invalid_body', message: /^blocked_by: names a task more than once/ });
 
 for (const [what, bad] of [
