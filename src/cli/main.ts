@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+import { recentEventOf } from '../../projections/recent.js';
 import { describeStore, startBmo } from '../app.js';
 import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
@@ -80,8 +81,9 @@ team
   .action(async (id: string, opts: { json?: boolean }) =>
     withConnection(program, async (connection) => {
       const detail = ensureOk(await connection.request('GET', `/v1/teams/${encodeURIComponent(id)}`));
-      const recent = ensureOk(await connection.request('GET', '/v1/teams/events/recent?limit=256'));
-      const events = recent.events.filter((e: any) => e.team_id === id).slice(-16);
+      // The team's own last 16 events, from its log (the store-wide ring may hold none of a quiet team's), metadata only.
+      const log = ensureOk(await connection.request('GET', `/v1/teams/${encodeURIComponent(id)}/events?from_seq=${Math.max(1, detail.version - 15)}`));
+      const events = log.events.map(recentEventOf);
       const value = { ...detail, recent: events };
       print(!!opts.json, value, () =>
         [

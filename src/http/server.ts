@@ -78,7 +78,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.get('/healthz', async () => ({ ok: true, pos: pipeline.store.head() }));
 
   // The plugin's own preClose would close every socket first with no code; stream.ts closes them with 4001 and where to resume.
-  void app.register(websocket, { options: { maxPayload: config.stream.max_payload_bytes }, preClose: (done) => done() });
+  void app.register(websocket, {
+    options: { maxPayload: config.stream.max_payload_bytes },
+    preClose: (done) => done(),
+    // A client's fault (a frame over max_payload_bytes, a malformed frame, a reset) is a warning, not a server error.
+    errorHandler: (error, socket, request) => {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (code.startsWith('WS_ERR_') || code === 'ECONNRESET' || code === 'EPIPE') request.log.warn({ code, reason: error.message }, 'a WebSocket client broke the protocol or went away; its connection is closed');
+      else request.log.error({ err: error }, 'a WebSocket connection failed');
+      socket.terminate();
+    },
+  });
   void app.register(async (v1) => {
     v1.addHook('onRequest', (request, _reply, done) => {
       try {

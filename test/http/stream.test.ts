@@ -89,9 +89,9 @@ const caughtUp = (client: Client) => client.controls.some((c) => c.op === 'caugh
 const lastPos = (client: Client) => client.events.at(-1)?.pos ?? 0;
 
 /** Runs `body` against a listening bmo on a fresh data directory, then closes it and removes the directory. */
-async function withBmo(overrides: Record<string, unknown>, body: (bmo: Bmo, closeBmo: () => Promise<void>) => Promise<void>): Promise<void> {
+async function withBmo(overrides: Record<string, unknown>, body: (bmo: Bmo, closeBmo: () => Promise<void>) => Promise<void>, logLines?: string[]): Promise<void> {
   const { dir, cleanup } = tempDir('bmo-stream-');
-  const bmo = await startTestBmo(dir, { listen: true, overrides });
+  const bmo = await startTestBmo(dir, { listen: true, overrides, logLines });
   let closing: Promise<void> | undefined;
   const closeBmo = () => (closing ??= bmo.close());
   try {
@@ -432,6 +432,7 @@ test('with ping_interval_ms 200 a client that does not answer pings is terminate
 });
 
 test('an op ping is answered with the head, and an incoming frame over max_payload_bytes closes the connection with 1009', async () => {
+  const lines: string[] = [];
   await withBmo({ stream: { max_payload_bytes: 1024 } }, async (bmo) => {
     await appendMessages(bmo, 'teams/a', 3, 3, counter());
     const client = await subscribe(bmo, 'from=0');
@@ -442,7 +443,9 @@ test('an op ping is answered with the head, and an incoming frame over max_paylo
     client.ws.send('z'.repeat(2048));
     const closed = await client.closed;
     assert.is(closed.code, 1009);
-  });
+    const said = lines.map((l) => JSON.parse(l) as { level: number; code?: string; err?: unknown }).filter((l) => l.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+    assert.equal(said.map((l) => [l.level, l.err]), [[40, undefined]], 'the client\'s fault is one warning, with no stack');
+  }, lines);
 });
 
 test('an upgrade without the right token is refused with 401, and ?token= is accepted in place of the header', async () => {

@@ -1,7 +1,7 @@
 /** bmo as a process a user runs: a taken port, signals on start, a reader that goes away, bad options. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -141,6 +141,24 @@ test('events tail --follow resumes across a dozen server restarts with no event 
     tail.kill('SIGINT');
     await once(tail, 'exit');
     await bmo.close();
+    cleanup();
+  }
+});
+
+test('bmo team status shows a quiet team\'s own last events, however busy the other teams were since', async () => {
+  const { dir, cleanup } = tempDir('bmo-cli-');
+  try {
+    const bmo = await startTestBmo(join(dir, 'data'));
+    await call(bmo, 'POST', '/v1/teams', { id: 'quiet', name: 'Quiet', lead: { member_id: 'lead', name: 'Lead' } });
+    await call(bmo, 'POST', '/v1/teams', { id: 'busy', name: 'Busy', lead: { member_id: 'lead', name: 'Lead' } });
+    for (let i = 0; i < 300; i++) await call(bmo, 'POST', '/v1/teams/busy/tasks', { task_id: `t${i}`, title: `task ${i}` });
+    await bmo.close();
+    writeFileSync(join(dir, 'bmo.toml'), '[options.teams]\nenabled = true\n');
+    const result = await runBmoCli(['team', 'status', 'quiet', '--json', '--data-dir', join(dir, 'data')], dir);
+    assert.is(result.code, 0, result.stderr);
+    const recent = (JSON.parse(result.stdout) as { recent: { stream: string; seq: number; type: string }[] }).recent;
+    assert.equal(recent.map((e) => [e.stream, e.seq, e.type]), [['teams/quiet', 1, 'team_created'], ['teams/quiet', 2, 'member_joined']]);
+  } finally {
     cleanup();
   }
 });
