@@ -192,9 +192,14 @@ function activeMember(team: TeamView, memberId: string, field: string): void {
 /** The claim this caller holds, checked by its fencing token: a stale owner cannot act on a task it lost. */
 function heldTask(team: TeamView, command: { task_id: string; member_id: string; fencing_token: number }, now: Date): TaskView {
   const task = taskOf(team, command.task_id);
-  if (task.status !== 'claimed') throw new BmoError('conflict', `task ${task.task_id} is ${task.status}, not claimed`, { field: 'task_id' });
-  if (task.owner !== command.member_id || task.fencing_token !== command.fencing_token) {
-    throw new BmoError('conflict', `fencing token ${command.fencing_token} of ${command.member_id} is stale: task ${task.task_id} is held by ${task.owner} with token ${task.fencing_token}`, {
+  if (task.status === 'open') throw new BmoError('conflict', `task ${task.task_id} is open, not claimed (a claim that lapsed or was released is gone); claim it again`, { field: 'task_id' });
+  if (task.status !== 'claimed') throw new BmoError('conflict', `task ${task.task_id} is already ${task.status}`, { field: 'task_id' });
+  if (task.fencing_token === command.fencing_token && task.owner !== command.member_id) {
+    throw new BmoError('conflict', `task ${task.task_id} is held by ${task.owner}, not ${command.member_id}`, { field: 'member_id' });
+  }
+  if (task.fencing_token !== command.fencing_token) {
+    const why = command.fencing_token < task.fencing_token! ? 'is stale' : 'was never handed out';
+    throw new BmoError('conflict', `fencing token ${command.fencing_token} of ${command.member_id} ${why}: task ${task.task_id} is held by ${task.owner} with token ${task.fencing_token}`, {
       field: 'fencing_token',
     });
   }

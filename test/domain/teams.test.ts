@@ -154,6 +154,16 @@ test('completion with a stale fencing token (the task was reclaimed and claimed 
     .thenRefuses('conflict', /fencing token 1 of ann is stale/);
 });
 
+test('a refused completion says what is wrong: the claim is gone, the task is done, another member holds it, a token never handed out', () => {
+  const reclaimed = [...aTeam, claimed('t1', 'ann', 1), ev('task_reclaimed', { task_id: 't1', member_id: 'ann', fencing_token: 1, reason: 'lease_expired' })];
+  given(teamEntity, 'alpha', reclaimed).when({ type: 'complete_task', task_id: 't1', member_id: 'ann', fencing_token: 1 }).thenRefuses('conflict', /task t1 is open, not claimed .*claim it again/);
+  given(teamEntity, 'alpha', [...aTeam, claimed('t1', 'ann', 1), completed('t1', 'ann', 1)])
+    .when({ type: 'complete_task', task_id: 't1', member_id: 'ann', fencing_token: 1 })
+    .thenRefuses('conflict', /task t1 is already completed/);
+  given(teamEntity, 'alpha', [...aTeam, claimed('t1', 'ann', 1)]).when({ type: 'complete_task', task_id: 't1', member_id: 'bob', fencing_token: 1 }).thenRefuses('conflict', /task t1 is held by ann, not bob/);
+  given(teamEntity, 'alpha', [...aTeam, claimed('t1', 'ann', 1)]).when({ type: 'complete_task', task_id: 't1', member_id: 'ann', fencing_token: 2 }).thenRefuses('conflict', /fencing token 2 of ann was never handed out/);
+});
+
 test('completion by the owner with a wrong token is refused', () => {
   given(teamEntity, 'alpha', [...aTeam, claimed('t1', 'ann', 3)])
     .when({ type: 'complete_task', task_id: 't1', member_id: 'ann', fencing_token: 2 })
