@@ -35,6 +35,10 @@ export interface CommandContext {
 
 /** How often a command with no expected version is decided again after another instance moved its stream. */
 const MAX_ATTEMPTS = 3;
+/** On a store shared by several instances, where a busy stream may be moved again while a command catches up. */
+const MAX_SHARED_ATTEMPTS = 20;
+/** How often a write model is read again on a shared store when its stream moved while it was read. */
+const MAX_LOADS = 3;
 
 interface WriteModel {
   state: unknown;
@@ -120,6 +124,8 @@ export class Pipeline {
   /** A command with an Idempotency-Key: once per key, and a retry answers what the first one did. */
   private executeOnce<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext, key: string): Promise<Envelope[]> {
     return oneByOne(this.inflight, key, async () => {
+      // On a shared store the first request may have gone to another instance: see its writes first.
+      await this.store.catchUp?.();
       const seen = this.readModels.idempotency.get(key);
       if (!seen) return this.run(entity, id, command, context);
       if (seen.request_hash !== (context.requestHash ?? '')) {
@@ -147,14 +153,26 @@ export class Pipeline {
       try {
         return await this.runOnce(entity, id, command, context);
       } catch (error) {
-        if (!(error instanceof VersionConflictError) || context.expectedVersion !== undefined || attempt >= MAX_ATTEMPTS) throw error;
+        if (!(error instanceof VersionConflictError) || context.expectedVersion !== undefined || attempt >= (this.store.catchUp ? MAX_SHARED_ATTEMPTS : MAX_ATTEMPTS)) throw error;
+        // Decided again on the fresh state, once what the other instance wrote has reached this one,
+        // after a short random wait that grows: two instances racing for one stream stop meeting head on.
+        if (this.store.catchUp) {
+          await this.store.catchUp();
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+        }
       }
     }
   }
 
   private async runOnce<S, C>(entity: Entity<S, C>, id: string, command: C, context: CommandContext): Promise<Envelope[]> {
     const stream: StreamName = `${entity.kind}/${id}`;
-    const model = await this.writeModel(entity, stream);
+    let model = await this.writeModel(entity, stream);
+    if (context.expectedVersion !== undefined && context.expectedVersion > model.version && model.inFlight === 0 && this.store.catchUp) {
+      // A version from ahead of this instance (the caller read it from another): catch up before judging it.
+      await this.store.catchUp();
+      this.dropWriteModel(stream, model);
+      model = await this.writeModel(entity, stream);
+    }
     if (context.expectedVersion !== undefined && context.expectedVersion !== model.version) {
       throw new VersionConflictError(stream, context.expectedVersion, model.version);
     }
@@ -201,18 +219,22 @@ export class Pipeline {
       return cached;
     }
     const loading = (async () => {
-      const model: WriteModel = { state: undefined, version: 0, inFlight: 0 };
-      for await (const { envelope } of this.store.readStream(stream)) {
-        model.state = entity.evolve(model.state as S | undefined, envelope);
-        model.version = envelope.seq;
+      // On a shared store the stream may move while it is read: read it again, caught up, a few times.
+      for (let read = 1; ; read++) {
+        const model: WriteModel = { state: undefined, version: 0, inFlight: 0 };
+        for await (const { envelope } of this.store.readStream(stream)) {
+          model.state = entity.evolve(model.state as S | undefined, envelope);
+          model.version = envelope.seq;
+        }
+        if (model.version === this.store.version(stream)) {
+          this.writeModels.set(stream, model);
+          this.trimWriteModels();
+          return model;
+        }
+        // Still moving (another instance on a shared store): a command without If-Match is decided again.
+        if (!this.store.catchUp || read >= MAX_LOADS) throw new VersionConflictError(stream, model.version, this.store.version(stream));
+        await this.store.catchUp();
       }
-      if (model.version !== this.store.version(stream)) {
-        // Appended to while it loaded (another instance on a shared store): a command without If-Match is decided again.
-        throw new VersionConflictError(stream, model.version, this.store.version(stream));
-      }
-      this.writeModels.set(stream, model);
-      this.trimWriteModels();
-      return model;
     })();
     this.writeModels.set(stream, loading);
     loading.catch(() => this.dropWriteModel(stream, loading));

@@ -83,6 +83,9 @@ interface Tables {
  *   reading `pos > delivered` when woken by NOTIFY, and on a timer in case a notification is lost.
  *   An append resolves once everything up to its last pos has been delivered.
  */
+/** How long `catchUp` waits for delivery before it lets the caller go on with what it has. */
+const CATCH_UP_MS = 2000;
+
 export class PostgresEventStore implements EventStore {
   readonly schema: string;
   private readonly url: string;
@@ -110,6 +113,8 @@ export class PostgresEventStore implements EventStore {
   /** This instance's committed events not yet delivered, by pos: delivered from memory when next. */
   private readonly ownCommitted = new Map<number, StoredEvent>();
   private deliveredPos = 0;
+  /** `catchUp` calls waiting for delivery to reach a position. */
+  private catchingUp: { pos: number; resolve: () => void }[] = [];
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
   private gapSince = 0;
@@ -173,6 +178,24 @@ export class PostgresEventStore implements EventStore {
   /** The highest pos delivered to this instance's listeners. */
   head(): number {
     return this.deliveredPos;
+  }
+
+  /**
+   * Resolves once everything committed in the database when it was called is delivered here, other
+   * instances' writes included (at most `CATCH_UP_MS` later: a missing position holds delivery up).
+   * What a command calls before it trusts this instance's state against a version another one set.
+   */
+  async catchUp(): Promise<void> {
+    const { rows } = await this.requirePool().query<{ pos: string }>(`SELECT pos FROM ${this.t.head}`);
+    const target = Number(rows[0]?.pos ?? 0);
+    if (target <= this.deliveredPos) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.catchingUp.push({ pos: target, resolve });
+      timer = setTimeout(resolve, CATCH_UP_MS);
+      this.pump();
+    });
+    clearTimeout(timer);
   }
 
   onCommit(listener: (batch: StoredEvent[]) => void): () => void {
@@ -494,6 +517,11 @@ export class PostgresEventStore implements EventStore {
       if (seq > state.assigned) state.assigned = seq;
     }
     this.listeners.emit(batch);
+    if (this.catchingUp.length > 0) {
+      const waiting = this.catchingUp;
+      this.catchingUp = waiting.filter((w) => w.pos > this.deliveredPos);
+      for (const w of waiting) if (w.pos <= this.deliveredPos) w.resolve();
+    }
     let resolved = 0;
     while (resolved < this.awaiting.length && this.awaiting[resolved].lastPos <= this.deliveredPos) resolved++;
     if (resolved > 0) {
@@ -697,6 +725,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async shutdown(): Promise<void> {
+    for (const w of this.catchingUp.splice(0)) w.resolve();
     clearInterval(this.pollTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.reconnectTimer);

@@ -84,5 +84,10 @@ export interface EventStore {
   head(): number;
   /** Called after each commit with its events in pos order, before any append of it resolves. */
   onCommit(listener: (batch: StoredEvent[]) => void): () => void;
+  /**
+   * A store shared by several instances: resolves once what other instances committed so far is
+   * delivered here. Absent where this process is the only writer (its state is always current).
+   */
+  catchUp?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -91,6 +91,44 @@ it('a bmo whose team was moved by another on the same schema still writes to it,
   }),
 );
 
+it('two bmo writing one team at once: plain writes all land, an If-Match read from one holds on the other, a keyed retry on the other is the same request', () =>
+  onSharedSchema(async (start) => {
+    const a = await start();
+    const b = await start();
+    assert.is((await call(a, 'POST', '/v1/teams', { id: 'busy', name: 'Busy', lead: { member_id: 'lead', name: 'Lead' } })).status, 201);
+    assert.is((await call(a, 'POST', '/v1/teams/busy/members', { member_id: 'bob', name: 'Bob' })).status, 201);
+    await waitFor('b to see bob', async () => (await call(b, 'GET', '/v1/teams/busy')).json?.members?.length === 2);
+
+    // Four writers, two on each instance, no If-Match: each is decided again on fresh state until it lands.
+    const writer = (bmo: Bmo, n: number) => async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) statuses.push((await call(bmo, 'POST', '/v1/teams/busy/messages', { from: 'lead', to: 'bob', body: `${n}.${i}` })).status);
+      return statuses;
+    };
+    const statuses = (await Promise.all([writer(a, 1)(), writer(b, 2)(), writer(a, 3)(), writer(b, 4)()])).flat();
+    assert.equal(statuses.filter((s) => s !== 201).length, 0, `no plain write was refused (${statuses.filter((s) => s !== 201).length} of ${statuses.length} were)`);
+
+    // A version one instance answered, sent at once as If-Match to the other.
+    for (let i = 0; i < 20; i++) {
+      const made = await call(a, 'POST', '/v1/teams/busy/tasks', { title: `a${i}` });
+      assert.is(made.status, 201, made.body);
+      const next = await call(b, 'POST', '/v1/teams/busy/tasks', { title: `b${i}` }, { 'if-match': `"${made.json.version}"` });
+      assert.is(next.status, 201, `If-Match ${made.json.version} on the other instance: ${next.body}`);
+    }
+
+    // A keyed request answered by one instance, retried at once on the other.
+    for (let i = 0; i < 20; i++) {
+      const key = { 'idempotency-key': `k${i}` };
+      const first = await call(a, 'POST', '/v1/teams/busy/messages', { from: 'lead', to: 'bob', body: `keyed ${i}` }, key);
+      const retry = await call(b, 'POST', '/v1/teams/busy/messages', { from: 'lead', to: 'bob', body: `keyed ${i}` }, key);
+      assert.is(retry.status, 201, retry.body);
+      assert.is(retry.json.message_id, first.json.message_id, `retry ${i} answers the first request`);
+    }
+    const log = (await call(a, 'GET', '/v1/teams/busy/events')).json.events as { type: string; data: { body?: string } }[];
+    assert.is(log.filter((e) => e.type === 'message_sent').length, 160 + 20, 'every plain write once, every keyed one once');
+  }),
+);
+
 it('bmo import moves a jsonl store into PostgreSQL: the same lines, byte for byte, and the same answers', () =>
   onSharedSchema(async (start, schema) => {
     const source = tempDir('bmo-pg-');
