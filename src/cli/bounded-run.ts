@@ -27,7 +27,7 @@ export interface BoundedRunResult {
   output_tail: string;
   truncated: boolean;
   timed_out: boolean;
-  /** The caller was interrupted (SIGINT/SIGTERM) and passed the signal on. */
+  /** The caller was interrupted (SIGINT, SIGTERM, SIGHUP) and passed the signal on. */
   interrupted: boolean;
   /** Total bytes the command wrote. */
   output_bytes: number;
@@ -109,10 +109,14 @@ export async function runBounded(options: BoundedRunOptions): Promise<BoundedRun
     interrupted = true;
     stop(signal);
   };
+  // The child runs in a group of its own, so a signal meant for this run (a Ctrl-C, a kill, the
+  // terminal hanging up) is passed on here: the child stops and the run is still recorded.
   const onSigint = () => onInterrupt('SIGINT');
   const onSigterm = () => onInterrupt('SIGTERM');
+  const onSighup = () => onInterrupt('SIGHUP');
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
+  process.on('SIGHUP', onSighup);
 
   child.stdout!.on('data', (chunk: Buffer) => {
     tail.push(chunk);
@@ -145,6 +149,7 @@ export async function runBounded(options: BoundedRunOptions): Promise<BoundedRun
   if (killTimer) clearTimeout(killTimer);
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onSigterm);
+  process.off('SIGHUP', onSighup);
 
   const duration = Math.round(performance.now() - started);
   if (outcome.error !== undefined) {

@@ -214,10 +214,35 @@ program
 (await import('./workstreams.js')).registerWorkstreamCommands(program);
 (await import('./transfer.js')).registerTransferCommands(program);
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+program.parseAsync(commandAfterId(process.argv)).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage); // --help, --version, or already said
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`bmo: ${message}\n`);
   if (!(error instanceof BmoError) && !(error instanceof ConfigError)) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
   process.exit(exitCodeOf(error));
 });
+
+/**
+ * `bmo workstream verify-run [options] <id> [options] <cmd…>`: from the first word that is neither
+ * a bmo option nor the id, every word is the command's, its options and its own `--` too
+ * (`pytest --timeout 30`, `npm test -- --grep x`). Commander would take a bmo option anywhere and
+ * drop the first `--`, so a `--` goes in where the command starts.
+ */
+function commandAfterId(argv: string[]): string[] {
+  const at = argv.indexOf('verify-run');
+  if (at < 0 || argv[at - 1] !== 'workstream') return argv;
+  const takesValue = new Map([['--timeout', true], ['--max-output', true], ['--session', true], ['--config', true], ['--data-dir', true], ['--url', true], ['--json', false], ['--help', false], ['-h', false]]);
+  let id: number | undefined;
+  for (let i = at + 1; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === '--') return argv; // set apart already: commander takes it from there
+    const option = takesValue.get(word.split('=')[0]);
+    if (option !== undefined) {
+      if (option && !word.includes('=')) i++;
+      continue;
+    }
+    if (id === undefined) id = i;
+    else return [...argv.slice(0, i), '--', ...argv.slice(i)];
+  }
+  return argv;
+}

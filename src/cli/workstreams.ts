@@ -255,7 +255,7 @@ export function registerWorkstreamCommands(program: Command): void {
     .command('verify-run')
     .description('run a verification command here (not on the server), stream its output, record the result; exits with the command\'s code')
     .argument('<id>', 'the workstream')
-    .argument('<cmd...>', 'the command and its arguments (put -- before it when its options could be taken for bmo\'s)')
+    .argument('<cmd...>', 'the command: every word from here on is its own, options and -- included')
     .option('--timeout <ms>', 'stop it after this long (default [verify] timeout_ms)', positiveInt('--timeout'))
     .option('--max-output <bytes>', `keep at most this much of the output tail (default [verify] max_output_bytes, at most ${MAX_KEPT_BYTES})`, positiveInt('--max-output'))
     .option('--session <id>', SESSION_HELP)
@@ -264,7 +264,8 @@ export function registerWorkstreamCommands(program: Command): void {
     .allowUnknownOption()
     .action(async (id: string, cmd: string[], opts: { timeout?: number; maxOutput?: number; session?: string; json?: boolean }) => {
       const { config } = configFrom(program);
-      const argv = check(workstreamEvents.verify_run_recorded.shape.argv, cmd, 'argv');
+      // The `--` that set the command apart, when commander leaves it in (it does after options).
+      const argv = check(workstreamEvents.verify_run_recorded.shape.argv, cmd[0] === '--' ? cmd.slice(1) : cmd, 'argv');
       const session = sessionOf(opts);
       const maxBytes = Math.min(opts.maxOutput ?? config.verify.max_output_bytes, MAX_KEPT_BYTES);
       // Refuse before running when the workstream is not there; the store is let go while the command runs.

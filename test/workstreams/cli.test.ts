@@ -169,6 +169,52 @@ test('verify-run output streams live, over the bound it is truncated and flagged
     assert.match(text.stdout, /failing_command: .* failed in 2 of its last 2 runs/);
   }));
 
+test('verify-run gives the command every word after the id, its options and its own -- included; bmo takes only its own options before the command', () =>
+  withServer(async (server, cwd) => {
+    const url = server.url;
+    await cliJson(cwd, url, ['workstream', 'create', '--label', 'argv', '--id', 'argv']);
+    // A script file, not -e: node would take the options after an -e script for its own.
+    writeFileSync(join(cwd, 'args.js'), 'console.log(JSON.stringify(process.argv.slice(2)))');
+    const echo = [process.execPath, join(cwd, 'args.js')];
+    for (const [args, expected] of [
+      [['argv', ...echo, '--timeout', '30', '--json', 'x'], ['--timeout', '30', '--json', 'x']],
+      [['argv', ...echo, 'a', '--', 'b'], ['a', '--', 'b']],
+      [['--timeout', '20000', 'argv', '--', ...echo, '--session', 's9'], ['--session', 's9']],
+      [['argv', '--', ...echo, '--help'], ['--help']],
+    ] as const) {
+      const result = await runCli(cwd, url, ['workstream', 'verify-run', ...args]);
+      assert.is(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(JSON.parse(result.stdout.trim()), expected, args.join(' '));
+    }
+    const runs = (await getJson(url, '/v1/workstreams/argv/verify-runs')).verify_runs as { argv: string[] }[];
+    assert.equal(runs.map((r) => r.argv.slice(2)), [
+      ['--timeout', '30', '--json', 'x'],
+      ['a', '--', 'b'],
+      ['--session', 's9'],
+      ['--help'],
+    ]);
+  }),
+);
+
+test('a verify run whose CLI gets SIGHUP (the terminal went away) stops the command and is still recorded', () =>
+  withServer(async (server, cwd) => {
+    await cliJson(cwd, server.url, ['workstream', 'create', '--label', 'hup', '--id', 'hup']);
+    const marker = join(cwd, 'still-running');
+    const child = spawn(process.execPath, [CLI, 'workstream', 'verify-run', 'hup', ...node(`console.log('started'); setTimeout(() => require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'), 1500)`)], {
+      cwd,
+      env: { ...process.env, HOME: cwd, BMO_URL: server.url, BMO_TOKEN: TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve) => child.stdout!.on('data', (chunk) => String(chunk).includes('started') && resolve()));
+    child.kill('SIGHUP');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.not.ok(existsSync(marker), 'the command was stopped, not left running');
+    const runs = (await getJson(server.url, '/v1/workstreams/hup/verify-runs')).verify_runs as { signal?: string | null }[];
+    assert.is(runs.length, 1, 'the run is recorded');
+  }),
+);
+
 test('bad input is refused with a message naming the field and writes nothing', () =>
   withServer(async (server, cwd) => {
     writeFileSync(join(cwd, 'bmo.toml'), '');
