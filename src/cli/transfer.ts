@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { createStore, describeStore } from '../app.js';
 import type { Config } from '../config/config.js';
+import { BmoError } from '../errors.js';
 import type { EventStore } from '../store/index.js';
 import { exportStore, importStore, type TransferProgress } from '../store/transfer.js';
 import { configFrom, print } from './shell.js';
@@ -31,8 +32,10 @@ export function registerTransferCommands(program: Command): void {
     .option('--json', 'print the summary as JSON (on stderr when the events go to stdout)')
     .action(async (opts: StoreOptions & { out?: string; json?: boolean }) => {
       const config = storeConfig(program, opts);
+      // The file first, before the store is opened and read: an export never overwrites one.
+      const fd = opts.out === undefined ? undefined : openNew(opts.out);
       await withStore(config, 'bmo export', async (store) => {
-        const out = opts.out ? createWriteStream(opts.out, { flags: 'wx' }) : process.stdout;
+        const out = fd !== undefined ? createWriteStream('', { fd }) : process.stdout;
         const events = await exportStore(store, out, progressLine('exported'));
         if (opts.out) {
           out.end();
@@ -109,4 +112,15 @@ function progressLine(verb: string): (progress: TransferProgress) => void {
     last = Date.now();
     process.stderr.write(`${verb} ${events}${total ? ` of ${total} (${Math.round((100 * events) / total)}%)` : ''} events\n`);
   };
+}
+
+/** Creates `path` for writing, refusing one that is there already (`bmo export` overwrites nothing). */
+function openNew(path: string): number {
+  try {
+    return openSync(path, 'wx');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new BmoError('bad_request', `--out ${path} is there already; bmo export overwrites nothing: name a new file, or remove that one`, { field: '--out' });
+    throw new BmoError('bad_request', `--out ${path}: cannot create it (${code ?? (error as Error).message})`, { field: '--out' });
+  }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -101,6 +101,22 @@ test('import reads stdin; a bad line anywhere writes nothing and names the line'
   } finally {
     source.cleanup();
     target.cleanup();
+  }
+});
+
+test('export --out onto a file that is there already is refused before the store is read, and the file is left as it was', async () => {
+  const { dir, cleanup } = tempDir('bmo-transfer-');
+  try {
+    const file = join(dir, 'taken.ndjson');
+    writeFileSync(file, 'keep me\n');
+    const refused = await runBmoCli(['export', '--out', file], dir, { BMO_DATA_DIR: join(dir, 'data') });
+    assert.is(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /--out .*taken\.ndjson is there already; bmo export overwrites nothing/);
+    assert.not.match(refused.stderr, /\n\s+at /, 'no stack trace');
+    assert.is(readFileSync(file, 'utf8'), 'keep me\n');
+    assert.not.ok(existsSync(join(dir, 'data')), 'the store was never opened');
+  } finally {
+    cleanup();
   }
 });
 
