@@ -27,7 +27,9 @@ export function buildHandoff(ws: WorkstreamView, cartography: CartographyState) 
   if (!ws.boundary) next.push(`declare the collaboration boundary: bmo workstream boundary ${ws.workstream_id} <boundary>`);
   if (!last) next.push(`record a verification: bmo workstream verify-run ${ws.workstream_id} <command…>`);
   else if (!last.passed) next.push(`the last verification failed (${exitText(last)}); fix and re-run: bmo workstream verify-run ${ws.workstream_id} -- ${commandLine(last.argv)}`);
-  for (const nanite of nanites) if (nanite.state === 'running') next.push(`nanite ${nanite.nanite_id} started at ${nanite.started_at} and never completed; re-run it or mark the workstream partial`);
+  for (const nanite of nanites) {
+    if (nanite.state === 'running') next.push(`nanite ${nanite.nanite_id} started at ${nanite.started_at} and never completed; if its run is gone, close it: bmo nanite close ${ws.workstream_id} ${nanite.nanite_id}`);
+  }
   for (const marker of open) next.push(`inspect ${marker.path}: ${marker.note} (then bmo workstream marker clear ${ws.workstream_id} ${marker.marker_id})`);
   if (ws.status === 'active' && next.length === 0) next.push(`nothing open: set the outcome with bmo workstream set-status ${ws.workstream_id} completed`);
   return {

@@ -369,9 +369,30 @@ export function registerWorkstreamCommands(program: Command): void {
       }),
     );
 
-  program
-    .command('nanite')
-    .description('nanites: bounded side-lane runs of a configured agent CLI')
+  const nanite = program.command('nanite').description('nanites: bounded side-lane runs of a configured agent CLI');
+
+  nanite
+    .command('close <id> <nanite-id>')
+    .description('close a nanite that started and never reported back (its CLI was killed): it no longer holds up the preflight')
+    .addOption(new Option('--outcome <outcome>', 'how it ended').choices(['partial', 'failed']).default('partial'))
+    .option('--note <note>', 'what is known of it (goes into its handoff)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, naniteId: string, opts: { outcome: 'partial' | 'failed'; note?: string; json?: boolean }) =>
+      connected(async (c) => {
+        const run = ensureOk(await c.request('GET', path(id, `/nanites/${encodeURIComponent(naniteId)}`)));
+        const started = Date.parse(run.started_at);
+        const body = {
+          outcome: opts.outcome,
+          handoff: opts.note ?? 'closed by hand: the run that started it never reported back',
+          exit_code: null,
+          duration_ms: Number.isFinite(started) ? Math.max(0, Date.now() - started) : 0,
+        };
+        const result = ensureOk(await c.request('POST', path(id, `/nanites/${encodeURIComponent(naniteId)}/complete`), body));
+        print(!!opts.json, result, () => `nanite ${naniteId} on workstream ${id} closed as ${opts.outcome}`);
+      }),
+    );
+
+  nanite
     .command('run')
     .description('run the [nanite] command here with the prompt on its stdin, bounded in time and output; record it on the workstream')
     .argument('<prompt...>', 'what the nanite should do')

@@ -215,6 +215,33 @@ test('a verify run whose CLI gets SIGHUP (the terminal went away) stops the comm
   }),
 );
 
+test('a nanite whose run never reported back is closed with bmo nanite close, and no longer holds up the preflight', () =>
+  withServer(async (server, cwd) => {
+    const url = server.url;
+    await cliJson(cwd, url, ['workstream', 'create', '--label', 'stuck', '--id', 'stuck']);
+    // What a killed CLI leaves: the start recorded, the completion never sent.
+    const started = await fetch(`${url}/v1/workstreams/stuck/nanites`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ nanite_id: 'n1', session_id: 's1', prompt: 'look around', executor: ['agent'] }),
+    });
+    assert.is(started.status, 201, await started.text());
+    const before = await cliJson(cwd, url, ['workstream', 'status', 'stuck']);
+    assert.ok(before.preflight.checks.some((c: { check: string; ok: boolean }) => c.check === 'no_running_nanites' && !c.ok));
+    assert.match((await getText(url, '/v1/workstreams/stuck/handoff?format=md')).body, /bmo nanite close stuck n1/);
+
+    const closed = await runCli(cwd, url, ['nanite', 'close', 'stuck', 'n1', '--note', 'the laptop slept']);
+    assert.is(closed.code, 0, closed.stderr);
+    assert.match(closed.stdout, /nanite n1 on workstream stuck closed as partial/);
+    const nanite = await getJson(url, '/v1/workstreams/stuck/nanites/n1');
+    assert.is(nanite.state, 'partial');
+    const after = await cliJson(cwd, url, ['workstream', 'status', 'stuck']);
+    assert.ok(after.preflight.checks.some((c: { check: string; ok: boolean }) => c.check === 'no_running_nanites' && c.ok));
+    const again = await runCli(cwd, url, ['nanite', 'close', 'stuck', 'n1']);
+    assert.is(again.code, 4, `closing it twice is a conflict: ${again.stderr}`);
+  }),
+);
+
 test('bad input is refused with a message naming the field and writes nothing', () =>
   withServer(async (server, cwd) => {
     writeFileSync(join(cwd, 'bmo.toml'), '');
