@@ -103,7 +103,7 @@ export class Pipeline {
       onProgress: (p) => {
         const seconds = (Date.now() - started) / 1000;
         this.logger.info(
-          { events: p.events, events_per_s: Math.round(p.events / Math.max(seconds, 0.001)), percent: p.streams ? Math.round((100 * p.streamsDone) / p.streams) : 100, streams: p.streams },
+          { events: p.events, events_per_s: Math.round(p.events / Math.max(seconds, 0.001)), percent: p.total ? Math.round((100 * p.done) / p.total) : 100, [p.counting === 'logs' ? 'logs' : 'events_total']: p.total },
           'replaying the log',
         );
       },

@@ -456,7 +456,7 @@ export class JsonlEventStore implements EventStore {
         found.push(info);
       }
     }
-    const progress = { events: 0, bytesDone: 0, streamsDone: 0, streams: found.length };
+    const progress: ReplayProgress = { events: 0, bytesDone: 0, done: 0, total: found.length, counting: 'logs' };
     const workers = options.parallel && found.length >= options.parallel.minStreams ? Math.max(0, Math.min(options.parallel.workers, found.length - 1)) : 0;
     // Logs are dealt round robin in rounds of 20 × (workers + 1): this thread takes 19 of each round,
     // the workers the rest in turn; this thread also takes in the workers' results, so it does a little less.
@@ -531,7 +531,7 @@ export class JsonlEventStore implements EventStore {
     info.size = info.committedSize = scanned.goodEnd;
     info.onDisk = true;
     progress.bytesDone += scanned.size;
-    progress.streamsDone++;
+    progress.done++;
     if (scanned.goodEnd < scanned.size) await this.quarantineTail(info, scanned.goodEnd, scanned.size, scanned.lastPos, scanned.badLine ?? 'unterminated last line');
   }
 

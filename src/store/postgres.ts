@@ -8,7 +8,7 @@ import { checkEvents, noop, versionMatches } from './jsonl.js';
 import { decodeLine, encodeLine, isoOf } from './line.js';
 import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
-import { SCHEMA_PATTERN, type AppendOptions, type EventStore, type ExpectedVersion, type OpenOptions, type StoredEvent, type StreamFilter } from './types.js';
+import { SCHEMA_PATTERN, type AppendOptions, type EventStore, type ExpectedVersion, type OpenOptions, type ReplayProgress, type StoredEvent, type StreamFilter } from './types.js';
 
 /** Rows per query when following the log. */
 const PAGE = 1000;
@@ -680,7 +680,7 @@ export class PostgresEventStore implements EventStore {
     const pool = this.requirePool();
     const { rows: headRows } = await pool.query<{ pos: string }>(`SELECT pos FROM ${this.t.head}`);
     // Replay runs in pos order, not stream by stream: the percent is of the events there were at the start.
-    const progress = { events: 0, bytesDone: 0, streamsDone: 0, streams: Number(headRows[0]?.pos ?? 0) };
+    const progress: ReplayProgress = { events: 0, bytesDone: 0, done: 0, total: Number(headRows[0]?.pos ?? 0), counting: 'events' };
     let lastReport = Date.now();
     for (;;) {
       const { rows } = await pool.query<{ pos: string; line: string }>(`SELECT pos, line FROM ${this.t.events} WHERE pos > $1 ORDER BY pos LIMIT ${REPLAY_PAGE}`, [this.deliveredPos]);
@@ -695,7 +695,7 @@ export class PostgresEventStore implements EventStore {
         this.deliveredPos = pos;
         options.onEvent?.(event.envelope);
         progress.events++;
-        progress.streamsDone = Math.min(progress.events, progress.streams);
+        progress.done = Math.min(progress.events, progress.total);
         progress.bytesDone += event.line.length;
       }
       if (options.onProgress && Date.now() - lastReport >= 1000) {
@@ -704,7 +704,7 @@ export class PostgresEventStore implements EventStore {
       }
       if (rows.length < REPLAY_PAGE) break;
     }
-    options.onProgress?.({ ...progress, streamsDone: progress.streams });
+    options.onProgress?.({ ...progress, done: progress.total });
   }
 
   private async shutdownAfterFlush(): Promise<void> {

@@ -27,9 +27,10 @@ export type StreamFilter = (stream: string) => boolean;
 export interface ReplayProgress {
   events: number;
   bytesDone: number;
-  /** Streams replayed so far, of `streams`: the percent a long replay reports. */
-  streamsDone: number;
-  streams: number;
+  /** How far the replay is, of `total`: logs (the jsonl store replays log by log) or events (PostgreSQL, in pos order). */
+  done: number;
+  total: number;
+  counting: 'logs' | 'events';
 }
 
 export interface OpenOptions {

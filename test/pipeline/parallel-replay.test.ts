@@ -120,4 +120,21 @@ test("a torn tail on any log, also a worker's, is cut off and kept, and the rest
   }),
 );
 
+test('the replay says how far it got in logs: the last progress line has every log and 100 percent', async () => {
+  const { dir, cleanup } = tempDir('bmo-replay-');
+  try {
+    const first = await startTestBmo(dir);
+    for (const id of ['a', 'b', 'c']) await must(first, 201, 'POST', '/v1/teams', { id, name: id, lead: { member_id: 'lead', name: 'L' } });
+    await first.close();
+    const lines: string[] = [];
+    const again = await startTestBmo(dir, { logLines: lines });
+    await again.close();
+    const progress = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'replaying the log');
+    assert.equal(progress.at(-1), { ...progress.at(-1), events: 6, percent: 100, logs: 3 });
+    assert.not.ok('streams' in progress.at(-1)!, 'no field that counts something else than its name says');
+  } finally {
+    cleanup();
+  }
+});
+
 test.run();
