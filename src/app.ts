@@ -102,7 +102,7 @@ export function createStore(config: Config, logger: Logger, onFatal: (error: unk
   if (config.store.backend === 'postgres') {
     if (!config.store.url) {
       throw new ConfigError(
-        '[store] backend = "postgres" needs the database to use: set [store] url = "postgres://user:password@host:5432/database" in bmo.toml ([store] schema names the schema, default "bmo")',
+        '[store] backend = "postgres" needs the database to use: set [store] url = "postgres://user:password@host:5432/database" in bmo.toml, or BMO_STORE_URL, or --store-url with export and import ([store] schema names the schema, default "bmo")',
       );
     }
     return new PostgresEventStore({ url: config.store.url, schema: config.store.schema, logger: storeLogger, role });

@@ -50,7 +50,8 @@ program
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
     logger.info({ url: bmo.url, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
-    process.stdout.write(`bmo serving on ${bmo.url} (events: ${describeStore(config)}; token in ${config.server.data_dir}/auth-token unless configured)\n`);
+    const tokenFrom = config.server.token ? 'the token as configured ([server] token or BMO_TOKEN)' : `token in ${config.server.data_dir}/auth-token`;
+    process.stdout.write(`bmo serving on ${bmo.url} (events: ${describeStore(config)}; ${tokenFrom})\n`);
   });
 
 const team = program.command('team').description('teams: list, inspect, clean up');

@@ -58,6 +58,7 @@ export async function call(bmo: Bmo, method: string, url: string, body?: unknown
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  stdout: () => string;
   stderr: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
@@ -84,6 +85,7 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
   return {
     child,
     url,
+    stdout: () => stdout,
     stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;

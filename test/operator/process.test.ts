@@ -25,6 +25,7 @@ test('bmo serve on a port already taken says which and what to do, exits 78 and 
     assert.not.ok(existsSync(join(dir, 'data', 'LOCK')), 'the data directory is let go');
     const server = await spawnServer(join(dir, 'data'));
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'the next serve starts at once');
+    assert.match(server.stdout(), /; the token as configured \(\[server\] token or BMO_TOKEN\)\)/, 'BMO_TOKEN is set: the line does not send the user to auth-token');
     assert.is(await server.stop(), 0);
   } finally {
     squatter.close();

@@ -166,7 +166,7 @@ it('backend = "postgres" without a url says what to set', async () => {
       refused = error;
     }
     assert.instance(refused, ConfigError);
-    assert.match((refused as Error).message, /\[store\] url = "postgres:\/\//);
+    assert.match((refused as Error).message, /\[store\] url = "postgres:\/\/.*, or BMO_STORE_URL, or --store-url/);
   } finally {
     cleanup();
   }
