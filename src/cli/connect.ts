@@ -97,7 +97,8 @@ export async function connect(config: Config, options: { logger?: Logger } = {})
   };
 }
 
-function safeJson(text: string): unknown {
+/** The parsed JSON of a body, or the text itself when it is not JSON. */
+export function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

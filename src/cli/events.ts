@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { BmoError } from '../errors.js';
 import { badPattern, streamFilter } from '../store/index.js';
-import type { Connection } from './connect.js';
+import { safeJson, type Connection } from './connect.js';
 import { eventLine } from './format.js';
 
 export interface TailOptions {
@@ -63,7 +63,8 @@ export async function tailEvents(connection: Connection, options: TailOptions): 
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk));
         res.on('end', () => {
-          const message = `the stream refused the connection: ${safeMessage(body) ?? `HTTP ${res.statusCode}`}`;
+          const said = (safeJson(body) as { message?: unknown } | undefined)?.message;
+          const message = `the stream refused the connection: ${typeof said === 'string' ? said : `HTTP ${res.statusCode}`}`;
           reject(new BmoError(res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'forbidden' : 'bad_request', message));
         });
       });
@@ -79,15 +80,5 @@ export async function tailEvents(connection: Connection, options: TailOptions): 
     if (attempt >= 10) throw new BmoError('store_unavailable', `lost the stream at pos ${last} and could not reconnect; run again with --from ${last}`);
     options.err.write(`bmo: stream closed (${why}); resuming from pos ${last}\n`);
     await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
-  }
-}
-
-/** The `message` of a JSON error body, if that is what it is. */
-function safeMessage(body: string): string | undefined {
-  try {
-    const message = (JSON.parse(body) as { message?: unknown }).message;
-    return typeof message === 'string' ? message : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -9,7 +9,6 @@ import { ensureOk, type Connection } from './connect.js';
 import { section, table } from './format.js';
 import { configFrom, EXIT, print, wholeNumber, withConnection } from './shell.js';
 
-const positiveInt = (name: string) => wholeNumber(name, 1);
 
 const path = (id: string, rest = '') => `/v1/workstreams/${encodeURIComponent(id)}${rest}`;
 const sessionHeader = (session: string | undefined): Record<string, string> => (session ? { 'x-session-id': session } : {});
@@ -256,8 +255,8 @@ export function registerWorkstreamCommands(program: Command): void {
     .description('run a verification command here (not on the server), stream its output, record the result; exits with the command\'s code')
     .argument('<id>', 'the workstream')
     .argument('<cmd...>', 'the command: every word from here on is its own, options and -- included')
-    .option('--timeout <ms>', 'stop it after this long (default [verify] timeout_ms)', positiveInt('--timeout'))
-    .option('--max-output <bytes>', `keep at most this much of the output tail (default [verify] max_output_bytes, at most ${MAX_KEPT_BYTES})`, positiveInt('--max-output'))
+    .option('--timeout <ms>', 'stop it after this long (default [verify] timeout_ms)', wholeNumber('--timeout', 1))
+    .option('--max-output <bytes>', `keep at most this much of the output tail (default [verify] max_output_bytes, at most ${MAX_KEPT_BYTES})`, wholeNumber('--max-output', 1))
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print the recorded run as JSON (the command\'s output then goes to stderr)')
     .passThroughOptions()
@@ -398,7 +397,7 @@ export function registerWorkstreamCommands(program: Command): void {
     .argument('<prompt...>', 'what the nanite should do')
     .option('--session <parent-session-id>', 'the parent session delegating the lane (default $BMO_SESSION_ID)')
     .option('--workstream <id>', 'the workstream (default $BMO_WORKSTREAM, else the most recent one carrying the session)')
-    .option('--timeout <ms>', 'stop it after this long (default [nanite] timeout_ms)', positiveInt('--timeout'))
+    .option('--timeout <ms>', 'stop it after this long (default [nanite] timeout_ms)', wholeNumber('--timeout', 1))
     .option('--json', 'print the recorded result as JSON (the nanite\'s output then goes to stderr)')
     .action(async (words: string[], opts: { session?: string; workstream?: string; timeout?: number; json?: boolean }) => {
       const { config, files } = configFrom(program);
@@ -460,7 +459,7 @@ export function registerWorkstreamCommands(program: Command): void {
   program
     .command('cartography')
     .description('heat per workstream and path, open markers, and the trail (advisory signals across sessions)')
-    .option('--limit <n>', 'at most this many rows per list', positiveInt('--limit'), 100)
+    .option('--limit <n>', 'at most this many rows per list', wholeNumber('--limit', 1), 100)
     .option('--json', 'print JSON')
     .action(async (opts: { limit: number; json?: boolean }) =>
       connected(async (c) => {

@@ -214,4 +214,3 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     return sendCommandResult(reply, 200, await run(request, id, { type: 'read_message', message_id: messageId, member_id: body.member_id }), { team_id: id, message_id: messageId });
   });
 }
-

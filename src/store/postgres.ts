@@ -68,6 +68,9 @@ interface Tables {
   channel: string;
 }
 
+/** How long `catchUp` waits for delivery before it lets the caller go on with what it has. */
+const CATCH_UP_MS = 2000;
+
 /**
  * The shared backend: one PostgreSQL schema holds the log of several bmo instances.
  *
@@ -83,9 +86,6 @@ interface Tables {
  *   reading `pos > delivered` when woken by NOTIFY, and on a timer in case a notification is lost.
  *   An append resolves once everything up to its last pos has been delivered.
  */
-/** How long `catchUp` waits for delivery before it lets the caller go on with what it has. */
-const CATCH_UP_MS = 2000;
-
 export class PostgresEventStore implements EventStore {
   readonly schema: string;
   private readonly url: string;
@@ -190,12 +190,15 @@ export class PostgresEventStore implements EventStore {
     const target = Number(rows[0]?.pos ?? 0);
     if (target <= this.deliveredPos) return;
     let timer: NodeJS.Timeout | undefined;
+    const waiter = { pos: target, resolve: () => {} };
     await new Promise<void>((resolve) => {
-      this.catchingUp.push({ pos: target, resolve });
+      waiter.resolve = resolve;
+      this.catchingUp.push(waiter);
       timer = setTimeout(resolve, CATCH_UP_MS);
       this.pump();
     });
     clearTimeout(timer);
+    this.catchingUp = this.catchingUp.filter((w) => w !== waiter); // gone already unless the wait timed out
   }
 
   onCommit(listener: (batch: StoredEvent[]) => void): () => void {
