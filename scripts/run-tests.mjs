@@ -1,28 +1,133 @@
 #!/usr/bin/env node
-// Runs the uvu suite over the compiled tests and closes with the plain `N passed, N failed` line,
-// so that an empty run is seen as one. `node scripts/run-tests.mjs [pattern]` runs the matching files.
+// Runs the uvu suite over the compiled tests, one child process per file and as many at once as
+// there are cores, then prints the wall time, the five slowest files and, alone on the last line,
+// `N passed, N failed` (CI reads it; an empty run is a failure).
+//   node scripts/run-tests.mjs [--build] [pattern]
+// --build compiles first (npm test), so the time printed includes the build. BMO_TEST_JOBS sets
+// how many files run at once.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
 
-const pattern = process.argv[2];
-if (!existsSync('dist/test')) {
-  console.error('dist/test is missing: run `npm run build` first (npm test does it for you)');
+const started = Date.now();
+const args = process.argv.slice(2);
+const build = args.includes('--build');
+const pattern = args.find((arg) => arg !== '--build');
+const TEST_DIR = 'dist/test';
+const TIMES = 'dist/test-times.json';
+const FILE_TIMEOUT_MS = Number(process.env.BMO_TEST_FILE_TIMEOUT_MS ?? 600_000);
+const jobs = Math.max(1, Number(process.env.BMO_TEST_JOBS) || availableParallelism());
+const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Runs `command` to completion with the output shown; resolves with its exit code. */
+function run(command, argv) {
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { stdio: 'inherit' });
+    child.on('error', () => resolve(1));
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+/** Every compiled test file (relative to dist/test) whose path matches the pattern. */
+function testFiles() {
+  const filter = pattern ? new RegExp(pattern) : undefined;
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.test.js')) found.push(relative(TEST_DIR, path));
+    }
+  };
+  walk(TEST_DIR);
+  return found.filter((file) => !filter || filter.test(file)).sort();
+}
+
+function readTimes() {
+  try {
+    return JSON.parse(readFileSync(TIMES, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const count = (output, label) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(output.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? 0);
+
+/** Runs one file under uvu in its own process; a crash or a timeout counts as one failure. */
+function runFile(file) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const argv = ['node_modules/uvu/bin.js', TEST_DIR, `^${escapeRegExp(file)}$`, ...(color ? [] : ['--no-color'])];
+    const env = { ...process.env };
+    if (!color) env.NO_COLOR = '1';
+    delete env.FORCE_COLOR; // uvu sets it from --color; beside NO_COLOR it only makes node warn
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let output = '';
+    let timedOut = false;
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const total = count(output, 'Total');
+      const passed = count(output, 'Passed');
+      const skipped = count(output, 'Skipped');
+      let failed = Math.max(0, total - passed - skipped);
+      let note = '';
+      if (timedOut) note = `killed after ${seconds(FILE_TIMEOUT_MS)}`;
+      else if (code !== 0 && failed === 0) note = `exited with ${signal ?? code} before its summary`;
+      if (note && failed === 0) failed = 1;
+      resolve({ file, ms: Date.now() - t0, output, passed, failed, skipped, total, note });
+    });
+  });
+}
+
+/** Runs the files `jobs` at a time, the slowest of the last run first so that none starts last. */
+async function runAll(files) {
+  const times = readTimes();
+  const queue = [...files].sort((a, b) => (times[b] ?? Infinity) - (times[a] ?? Infinity));
+  const results = [];
+  const worker = async () => {
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+      const result = await runFile(file);
+      results.push(result);
+      process.stdout.write(`\n── ${file} (${seconds(result.ms)}${result.note ? `, ${result.note}` : ''})\n${result.output}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+  writeFileSync(TIMES, JSON.stringify({ ...times, ...Object.fromEntries(results.map((r) => [r.file, r.ms])) }, null, 1));
+  return results;
+}
+
+let buildMs = 0;
+if (build) {
+  const code = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
+  buildMs = Date.now() - started;
+  if (code !== 0) {
+    console.log(`\nthe build failed (tsc exited with ${code})\n0 passed, 1 failed`);
+    process.exit(1);
+  }
+}
+if (!existsSync(TEST_DIR)) {
+  console.error(`${TEST_DIR} is missing: run \`npm run build\` first (npm test does it for you)`);
   process.exit(2);
 }
-// uvu matches the pattern against every file under dist/test (source maps too): keep to *.test.js.
-const args = ['node_modules/uvu/bin.js', 'dist/test', pattern ? `^(?=.*(?:${pattern})).*\\.test\\.js$` : '\\.test\\.js$'];
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
-let output = '';
-child.stdout.on('data', (chunk) => {
-  output += chunk;
-  process.stdout.write(chunk);
-});
-child.on('close', (code) => {
-  const total = Number(new RegExp('^\\s*Total:\\s+(\\d+)', 'm').exec(output.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? 0);
-  const passed = Number(new RegExp('^\\s*Passed:\\s+(\\d+)', 'm').exec(output.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? 0);
-  const skipped = Number(new RegExp('^\\s*Skipped:\\s+(\\d+)', 'm').exec(output.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? 0);
-  let failed = Math.max(0, total - passed - skipped);
-  if (code !== 0 && failed === 0) failed = 1; // a crash before the summary is a failure, not an empty pass
-  console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exit(failed > 0 || total === 0 ? 1 : 0);
-});
+const files = testFiles();
+const results = await runAll(files);
+const sum = (key) => results.reduce((n, r) => n + r[key], 0);
+const failedFiles = results.filter((r) => r.failed > 0).map((r) => r.file);
+const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 5);
+
+console.log(`\n${files.length} file(s), ${jobs} at a time, in ${seconds(Date.now() - started)}${build ? ` (build ${seconds(buildMs)})` : ''}`);
+console.log(`slowest: ${slowest.map((r) => `${r.file} ${seconds(r.ms)}`).join(', ')}`);
+if (failedFiles.length) console.log(`failed in: ${failedFiles.join(', ')}`);
+const skipped = sum('skipped');
+console.log(`\n${sum('passed')} passed, ${sum('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(sum('failed') > 0 || sum('total') === 0 ? 1 : 0);
