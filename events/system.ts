@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { Id, text } from './fields.js';
 
-export const RemoteFailureKind = z.enum(['timeout', 'refused', '5xx', 'bad_response', 'auth']);
+export const RemoteFailureKind = z.enum(['timeout', 'refused', 'dns', '5xx', 'bad_response', 'auth']);
+
+/** How a cleanup attempt ended: it ran, the team it named was not there, or the remote that holds the teams failed. */
+export const CleanupOutcome = z.enum(['completed', 'not_found', 'remote_failed']);
 
 /** Host only (no scheme, no path): the remote URL never goes further than this. */
 const Host = text(255);
@@ -11,6 +14,10 @@ export const systemEvents = {
     removed: z.number().int().nonnegative(),
     scope: z.enum(['all', 'single']),
     team_ids: z.array(Id).default([]),
+    /** Absent on lines written before outcomes were recorded: those all completed. */
+    outcome: CleanupOutcome.default('completed'),
+    /** The team a single cleanup named, also when it was not found. */
+    team_id: Id.optional(),
   }),
   remote_failed: z.strictObject({
     host: Host,

@@ -53,17 +53,28 @@ export function buildPosture(input: PostureInput) {
     remote: input.remote,
     teams,
     recent,
-    chip: chipOf(active, blocked, recent),
+    chip: chipOf(active, blocked, recent, input.remote),
   };
 }
 
 export type PostureSnapshot = ReturnType<typeof buildPosture>;
 
-/** The sidebar chip: `warn: <action>` when the recent tail shows a failure or degraded arm, else activity. */
-export function chipOf(active: number, blocked: number, recent: RecentEvent[]): string {
+/**
+ * The sidebar chip: `degraded: <kind of the last failure>` while the remote is degraded, else
+ * `warn: <action>` when the recent tail shows a failure arm, else activity.
+ */
+export function chipOf(active: number, blocked: number, recent: RecentEvent[], remote?: Pick<RemoteHealth, 'degraded' | 'last_failure_kind'>): string {
+  if (remote?.degraded) return `degraded: ${remote.last_failure_kind ?? 'remote failures'}`;
   const last = [...recent].reverse().find((e) => WARN_TYPES.has(e.type) || CLEAR_TYPES.has(e.type));
   if (last && WARN_TYPES.has(last.type)) return `warn: ${last.type}`;
   if (active > 0) return `${active} active`;
   if (blocked > 0) return `${blocked} blocked`;
   return 'idle';
+}
+
+/** The remote's state in words, for the `serving on` line, `team posture` and `config show-teams`. */
+export function remoteWords(host: string | undefined, remote: Pick<RemoteHealth, 'degraded' | 'degraded_since' | 'reason' | 'consecutive_failures'>): string {
+  if (!host) return 'teams served here (no remote)';
+  if (remote.degraded) return `remote ${host}: degraded since ${remote.degraded_since} (${remote.reason}); bmo team remote reset clears it`;
+  return `remote ${host}: healthy${remote.consecutive_failures > 0 ? ` (${remote.consecutive_failures} failure(s) in a row)` : ''}`;
 }

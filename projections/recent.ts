@@ -15,6 +15,8 @@ export interface RecentEvent {
   member_id?: string;
   message_id?: string;
   outcome?: string;
+  /** On a forwarding server: the host of the remote teams server the event is from. */
+  remote?: string;
 }
 
 const IDS = ['task_id', 'member_id', 'message_id'] as const;
@@ -25,7 +27,7 @@ export function recentEventOf(event: Envelope): RecentEvent {
   if (event.stream.startsWith('teams/')) recent.team_id = event.stream.slice('teams/'.length);
   for (const key of IDS) if (typeof data[key] === 'string') recent[key] = data[key] as string;
   if (event.type === 'remote_failed') recent.outcome = String(data.kind);
-  if (event.type === 'cleanup_completed') recent.outcome = `removed=${data.removed} scope=${data.scope}`;
+  if (event.type === 'cleanup_completed') recent.outcome = `removed=${data.removed} scope=${data.scope} outcome=${data.outcome ?? 'completed'}`;
   return recent;
 }
 

@@ -12,7 +12,8 @@ export function section(title: string, body: string): string {
     .join('\n')}`;
 }
 
-/** One event as a line: `pos  at  stream#seq  type`. */
-export function eventLine(event: { pos: number; at: string; stream: string; seq: number; type: string }): string {
-  return `${String(event.pos).padStart(8)}  ${event.at}  ${event.stream}#${event.seq}  ${event.type}`;
+/** One event as a line: `pos  at  stream#seq  type`, then its outcome and, from a remote teams server, `@host`. */
+export function eventLine(event: { pos: number; at: string; stream: string; seq: number; type: string; outcome?: string; remote?: string }): string {
+  const tail = [event.outcome, event.remote && `@${event.remote}`].filter(Boolean).join('  ');
+  return `${String(event.pos).padStart(8)}  ${event.at}  ${event.stream}#${event.seq}  ${event.type}${tail ? `  ${tail}` : ''}`;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+import { remoteWords } from '../../projections/posture.js';
 import { recentEventOf } from '../../projections/recent.js';
 import { describeStore, startBmo } from '../app.js';
 import { ConfigError, hostOnly } from '../config/config.js';
@@ -51,7 +52,9 @@ program
     process.on('SIGTERM', () => void stop('SIGTERM'));
     logger.info({ url: bmo.url, config_files: files, teams_enabled: config.options.teams.enabled, pos: bmo.pipeline.store.head() }, 'bmo is serving');
     const tokenFrom = config.server.token ? 'the token as configured ([server] token or BMO_TOKEN)' : `token in ${config.server.data_dir}/auth-token`;
-    process.stdout.write(`bmo serving on ${bmo.url} (events: ${describeStore(config)}; ${tokenFrom})\n`);
+    const remoteHost = hostOnly(config.options.teams.server_url);
+    const teamsWords = remoteHost ? `; teams forwarded to ${remoteWords(remoteHost, bmo.pipeline.readModels.remote)}` : '';
+    process.stdout.write(`bmo serving on ${bmo.url} (events: ${describeStore(config)}; ${tokenFrom}${teamsWords})\n`);
   });
 
 const team = program.command('team').description('teams: list, inspect, clean up');
@@ -112,7 +115,8 @@ team
       const posture = ensureOk(await connection.request('GET', '/v1/teams/posture'));
       print(!!opts.json, posture, () =>
         [
-          `${posture.chip}  (pos ${posture.pos}; ${posture.team_count} team(s), ${posture.active_count} active, ${posture.blocked_count} blocked${posture.config.remote_host ? `; remote ${posture.config.remote_host}${posture.remote_degraded ? ' DEGRADED' : ''}` : ''})`,
+          `${posture.chip}  (pos ${posture.pos}; ${posture.team_count} team(s), ${posture.active_count} active, ${posture.blocked_count} blocked)`,
+          remoteWords(posture.config.remote_host, posture.remote) + (posture.remote_error ? `; this time: ${posture.remote_error}` : ''),
           posture.teams.length === 0
             ? 'no teams'
             : table(
@@ -183,6 +187,7 @@ program
         connection: { mode: connection.mode, url: connection.url },
         /** What the server itself runs with: it may differ from this shell's files. */
         server: posture.status === 200 ? posture.json.config : { enabled: false, error: posture.json?.message },
+        remote: posture.status === 200 ? { ...posture.json.remote, degraded: posture.json.remote_degraded } : undefined,
         recent: recent.status === 200 ? recent.json.events : [],
       };
       print(!!opts.json, value, () =>
@@ -190,7 +195,8 @@ program
           `config files: ${loaded.files.join(', ') || '(none; defaults)'}`,
           `[options.teams] enabled = ${teams.enabled}${teams.enabled ? '' : '  (set it to true in bmo.toml to turn teams on)'}`,
           `[options.teams] server = ${value.teams.server_host ?? '(local)'}`,
-          `the server (${connection.mode === 'local' ? 'opened here' : connection.url}): teams ${value.server.enabled ? 'enabled' : `disabled${value.server.error ? ` (${value.server.error})` : ''}`}${value.server.remote_host ? `, remote ${value.server.remote_host}` : ''}`,
+          `the server (${connection.mode === 'local' ? 'opened here' : connection.url}): teams ${value.server.enabled ? 'enabled' : `disabled${value.server.error ? ` (${value.server.error})` : ''}`}`,
+          ...(value.server.enabled ? [`the server's teams: ${remoteWords(value.server.remote_host, value.remote)}`] : []),
           section('recent team events', value.recent.length === 0 ? 'none' : value.recent.map(eventLine).join('\n')),
         ].join('\n'),
       );

@@ -32,7 +32,7 @@ const ConfigSchema = z.strictObject({
       teams: z
         .strictObject({
           enabled: z.boolean().default(false),
-          server_url: z.url().optional(),
+          server_url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL of the remote bmo, e.g. "https://teams.example.com"' }).optional(),
           token: z.string().optional(),
           timeout_ms: z.number().int().positive().default(5_000),
         })

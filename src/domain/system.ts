@@ -1,16 +1,19 @@
-import type { DomainEvent } from '../../events/index.js';
+import type { DomainEvent, EventOf } from '../../events/index.js';
 import { sessionAlive, type SessionView } from '../../projections/session.js';
 import type { TeamView } from '../../projections/team.js';
 import type { Entity } from './entity.js';
 
+export type CleanupOutcome = EventOf<'cleanup_completed'>['data']['outcome'];
+
 /** The store-wide streams: `system/cleanup` (audit of cleanups), `system/remote` (remote health). */
 export const CLEANUP_STREAM_ID = 'cleanup';
 
-export type CleanupCommand = { type: 'record_cleanup'; scope: 'all' | 'single'; team_ids: string[] };
+export type CleanupCommand = { type: 'record_cleanup'; scope: 'all' | 'single'; team_ids: string[]; outcome?: CleanupOutcome; team_id?: string };
 
-/** Every cleanup attempt is recorded, also one that removed nothing. */
+/** Every cleanup attempt is recorded, also one that removed nothing, found nothing or never reached the remote. */
 export function decideCleanup(command: CleanupCommand): DomainEvent[] {
-  return [{ type: 'cleanup_completed', data: { removed: command.team_ids.length, scope: command.scope, team_ids: command.team_ids } }];
+  const data = { removed: command.team_ids.length, scope: command.scope, team_ids: command.team_ids, outcome: command.outcome ?? 'completed', team_id: command.team_id };
+  return [{ type: 'cleanup_completed', data }];
 }
 
 export const cleanupEntity: Entity<true, CleanupCommand> = {

@@ -1,11 +1,14 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { remoteEntity, type RemoteFailureKind } from '../domain/remote.js';
-import { BmoError, type ErrorCode } from '../errors.js';
+import { BmoError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { chipOf, type PostureSnapshot } from '../../projections/posture.js';
+import type { RecentEvent } from '../../projections/recent.js';
 import { REMOTE_STREAM_ID } from '../../projections/remote.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { commandContext, invocationIdOf, sendCommandResult } from './request.js';
+import { recordFailedCleanup } from '../pipeline/operations.js';
+import { commandContext, invocationIdOf, parseWith, sendCommandResult } from './request.js';
+import { Cleanup, cleanupTarget } from './teams.js';
 
 export interface RemoteOptions {
   pipeline: Pipeline;
@@ -81,6 +84,7 @@ export class RemoteTeams {
       const name = (error as Error).name;
       if (name === 'TimeoutError' || name === 'AbortError') throw new RemoteFailure('timeout', `did not answer within ${this.options.timeoutMs} ms`);
       const code = ((error as Error & { cause?: { code?: string } }).cause?.code ?? '') as string;
+      if (DNS_CODES.has(code)) throw new RemoteFailure('dns', `has a name that does not resolve (${code}); check [options.teams] server_url`);
       throw new RemoteFailure('refused', `could not be reached${code ? ` (${code})` : ''}`);
     }
     const contentType = response.headers.get('content-type') ?? '';
@@ -101,14 +105,40 @@ export class RemoteTeams {
     } catch {
       throw new RemoteFailure('bad_response', 'broke off its answer');
     }
-    if (!contentType.includes('application/json')) throw new RemoteFailure('bad_response', `answered with ${contentType || 'no content type'}, not JSON`);
+    if (!contentType.includes('application/json')) throw new RemoteFailure('bad_response', `answered with ${contentType || 'no content type'}, not JSON${NOT_BMO_HINT}`);
+    let json: unknown;
     try {
-      JSON.parse(buffer.toString('utf8'));
+      json = JSON.parse(buffer.toString('utf8'));
     } catch {
-      throw new RemoteFailure('bad_response', 'answered with a body that is not JSON');
+      throw new RemoteFailure('bad_response', `answered with a body that is not JSON${NOT_BMO_HINT}`);
     }
+    const wrong = notBmos(response.status, json, `${method} ${path}`);
+    if (wrong) throw new RemoteFailure('bad_response', `${wrong}${NOT_BMO_HINT}`);
     return { status: response.status, contentType, body: buffer };
   }
+}
+
+const NOT_BMO_HINT = '; is [options.teams] server_url a bmo, with no path after the host?';
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']);
+
+/** The fields a bmo answer on these routes always has: another server's JSON lacks them. */
+const EXPECTED_FIELDS: [RegExp, string[]][] = [
+  [/^GET \/v1\/teams\/posture(\?|$)/, ['team_count', 'teams', 'recent']],
+  [/^GET \/v1\/teams\/events\/recent(\?|$)/, ['events']],
+  [/^GET \/v1\/teams(\?|$)/, ['teams']],
+];
+
+/**
+ * Why a JSON answer is not bmo's (undefined when it is): an error without bmo's `{error, message}`
+ * (a 404 from a wrong path), or a success that is not an object with the route's fields.
+ */
+function notBmos(status: number, json: unknown, request: string): string | undefined {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return `answered HTTP ${status} with JSON that is not an object`;
+  const body = json as Record<string, unknown>;
+  if (status >= 400) return typeof body.error === 'string' && body.error in ERROR_CODES && typeof body.message === 'string' ? undefined : `answered HTTP ${status} without bmo's error body`;
+  const fields = EXPECTED_FIELDS.find(([pattern]) => pattern.test(request))?.[1] ?? [];
+  const missing = fields.filter((field) => !(field in body));
+  return missing.length ? `answered without ${missing.join(', ')}` : undefined;
 }
 
 export function sendRemoteAnswer(reply: FastifyReply, answer: RemoteAnswer): FastifyReply {
@@ -116,8 +146,18 @@ export function sendRemoteAnswer(reply: FastifyReply, answer: RemoteAnswer): Fas
 }
 
 /** With `server_url` set, every team and session operation goes to the remote teams server. */
-export async function remoteTeamRoutes(app: FastifyInstance, { remote }: { remote: RemoteTeams }): Promise<void> {
+export async function remoteTeamRoutes(app: FastifyInstance, { remote, pipeline }: { remote: RemoteTeams; pipeline: Pipeline }): Promise<void> {
   const forward = async (request: FastifyRequest, reply: FastifyReply) => sendRemoteAnswer(reply, await remote.forward(request));
+  // A cleanup the remote never answered is still an attempt: audited here (removed=0, outcome remote_failed).
+  app.post('/v1/teams/cleanup', async (request, reply) => {
+    const target = cleanupTarget(parseWith(Cleanup, request.body));
+    try {
+      return sendRemoteAnswer(reply, await remote.forward(request));
+    } catch (error) {
+      if (error instanceof BmoError && error.code.startsWith('remote_')) await recordFailedCleanup(pipeline, target, commandContext(request));
+      throw error;
+    }
+  });
   for (const url of ['/v1/teams', '/v1/teams/*', '/v1/sessions', '/v1/sessions/*']) {
     app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url, handler: forward });
   }
@@ -134,24 +174,47 @@ export async function remoteHealthRoutes(app: FastifyInstance, { pipeline, host 
   });
 }
 
+/** The remote's answer as JSON, or why there is none (its failure is already recorded by forward). */
+async function remoteJson(remote: RemoteTeams, request: FastifyRequest): Promise<{ json?: any; error?: string }> {
+  try {
+    const answer = await remote.forward(request);
+    const json = JSON.parse((answer.body as Buffer).toString('utf8'));
+    return answer.status === 200 ? { json } : { error: json?.message ?? `HTTP ${answer.status}` };
+  } catch (error) {
+    if (!(error instanceof BmoError)) throw error;
+    return { error: error.message };
+  }
+}
+
+/** This instance's ring and the remote's, merged by time; each of the remote's events names its host. */
+function mergeRecent(own: RecentEvent[], theirs: RecentEvent[] | undefined, host: string, limit: number): RecentEvent[] {
+  const marked = (theirs ?? []).map((event) => ({ ...event, remote: host }));
+  return [...marked, ...own].sort((a, b) => a.at.localeCompare(b.at)).slice(-limit);
+}
+
 /**
  * The posture with a remote: the remote's teams and counts, under this instance's own config and
  * remote health; when the remote fails, this instance's own snapshot and the reason.
  */
 export async function remotePosture(remote: RemoteTeams, request: FastifyRequest, local: () => PostureSnapshot) {
-  let theirs: Partial<PostureSnapshot> | undefined;
-  let remoteError: string | undefined;
-  try {
-    const answer = await remote.forward(request);
-    const body = JSON.parse((answer.body as Buffer).toString('utf8'));
-    if (answer.status === 200) theirs = body;
-    else remoteError = body?.message ?? `HTTP ${answer.status}`;
-  } catch (error) {
-    if (!(error instanceof BmoError)) throw error;
-    remoteError = error.message;
-  }
+  const { json: theirs, error } = await remoteJson(remote, request);
   const own = local();
-  if (!theirs) return { ...own, remote_error: remoteError };
-  const recent = [...(theirs.recent ?? []), ...own.recent].sort((a, b) => a.at.localeCompare(b.at)).slice(-16);
-  return { ...theirs, pos: own.pos, remote_pos: theirs.pos, config: own.config, remote_degraded: own.remote_degraded, remote: own.remote, recent, chip: chipOf(theirs.active_count ?? 0, theirs.blocked_count ?? 0, recent) };
+  if (!theirs) return { ...own, remote_error: error };
+  const recent = mergeRecent(own.recent, theirs.recent, remote.host, 16);
+  return {
+    ...theirs,
+    pos: own.pos,
+    remote_pos: theirs.pos,
+    config: own.config,
+    remote_degraded: own.remote_degraded,
+    remote: own.remote,
+    recent,
+    chip: chipOf(theirs.active_count ?? 0, theirs.blocked_count ?? 0, recent, own.remote),
+  };
+}
+
+/** `list_recent_team_events` on a forwarding server: the remote's team events merged into this instance's ring. */
+export async function remoteRecent(remote: RemoteTeams, request: FastifyRequest, own: RecentEvent[], limit: number) {
+  const { json: theirs, error } = await remoteJson(remote, request);
+  return { events: mergeRecent(own, theirs?.events, remote.host, limit), remote_pos: theirs?.pos, remote_error: error };
 }

@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { PostureSnapshot } from '../../projections/posture.js';
@@ -11,9 +11,9 @@ import { checkBearer } from './auth.js';
 import { answerError, registerErrorHandler } from './errors.js';
 import { logRoute } from './events.js';
 import { invocationIdOf, parseWith, queryInt } from './request.js';
-import { teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
+import { createdTeamIds, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
 import { streamRoutes } from './stream.js';
-import { remoteHealthRoutes, remotePosture, remoteTeamRoutes, RemoteTeams } from './remote.js';
+import { remoteHealthRoutes, remotePosture, remoteRecent, remoteTeamRoutes, RemoteTeams } from './remote.js';
 import { sessionRoutes } from './sessions.js';
 import { teamRoutes } from './teams.js';
 import { workstreamRoutes } from './workstreams.js';
@@ -62,14 +62,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     // A read that failed still did something worth joining: a forwarded GET records remote_failed.
     if (route.startsWith('/v1/teams') && (request.method !== 'GET' || reply.statusCode >= 500)) {
-      const params = request.params as Record<string, string>;
       telemetry.fired({
         invocation_id: invocationIdOf(request),
         lifecycle: `${request.method} ${route}`,
         outcome: reply.statusCode < 400 ? 'ok' : reply.statusCode < 500 ? 'refused' : 'failed',
         status: reply.statusCode,
-        team_id: params?.id,
-        session_id: typeof request.headers['x-session-id'] === 'string' ? request.headers['x-session-id'] : undefined,
+        ...firedSubject(request),
       });
     }
     done();
@@ -111,11 +109,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     v1.get('/v1/teams/posture', async (request) => (remote ? remotePosture(remote, request, deps.posture) : deps.posture()));
     v1.get('/v1/teams/events/recent', async (request) => {
       const { limit } = parseWith(RecentQuery, request.query, 'query');
-      return { pos: pipeline.readModels.pos, events: listRecentTeamEvents(pipeline.readModels.recent, limit) };
+      const own = listRecentTeamEvents(pipeline.readModels.recent, limit);
+      return { pos: pipeline.readModels.pos, ...(remote ? await remoteRecent(remote, request, own, limit) : { events: own }) };
     });
     await v1.register(remoteHealthRoutes, { pipeline, host: remoteHost });
     if (remote) {
-      await v1.register(remoteTeamRoutes, { remote });
+      await v1.register(remoteTeamRoutes, { remote, pipeline });
     } else {
       await v1.register(teamRoutes, { pipeline });
       await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms, telemetry });
@@ -132,6 +131,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     });
   });
   return app;
+}
+
+/**
+ * The team and session a team request concerns, for their hashes on `teams.fired`: from the path,
+ * else the body (a create's `id` or the id it was given, a single cleanup's `team_id`, a lead's or
+ * claim's `session_id`), the session else from `X-Session-Id`.
+ */
+function firedSubject(request: FastifyRequest): { team_id?: string; session_id?: string } {
+  const params = request.params as Record<string, string> | undefined;
+  const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, any>;
+  const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const isCreate = request.method === 'POST' && request.routeOptions.url === '/v1/teams';
+  const teamId = str(params?.id) ?? (isCreate ? (str(body.id) ?? createdTeamIds.get(request)) : str(body.team_id));
+  const sessionId = str(request.headers['x-session-id']) ?? str(body.session_id) ?? str(body.lead?.session_id);
+  return { team_id: teamId, session_id: sessionId };
 }
 
 /** Browsers send Origin: a cross-origin upgrade is refused unless [server] allowed_origins lists it. */

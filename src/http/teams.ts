@@ -7,6 +7,7 @@ import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.
 import { BmoError } from '../errors.js';
 import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { createdTeamIds } from '../telemetry/teams.js';
 import { logRoute } from './events.js';
 import { commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
 
@@ -41,9 +42,14 @@ const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
 const ListTeams = z.strictObject({ all: z.enum(['true', 'false']).optional() });
 const ListTasks = z.strictObject({ ready: z.enum(['true', 'false']).optional(), status: z.enum(['open', 'claimed', 'completed', 'failed']).optional() });
 const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional() });
-const Cleanup = z
+/** `POST /v1/teams/cleanup`: here and on a forwarding server, which audits an attempt the remote never answered. */
+export const Cleanup = z
   .strictObject({ scope: z.enum(['all', 'single']).default('all'), team_id: Id.optional() })
   .refine((c) => (c.scope === 'single') === (c.team_id !== undefined), { message: 'give team_id with scope "single", and only then', path: ['team_id'] });
+
+export function cleanupTarget(body: z.output<typeof Cleanup>): { scope: 'all' } | { scope: 'single'; team_id: string } {
+  return body.scope === 'single' ? { scope: 'single', team_id: body.team_id! } : { scope: 'all' };
+}
 
 export interface TeamRoutesOptions {
   pipeline: Pipeline;
@@ -83,13 +89,13 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const body = parseWith(CreateTeam, request.body);
     knownSession(body.lead.session_id, 'lead.session_id');
     const teamId = body.id ?? newId();
+    createdTeamIds.set(request, teamId);
     const envelopes = await run(request, teamId, { type: 'create_team', team_id: teamId, name: body.name, goal: body.goal, lead: body.lead });
     return sendCommandResult(reply, 201, envelopes, { team_id: createdId(envelopes, 'team_id', teamId) });
   });
 
   app.post('/v1/teams/cleanup', async (request, reply) => {
-    const body = parseWith(Cleanup, request.body);
-    const target = body.scope === 'single' ? { scope: 'single' as const, team_id: body.team_id! } : { scope: 'all' as const };
+    const target = cleanupTarget(parseWith(Cleanup, request.body));
     const { removed, event } = await cleanupTeams(pipeline, target, commandContext(request));
     return sendCommandResult(reply, 200, [event], { scope: target.scope, removed: removed.length, team_ids: removed });
   });

@@ -35,10 +35,15 @@ async function cleanUp(
   const { idempotencyKey, requestHash, ...plain } = context;
   const recorded = idempotencyKey ? pipeline.readModels.idempotency.get(idempotencyKey) : undefined;
   let candidates = [...teams.values()];
-  if (target.scope === 'single') {
-    const team = teams.get(target.team_id);
+  const teamId = target.scope === 'single' ? target.team_id : undefined;
+  if (teamId !== undefined) {
+    const team = teams.get(teamId);
     // A retry of a cleanup that removed this team answers as the first did.
-    if ((!team || team.status === 'removed') && !recorded) throw new BmoError('not_found', `no team ${target.team_id} to clean up`, { field: 'team_id' });
+    if ((!team || team.status === 'removed') && !recorded) {
+      // The attempt is audited too (outcome not_found), then refused as before.
+      await pipeline.execute(cleanupEntity, CLEANUP_STREAM_ID, { type: 'record_cleanup', scope: 'single', team_ids: [], outcome: 'not_found', team_id: teamId }, context);
+      throw notFound(teamId, team?.status === 'removed');
+    }
     candidates = team ? [team] : [];
   }
   const removed: string[] = [];
@@ -52,9 +57,24 @@ async function cleanUp(
       }
     }
   }
-  const [event] = await pipeline.execute(cleanupEntity, CLEANUP_STREAM_ID, { type: 'record_cleanup', scope: target.scope, team_ids: removed }, context);
-  const data = event.data as { team_ids: string[] };
+  const [event] = await pipeline.execute(cleanupEntity, CLEANUP_STREAM_ID, { type: 'record_cleanup', scope: target.scope, team_ids: removed, team_id: teamId }, context);
+  const data = event.data as { team_ids: string[]; outcome?: string };
+  // A retry of an attempt that found no team is refused as the first was.
+  if (data.outcome === 'not_found') throw notFound(teamId ?? '', false);
   return { removed: data.team_ids, event };
+}
+
+function notFound(teamId: string, removed: boolean): BmoError {
+  const why = removed ? `team ${teamId} was removed already` : `no team ${teamId}`;
+  return new BmoError('not_found', `${why}, so there is nothing to clean up; the attempt is recorded (outcome not_found). bmo team list shows the teams`, { field: 'team_id' });
+}
+
+/** A cleanup the remote teams server never answered: recorded here with removed=0 and outcome remote_failed. */
+export async function recordFailedCleanup(pipeline: Pipeline, target: { scope: 'all' } | { scope: 'single'; team_id: string }, context: CommandContext = {}): Promise<Envelope> {
+  const { idempotencyKey, requestHash, expectedVersion, ...plain } = context;
+  const teamId = target.scope === 'single' ? target.team_id : undefined;
+  const [event] = await pipeline.execute(cleanupEntity, CLEANUP_STREAM_ID, { type: 'record_cleanup', scope: target.scope, team_ids: [], outcome: 'remote_failed', team_id: teamId }, plain);
+  return event;
 }
 
 /**

@@ -8,8 +8,11 @@ export function idHash(id: string | undefined): string | undefined {
   return id === undefined ? undefined : fnv.fast1a32hex(id);
 }
 
+/** The id a create request gave its new team when the body named none, for that request's `teams.fired` line. */
+export const createdTeamIds = new WeakMap<object, string>();
+
 /** The numbers and enums an action may carry; names, goals, bodies, free-text reasons and hosts never. */
-const SAFE_FIELDS = ['removed', 'scope', 'kind', 'failures', 'consecutive', 'role', 'lease_ms', 'fencing_token'] as const;
+const SAFE_FIELDS = ['removed', 'scope', 'outcome', 'kind', 'failures', 'consecutive', 'role', 'lease_ms', 'fencing_token'] as const;
 const ENUM_REASONS = new Set(['team_removed', 'task_reclaimed', 'remote_recovered', 'remote_degraded']);
 
 export interface TeamsTelemetry {
@@ -59,6 +62,7 @@ function actionRecord(envelope: Envelope): Record<string, unknown> {
     session_id_hash: idHash(envelope.meta.session_id),
   };
   if (envelope.stream.startsWith('teams/')) record.team_id_hash = idHash(envelope.stream.slice('teams/'.length));
+  else if (typeof data.team_id === 'string') record.team_id_hash = idHash(data.team_id);
   for (const key of ['task_id', 'member_id', 'message_id'] as const) if (typeof data[key] === 'string') record[`${key}_hash`] = idHash(data[key] as string);
   for (const key of SAFE_FIELDS) if (data[key] !== undefined) record[key] = data[key];
   if (ENUM_REASONS.has(envelope.type)) record.reason = data.reason;

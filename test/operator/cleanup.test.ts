@@ -143,7 +143,7 @@ test('cleanup --all removes exactly the teams whose lead session ended or lapsed
     assert.equal(listed.teams.map((t: { team_id: string }) => t.team_id).sort(), ['t-alive', 't-no-lead-session']);
     const posture = await ok(bmo, 200, 'GET', '/v1/teams/posture');
     assert.is(posture.team_count, 2);
-    assert.ok(posture.recent.some((e: { type: string; outcome?: string }) => e.type === 'cleanup_completed' && e.outcome === 'removed=3 scope=all'));
+    assert.ok(posture.recent.some((e: { type: string; outcome?: string }) => e.type === 'cleanup_completed' && e.outcome === 'removed=3 scope=all outcome=completed'));
   }),
 );
 
@@ -206,12 +206,19 @@ test('single-team cleanup records scope=single, removes only that team, and leav
     assert.equal(removedLog.at(-1)!.type, 'team_removed');
     assert.equal(removedLog.at(-1)!.data, { reason: 'cleanup' });
 
-    // An unknown team is 404 and records nothing; scope single without team_id is 400.
-    const head = bmo.pipeline.store.head();
+    // An unknown team is 404 and the attempt is audited (outcome not_found); scope single without team_id is 400 and writes nothing.
     assert.is((await call(bmo, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'no-such-team' })).status, 404);
+    const head = bmo.pipeline.store.head();
     assert.is((await call(bmo, 'POST', '/v1/teams/cleanup', { scope: 'single' })).status, 400);
     assert.is(bmo.pipeline.store.head(), head);
-    assert.is(cleanupLog(dir).length, 2);
+    assert.equal(
+      cleanupLog(dir).map((e) => [e.data.removed, e.data.outcome, e.data.team_id]),
+      [
+        [1, 'completed', 'orphan-1'],
+        [0, 'completed', 'alive'],
+        [0, 'not_found', 'no-such-team'],
+      ],
+    );
   }),
 );
 
