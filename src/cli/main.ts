@@ -9,6 +9,7 @@ import { createLogger } from '../telemetry/logger.js';
 import { ensureOk } from './connect.js';
 import { tailEvents } from './events.js';
 import { eventLine, section, table } from './format.js';
+import { fetchTimeline, timelineText } from './timeline.js';
 import { configFrom, EXIT, exitCodeOf, print, wholeNumber, withConnection } from './shell.js';
 
 // A reader that goes away (`bmo events tail | head`) ends the command quietly, as it does other Unix tools.
@@ -103,6 +104,17 @@ team
           section('recent events', events.length === 0 ? 'none' : events.map(eventLine).join('\n')),
         ].join('\n'),
       );
+    }),
+  );
+
+team
+  .command('timeline <id>')
+  .description("the team's life from its log: who joined and left, each task's claims, renewals and end with durations, message threads, the lead going gone")
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { json?: boolean }) =>
+    withConnection(program, async (connection) => {
+      const timeline = await fetchTimeline(connection, id);
+      print(!!opts.json, timeline, () => timelineText(timeline));
     }),
   );
 

@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { Id, Recipient, TeamRole } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
 import { inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
+import { presentTimeline, teamTimelineProjection } from '../../projections/timeline.js';
 import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
 import { BmoError } from '../errors.js';
 import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { createdTeamIds } from '../telemetry/teams.js';
 import { logRoute } from './events.js';
-import { commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import { commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
 
 /** Ids that name routes under /v1/teams and so cannot name a team. */
 const RESERVED_TEAM_IDS = new Set(['posture', 'events', 'cleanup', 'remote']);
@@ -42,6 +43,14 @@ const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
 const ListTeams = z.strictObject({ all: z.enum(['true', 'false']).optional() });
 const ListTasks = z.strictObject({ ready: z.enum(['true', 'false']).optional(), status: z.enum(['open', 'claimed', 'completed', 'failed']).optional() });
 const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional() });
+const TimelineQuery = z.strictObject({
+  limit: queryInt(1, 1000).default(100),
+  cursor: z
+    .string()
+    .regex(/^p\d{1,15}$/, 'is not a cursor of this timeline; pass the next_cursor of the page before, unchanged')
+    .transform((c) => Number(c.slice(1)))
+    .optional(),
+});
 /** `POST /v1/teams/cleanup`: here and on a forwarding server, which audits an attempt the remote never answered. */
 export const Cleanup = z
   .strictObject({ scope: z.enum(['all', 'single']).default('all'), team_id: Id.optional() })
@@ -118,6 +127,20 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   });
 
   logRoute(app, pipeline, 'teams', 'team');
+
+  // From the logs alone (the team's, then its lead session's): a removed team keeps its timeline.
+  app.get('/v1/teams/:id/timeline', async (request) => {
+    const id = idParam(request, 'id');
+    const { limit, cursor } = parseWith(TimelineQuery, request.query, 'query');
+    if (pipeline.store.version(`teams/${id}`) === 0) throw new BmoError('not_found', `no team ${id}; GET /v1/teams?all=true lists them`, { field: 'id' });
+    let state = teamTimelineProjection.initialState();
+    for await (const { envelope } of pipeline.store.readStream(`teams/${id}`)) state = teamTimelineProjection.evolve(state, envelope);
+    const leadSession = state.team?.lead_session_id;
+    if (leadSession) for await (const { envelope } of pipeline.store.readStream(`sessions/${leadSession}`)) state = teamTimelineProjection.evolve(state, envelope);
+    const timeline = presentTimeline(state, { now: pipeline.now(), after: cursor, limit });
+    const { next_after, ...page } = timeline;
+    return { team_id: id, ...page, next_cursor: next_after === undefined ? undefined : `p${next_after}` };
+  });
 
   app.post('/v1/teams/:id/members', async (request, reply) => {
     const id = idParam(request, 'id');
