@@ -18,5 +18,5 @@ export {
 export { EnvelopeSchema, MetaSchema, type Envelope, type Meta } from './envelope.js';
 export { parseEvent, formatIssues, type ParseResult } from './parse.js';
 export { Recipient, TeamRole } from './teams.js';
-export { CleanupOutcome, RemoteFailureKind } from './system.js';
+export { CleanupOutcome, CredentialRole, CredentialScope, RemoteFailureKind } from './system.js';
 export { Boundary, NaniteOutcome, PlanKind, Severity, WorkstreamStatus } from './workstreams.js';

@@ -6,6 +6,18 @@ export const RemoteFailureKind = z.enum(['timeout', 'refused', 'dns', '5xx', 'ba
 /** How a cleanup attempt ended: it ran, the team it named was not there, or the remote that holds the teams failed. */
 export const CleanupOutcome = z.enum(['completed', 'not_found', 'remote_failed']);
 
+/** What a credential may do: everything, act as one member and session, or read. */
+export const CredentialRole = z.enum(['admin', 'agent', 'observer']);
+
+/**
+ * Where a credential acts: its teams (`*`: for an agent, the teams it creates or joins; for an
+ * observer, every team) and the workstreams it may write besides those it creates.
+ */
+export const CredentialScope = z.strictObject({
+  teams: z.union([z.literal('*'), z.array(Id).max(256)]).default('*'),
+  workstreams: z.array(Id).max(256).default([]),
+});
+
 /** Host only (no scheme, no path): the remote URL never goes further than this. */
 const Host = text(255);
 
@@ -38,5 +50,20 @@ export const systemEvents = {
   remote_succeeded: z.strictObject({
     host: Host,
     after_failures: z.number().int().positive(),
+  }),
+  /** Only a hash of the secret: the token (`bmo_<credential_id>_<secret>`) is shown once, when issued. */
+  credential_issued: z.strictObject({
+    credential_id: Id,
+    name: text(200),
+    role: CredentialRole,
+    member_id: Id.optional(),
+    session_id: Id.optional(),
+    scope: CredentialScope,
+    secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+    expires_at: z.iso.datetime({ offset: true }).optional(),
+  }),
+  credential_revoked: z.strictObject({
+    credential_id: Id,
+    reason: text(500).default('revoked'),
   }),
 } as const;

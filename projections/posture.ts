@@ -28,6 +28,13 @@ export function memberLiveness(team: TeamView, memberId: string, sessions: Map<s
   return held.length > 0 ? 'working' : 'idle';
 }
 
+/** Teams with work claimed or ready, and teams with only blocked work. */
+function activity(teams: { status: string; tasks: { claimed: number; ready: number; blocked: number } }[]) {
+  const active = teams.filter((t) => t.status === 'active' && (t.tasks.claimed > 0 || t.tasks.ready > 0)).length;
+  const blocked = teams.filter((t) => t.status === 'active' && t.tasks.blocked > 0 && t.tasks.claimed === 0 && t.tasks.ready === 0).length;
+  return { active, blocked };
+}
+
 /**
  * The teams posture snapshot: the one view the CLI, HTTP, the WebSocket and the dashboard read,
  * labelled with the position it reflects.
@@ -40,8 +47,7 @@ export function buildPosture(input: PostureInput) {
     const lead = team.lead_session_id === undefined ? 'unregistered' : sessionAlive(input.sessions.get(team.lead_session_id), input.now) ? 'alive' : 'gone';
     return { ...teamSummary(team), lead, member_liveness: liveness };
   });
-  const active = teams.filter((t) => t.status === 'active' && (t.tasks.claimed > 0 || t.tasks.ready > 0)).length;
-  const blocked = teams.filter((t) => t.status === 'active' && t.tasks.blocked > 0 && t.tasks.claimed === 0 && t.tasks.ready === 0).length;
+  const { active, blocked } = activity(teams);
   const recent = listRecentTeamEvents(input.recent, 16);
   return {
     pos: input.pos,
@@ -58,6 +64,14 @@ export function buildPosture(input: PostureInput) {
 }
 
 export type PostureSnapshot = ReturnType<typeof buildPosture>;
+
+/** The snapshot as a caller scoped to some teams sees it: those teams, their recent events, their counts. */
+export function scopedPosture(snapshot: PostureSnapshot, allowed: (teamId: string) => boolean): PostureSnapshot {
+  const teams = snapshot.teams.filter((t) => allowed(t.team_id));
+  const recent = snapshot.recent.filter((e) => e.team_id !== undefined && allowed(e.team_id));
+  const { active, blocked } = activity(teams);
+  return { ...snapshot, team_count: teams.length, active_count: active, blocked_count: blocked, teams, recent, chip: chipOf(active, blocked, recent, snapshot.remote) };
+}
 
 /**
  * The sidebar chip: `degraded: <kind of the last failure>` while the remote is degraded, else

@@ -41,7 +41,7 @@ export const recentTeamEvents: Projection<RecentEvent[]> = {
   initialState: () => [],
   merge: (ring, part) => (part.length === 0 ? ring : [...ring, ...part].sort((a, b) => a.pos - b.pos).slice(-RING_CAPACITY)),
   evolve(ring, event) {
-    if (!event.stream.startsWith('teams/') && !event.stream.startsWith('system/')) return ring;
+    if (!event.stream.startsWith('teams/') && !(event.stream.startsWith('system/') && event.stream !== 'system/credentials')) return ring;
     if (ring.length === RING_CAPACITY && event.pos < ring[0].pos) return ring;
     let i = ring.length;
     while (i > 0 && ring[i - 1].pos > event.pos) i--;

@@ -25,6 +25,8 @@ export interface StartOptions {
   /** A failed write or sync: by default the process exits, never acknowledging. */
   onFatal?: (error: unknown) => void;
   listen?: boolean;
+  /** The time every decision and expiry reads (tests advance their own). */
+  clock?: () => Date;
 }
 
 /** Opens the store, rebuilds the projections and (unless told not to) listens. */
@@ -37,7 +39,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
       setImmediate(() => process.exit(70));
     });
   const store = createStore(config, logger, onFatal);
-  const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }) });
+  const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }), clock: options.clock });
   await pipeline.start();
   const token = resolveToken(config.server.token, config.server.data_dir)!;
   const remoteHost = hostOnly(config.options.teams.server_url);

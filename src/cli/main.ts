@@ -232,6 +232,7 @@ program
 
 (await import('./workstreams.js')).registerWorkstreamCommands(program);
 (await import('./transfer.js')).registerTransferCommands(program);
+(await import('./tokens.js')).registerTokenCommands(program);
 
 program.parseAsync(commandAfterId(process.argv)).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage); // --help, --version, or already said

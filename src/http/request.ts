@@ -6,6 +6,7 @@ import { ID_PATTERN, type Envelope } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
 import { BmoError } from '../errors.js';
 import { storedLineOf, type CommandContext } from '../pipeline/pipeline.js';
+import { principalOf } from './access.js';
 
 /** Parses a body (or query) with its zod schema; a refusal names the field. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where = ''): z.output<S> {
@@ -57,11 +58,15 @@ export function commandContext(request: FastifyRequest): CommandContext {
     const value = request.headers[name];
     return Array.isArray(value) ? value[0] : value;
   };
-  const context: CommandContext = { invocationId: invocationIdOf(request) };
+  const principal = principalOf(request);
+  const context: CommandContext = { invocationId: invocationIdOf(request), actor: principal.credential_id };
   const session = header('x-session-id');
   if (session !== undefined) {
     if (!ID_PATTERN.test(session)) throw new BmoError('invalid_id', 'X-Session-Id: not a session id', { field: 'X-Session-Id' });
     context.sessionId = session;
+  } else if (principal.role === 'agent' && principal.session_id !== undefined) {
+    // An agent's writes carry its own session (access.ts refused any other).
+    context.sessionId = principal.session_id;
   }
   const ifMatch = header('if-match');
   if (ifMatch !== undefined) {

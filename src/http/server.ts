@@ -2,12 +2,14 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { PostureSnapshot } from '../../projections/posture.js';
+import { scopedPosture, type PostureSnapshot } from '../../projections/posture.js';
 import { listRecentTeamEvents, RING_CAPACITY } from '../../projections/recent.js';
 import { hostOnly, type Config } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { checkBearer } from './auth.js';
+import { checkAccess, principalOf, teamAllowed } from './access.js';
+import { authenticate } from './auth.js';
+import { credentialRoutes } from './credentials.js';
 import { answerError, registerErrorHandler } from './errors.js';
 import { logRoute } from './events.js';
 import { invocationIdOf, parseWith, queryInt } from './request.js';
@@ -68,6 +70,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         outcome: reply.statusCode < 400 ? 'ok' : reply.statusCode < 500 ? 'refused' : 'failed',
         status: reply.statusCode,
         ...firedSubject(request),
+        actor: request.principal?.credential_id,
       });
     }
     done();
@@ -87,11 +90,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       socket.terminate();
     },
   });
+  app.decorateRequest('principal', null as never);
   void app.register(async (v1) => {
     v1.addHook('onRequest', (request, _reply, done) => {
       try {
         const isStream = request.url.startsWith('/v1/stream');
-        checkBearer(deps.token, request, isStream);
+        // The caller, resolved once: every rule below and every event's meta.actor read it.
+        request.principal = authenticate(deps.token, request, pipeline.readModels.credentials, pipeline.now(), isStream);
         if (isStream) checkOrigin(request.headers.origin, request.headers.host, config.server.allowed_origins);
         if (request.url.startsWith('/v1/teams') && !config.options.teams.enabled) {
           throw new BmoError('teams_disabled', 'teams are disabled: set [options.teams] enabled = true in bmo.toml and restart bmo');
@@ -101,15 +106,33 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       }
       done();
     });
+    // After the body is parsed and before any route decides: a refusal writes nothing.
+    v1.addHook('preHandler', (request, _reply, done) => {
+      try {
+        checkAccess(request, pipeline.readModels);
+      } catch (error) {
+        return done(error as Error);
+      }
+      done();
+    });
+    await v1.register(credentialRoutes, { pipeline });
     const remoteHost = hostOnly(config.options.teams.server_url);
     const remote =
       config.options.teams.server_url && remoteHost
         ? new RemoteTeams({ pipeline, serverUrl: config.options.teams.server_url, host: remoteHost, token: config.options.teams.token ?? deps.token, timeoutMs: config.options.teams.timeout_ms })
         : undefined;
-    v1.get('/v1/teams/posture', async (request) => (remote ? remotePosture(remote, request, deps.posture) : deps.posture()));
+    /** The one snapshot, as the caller's scope lets it see it. */
+    const postureFor = (request: FastifyRequest) => {
+      const principal = principalOf(request);
+      const snapshot = deps.posture();
+      return principal.role === 'admin' ? snapshot : scopedPosture(snapshot, (teamId) => teamAllowed(pipeline.readModels, principal, teamId));
+    };
+    v1.get('/v1/teams/posture', async (request) => (remote ? remotePosture(remote, request, () => postureFor(request)) : postureFor(request)));
     v1.get('/v1/teams/events/recent', async (request) => {
       const { limit } = parseWith(RecentQuery, request.query, 'query');
-      const own = listRecentTeamEvents(pipeline.readModels.recent, limit);
+      const principal = principalOf(request);
+      const ring = principal.role === 'admin' ? pipeline.readModels.recent : pipeline.readModels.recent.filter((e) => e.team_id !== undefined && teamAllowed(pipeline.readModels, principal, e.team_id));
+      const own = listRecentTeamEvents(ring, limit);
       return { pos: pipeline.readModels.pos, ...(remote ? await remoteRecent(remote, request, own, limit) : { events: own }) };
     });
     await v1.register(remoteHealthRoutes, { pipeline, host: remoteHost });

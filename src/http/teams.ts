@@ -9,6 +9,7 @@ import { BmoError } from '../errors.js';
 import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { createdTeamIds } from '../telemetry/teams.js';
+import { principalOf, teamAllowed } from './access.js';
 import { logRoute } from './events.js';
 import { commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
 
@@ -90,7 +91,8 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
 
   app.get('/v1/teams', async (request) => {
     const query = parseWith(ListTeams, request.query, 'query');
-    const all = teamsInOrder(teams()).filter((t) => query.all === 'true' || t.status !== 'removed');
+    const principal = principalOf(request);
+    const all = teamsInOrder(teams()).filter((t) => (query.all === 'true' || t.status !== 'removed') && teamAllowed(pipeline.readModels, principal, t.team_id));
     return { teams: all.map(teamSummary), pos: pipeline.readModels.pos };
   });
 

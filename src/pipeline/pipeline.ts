@@ -26,6 +26,8 @@ export function storedLineOf(envelope: Envelope): Buffer | undefined {
 
 export interface CommandContext {
   invocationId?: string;
+  /** The credential that asked (`admin` for the configured token): `meta.actor`. */
+  actor?: string;
   sessionId?: string;
   idempotencyKey?: string;
   requestHash?: string;
@@ -181,6 +183,7 @@ export class Pipeline {
     if (events.length === 0) return [];
     const meta: Meta = {};
     if (context.invocationId) meta.invocation_id = context.invocationId;
+    if (context.actor) meta.actor = context.actor;
     if (context.sessionId) meta.session_id = context.sessionId;
     if (context.idempotencyKey) {
       meta.idempotency_key = context.idempotencyKey;

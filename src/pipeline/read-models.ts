@@ -5,6 +5,7 @@ import { remoteHealthProjection } from '../../projections/remote.js';
 import { sessionsProjection } from '../../projections/session.js';
 import { teamsProjection } from '../../projections/team.js';
 import { cartographyProjection } from '../../projections/cartography.js';
+import { credentialsProjection } from '../../projections/credentials.js';
 import { workstreamsProjection } from '../../projections/workstream.js';
 
 /** Every projection's state, folded from committed events only: what every surface reads. */
@@ -16,6 +17,7 @@ export class ReadModels {
   remote = remoteHealthProjection.initialState();
   workstreams = workstreamsProjection.initialState();
   cartography = cartographyProjection.initialState();
+  credentials = credentialsProjection.initialState();
   /** The highest position folded in. */
   pos = 0;
 
@@ -27,6 +29,7 @@ export class ReadModels {
     this.remote = remoteHealthProjection.evolve(this.remote, event);
     this.workstreams = workstreamsProjection.evolve(this.workstreams, event);
     this.cartography = cartographyProjection.evolve(this.cartography, event);
+    this.credentials = credentialsProjection.evolve(this.credentials, event);
     if (event.pos > this.pos) this.pos = event.pos;
   }
 
@@ -39,9 +42,10 @@ export class ReadModels {
     this.remote = remoteHealthProjection.merge(this.remote, part.remote);
     this.workstreams = workstreamsProjection.merge(this.workstreams, part.workstreams);
     this.cartography = cartographyProjection.merge(this.cartography, part.cartography);
+    this.credentials = credentialsProjection.merge(this.credentials, part.credentials);
     if (part.pos > this.pos) this.pos = part.pos;
   }
 }
 
 /** The read models' states as data: what a replay worker sends back (structured clone keeps Maps). */
-export type ReadModelsPart = Pick<ReadModels, 'teams' | 'recent' | 'idempotency' | 'sessions' | 'remote' | 'workstreams' | 'cartography' | 'pos'>;
+export type ReadModelsPart = Pick<ReadModels, 'teams' | 'recent' | 'idempotency' | 'sessions' | 'remote' | 'workstreams' | 'cartography' | 'credentials' | 'pos'>;

@@ -17,7 +17,7 @@ const ENUM_REASONS = new Set(['team_removed', 'task_reclaimed', 'remote_recovere
 
 export interface TeamsTelemetry {
   /** `teams.fired`: one per lifecycle invocation (an HTTP request on a team route, a sweep, a CLI verb). */
-  fired(record: { invocation_id: string; lifecycle: string; outcome: 'ok' | 'refused' | 'failed'; status?: number; team_id?: string; session_id?: string; error?: string }): void;
+  fired(record: { invocation_id: string; lifecycle: string; outcome: 'ok' | 'refused' | 'failed'; status?: number; team_id?: string; session_id?: string; actor?: string; error?: string }): void;
   /** `teams.action` lines for the committed team and store-wide events of a batch. */
   actions(batch: StoredEvent[]): void;
 }
@@ -37,6 +37,7 @@ export function teamsTelemetry(logger: Logger): TeamsTelemetry {
           status: record.status,
           team_id_hash: idHash(record.team_id),
           session_id_hash: idHash(record.session_id),
+          actor_hash: idHash(record.actor),
           error: record.error,
         },
         'teams.fired',
@@ -45,7 +46,7 @@ export function teamsTelemetry(logger: Logger): TeamsTelemetry {
     actions(batch) {
       if (!action.isLevelEnabled('info')) return;
       for (const { envelope } of batch) {
-        if (!envelope.stream.startsWith('teams/') && !envelope.stream.startsWith('system/')) continue;
+        if (!envelope.stream.startsWith('teams/') && !(envelope.stream.startsWith('system/') && envelope.stream !== 'system/credentials')) continue;
         action.info(actionRecord(envelope), 'teams.action');
       }
     },
@@ -60,6 +61,7 @@ function actionRecord(envelope: Envelope): Record<string, unknown> {
     pos: envelope.pos,
     seq: envelope.seq,
     session_id_hash: idHash(envelope.meta.session_id),
+    actor_hash: idHash(envelope.meta.actor),
   };
   if (envelope.stream.startsWith('teams/')) record.team_id_hash = idHash(envelope.stream.slice('teams/'.length));
   else if (typeof data.team_id === 'string') record.team_id_hash = idHash(data.team_id);

@@ -27,8 +27,9 @@ export function testConfig(dataDir: string, overrides: Record<string, unknown> =
 }
 
 /** An in-process bmo on a temp data directory (port 0 when it listens). */
-export async function startTestBmo(dataDir: string, options: { overrides?: Record<string, unknown>; listen?: boolean; logLines?: string[] } = {}): Promise<Bmo> {
+export async function startTestBmo(dataDir: string, options: { overrides?: Record<string, unknown>; listen?: boolean; logLines?: string[]; clock?: () => Date } = {}): Promise<Bmo> {
   return startBmo({
+    clock: options.clock,
     config: testConfig(dataDir, options.overrides),
     logger: testLogger(options.logLines),
     listen: options.listen ?? false,

@@ -120,6 +120,9 @@ function checkLines(raw: string[]): void {
   assert.is(creates.length, 1, 'one teams.fired line for the team creation');
   const create = creates[0];
   assert.is(create.session_id_hash, hash(LEAD_SESSION));
+  // Who acted: the admin token's credential id, hashed like every other id.
+  assert.is(create.actor_hash, hash('admin'));
+  assert.ok(actionsOf(create.invocation_id).every((a) => a.actor_hash === hash('admin')));
   assert.equal(
     actionsOf(create.invocation_id).map((a) => [a.action, a.team_id_hash, a.member_id_hash, a.session_id_hash]),
     [

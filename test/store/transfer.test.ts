@@ -9,8 +9,8 @@ import { tempDir } from '../helpers/tmp.js';
 // `bmo export` writes the store as NDJSON; `bmo import` appends it to an empty store. The round
 // trip keeps every line byte for byte: stream, seq, pos, id, time, data, meta and CRC.
 
-/** A store with teams, tasks, messages, a removed team and a workstream, written through HTTP. */
-async function fill(bmo: Bmo): Promise<void> {
+/** A store with teams, tasks, messages, a removed team, a workstream and a credential, written through HTTP; answers the credential's token. */
+async function fill(bmo: Bmo): Promise<string> {
   const must = async (status: number, method: string, url: string, body?: unknown) => {
     const res = await call(bmo, method, url, body);
     assert.is(res.status, status, `${method} ${url}: ${res.body}`);
@@ -22,6 +22,9 @@ async function fill(bmo: Bmo): Promise<void> {
   await must(201, 'POST', '/v1/teams', { id: 'gone', name: 'Gone', lead: { member_id: 'cy', name: 'Cy' } });
   await must(200, 'DELETE', '/v1/teams/gone');
   await must(201, 'POST', '/v1/workstreams', { id: 'book', label: 'docs/book-visual-coverage' });
+  const issued = await call(bmo, 'POST', '/v1/credentials', { name: 'bob', role: 'agent', member_id: 'bob', teams: ['docs'] });
+  assert.is(issued.status, 201, issued.body);
+  return issued.json.token;
 }
 
 const storeLines = (dir: string, ...path: string[]) => readFileSync(join(dir, ...path, 'events.jsonl'), 'utf8');
@@ -31,7 +34,7 @@ test('export then import into a new data directory gives the same lines, byte fo
   const target = tempDir('bmo-import-');
   try {
     const bmo = await startTestBmo(source.dir);
-    await fill(bmo);
+    const token = await fill(bmo);
     const teamsBefore = (await call(bmo, 'GET', '/v1/teams')).json;
     const docsBefore = (await call(bmo, 'GET', '/v1/teams/docs')).json;
     await bmo.close();
@@ -39,13 +42,13 @@ test('export then import into a new data directory gives the same lines, byte fo
     const file = join(source.dir, 'all.ndjson');
     const exported = await runBmoCli(['export', '--out', file, '--json'], source.dir, { BMO_DATA_DIR: join(source.dir) });
     assert.is(exported.code, 0, exported.stderr);
-    assert.is(JSON.parse(exported.stdout).events, 9);
-    assert.is(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 9);
+    assert.is(JSON.parse(exported.stdout).events, 10);
+    assert.is(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 10);
 
     const imported = await runBmoCli(['import', file, '--json'], target.dir, { BMO_DATA_DIR: target.dir });
     assert.is(imported.code, 0, imported.stderr);
-    assert.equal(JSON.parse(imported.stdout), { events: 9, streams: 3, renumbered: 0, into: target.dir });
-    for (const path of [['teams', 'docs'], ['teams', 'gone'], ['workstreams', 'book']]) {
+    assert.equal(JSON.parse(imported.stdout), { events: 10, streams: 4, renumbered: 0, into: target.dir });
+    for (const path of [['teams', 'docs'], ['teams', 'gone'], ['workstreams', 'book'], ['system', 'credentials']]) {
       assert.is(storeLines(target.dir, ...path), storeLines(source.dir, ...path), `${path.join('/')} is the same, byte for byte`);
     }
 
@@ -53,13 +56,16 @@ test('export then import into a new data directory gives the same lines, byte fo
     try {
       assert.equal((await call(copy, 'GET', '/v1/teams')).json, teamsBefore);
       assert.equal((await call(copy, 'GET', '/v1/teams/docs')).json, docsBefore);
+      // The credential came along: its token works on the copy, in its scope only.
+      assert.is((await call(copy, 'GET', '/v1/teams/docs', undefined, { authorization: `Bearer ${token}` })).status, 200);
+      assert.is((await call(copy, 'POST', '/v1/teams/docs/messages', { from: 'ann', to: 'bob', body: 'forged' }, { authorization: `Bearer ${token}` })).status, 403);
     } finally {
       await copy.close();
     }
 
     const again = await runBmoCli(['import', file], target.dir, { BMO_DATA_DIR: target.dir });
     assert.is(again.code, 4, 'a store that holds events is refused');
-    assert.match(again.stderr, /already holds 9 events; import only into an empty one/);
+    assert.match(again.stderr, /already holds 10 events; import only into an empty one/);
   } finally {
     source.cleanup();
     target.cleanup();
@@ -75,7 +81,7 @@ test('import reads stdin; a bad line anywhere writes nothing and names the line'
     await bmo.close();
     const exported = await runBmoCli(['export'], source.dir, { BMO_DATA_DIR: source.dir });
     assert.is(exported.code, 0, exported.stderr);
-    assert.match(exported.stderr, /exported 9 events/);
+    assert.match(exported.stderr, /exported 10 events/);
     const lines = exported.stdout.split('\n').filter(Boolean);
 
     const shapes: [string, string[], RegExp][] = [
@@ -97,7 +103,7 @@ test('import reads stdin; a bad line anywhere writes nothing and names the line'
 
     const piped = await runBmoCli(['import'], target.dir, { BMO_DATA_DIR: target.dir }, exported.stdout);
     assert.is(piped.code, 0, piped.stderr);
-    assert.match(piped.stdout, /imported 9 events in 3 streams/);
+    assert.match(piped.stdout, /imported 10 events in 4 streams/);
   } finally {
     source.cleanup();
     target.cleanup();

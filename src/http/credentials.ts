@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { CredentialRole, Id } from '../../events/index.js';
+import { nonEmptyText, text } from '../../events/fields.js';
+import { presentCredential } from '../../projections/credentials.js';
+import { credentialEntity, CREDENTIALS_STREAM_ID } from '../domain/credentials.js';
+import { BmoError } from '../errors.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { credentialToken, hashSecret, newSecret } from './auth.js';
+import { commandContext, idParam, parseWith, queryInt } from './request.js';
+
+const UNITS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** `30m`, `12h`, `7d`: how long a credential lasts from its issue. */
+export const Duration = z
+  .string()
+  .regex(/^[1-9]\d{0,5}[smhd]$/, 'must be a duration like 30m, 12h or 7d')
+  .transform((d) => Number(d.slice(0, -1)) * UNITS[d.slice(-1) as keyof typeof UNITS]);
+
+export const IssueCredential = z.strictObject({
+  name: nonEmptyText(200),
+  role: CredentialRole,
+  member_id: Id.optional(),
+  session_id: Id.optional(),
+  teams: z.union([z.literal('*'), z.array(Id).max(256)]).default('*'),
+  workstreams: z.array(Id).max(256).default([]),
+  expires_in: Duration.optional(),
+});
+const RevokeCredential = z.strictObject({ reason: text(500).optional() }).optional();
+const ListCredentials = z.strictObject({ limit: queryInt(1, 1000).default(100), cursor: z.string().regex(/^\d{1,15}$/, 'must be the next_cursor of the page before').optional() });
+
+/** `POST/GET/DELETE /v1/credentials`: issuing (the token is shown once), listing (never a secret) and revoking; admin only (access.ts). */
+export async function credentialRoutes(app: FastifyInstance, { pipeline }: { pipeline: Pipeline }): Promise<void> {
+  const credentials = () => pipeline.readModels.credentials.credentials;
+
+  app.post('/v1/credentials', async (request, reply) => {
+    const body = parseWith(IssueCredential, request.body);
+    const context = commandContext(request);
+    if (context.idempotencyKey !== undefined) {
+      throw new BmoError('bad_request', 'Idempotency-Key: a token is shown only once, so issuing one is not retried; list with GET /v1/credentials and revoke one that was lost', { field: 'Idempotency-Key' });
+    }
+    const secret = newSecret();
+    const credentialId = randomBytes(6).toString('hex');
+    const expiresAt = body.expires_in === undefined ? undefined : new Date(pipeline.now().getTime() + body.expires_in).toISOString();
+    const credential = {
+      credential_id: credentialId,
+      name: body.name,
+      role: body.role,
+      member_id: body.member_id,
+      session_id: body.session_id,
+      scope: { teams: body.teams, workstreams: body.workstreams },
+      secret_hash: hashSecret(secret),
+      expires_at: expiresAt,
+    };
+    const [event] = await pipeline.execute(credentialEntity, CREDENTIALS_STREAM_ID, { type: 'issue_credential', credential }, context);
+    const issued = credentials().get(credentialId)!;
+    return reply.code(201).send({ ...presentCredential(issued, pipeline.now()), token: credentialToken(credentialId, secret), version: event.seq, pos: event.pos });
+  });
+
+  app.get('/v1/credentials', async (request) => {
+    const { limit, cursor } = parseWith(ListCredentials, request.query, 'query');
+    const after = cursor === undefined ? 0 : Number(cursor);
+    const all = [...credentials().values()].filter((c) => c.issued_pos > after).sort((a, b) => a.issued_pos - b.issued_pos);
+    const page = all.slice(0, limit);
+    const now = pipeline.now();
+    return { pos: pipeline.readModels.pos, credentials: page.map((c) => presentCredential(c, now)), next_cursor: all.length > limit ? String(page[page.length - 1].issued_pos) : null };
+  });
+
+  app.get('/v1/credentials/:id', async (request) => {
+    const id = idParam(request, 'id');
+    const credential = credentials().get(id);
+    if (!credential) throw new BmoError('not_found', `no credential ${id}; GET /v1/credentials lists them`, { field: 'id' });
+    return presentCredential(credential, pipeline.now());
+  });
+
+  app.delete('/v1/credentials/:id', async (request) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(RevokeCredential, request.body);
+    const [event] = await pipeline.execute(credentialEntity, CREDENTIALS_STREAM_ID, { type: 'revoke_credential', credential_id: id, reason: body?.reason ?? 'revoked' }, commandContext(request));
+    return { credential_id: id, revoked: true, version: event.seq, pos: event.pos };
+  });
+}
