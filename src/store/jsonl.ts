@@ -3,19 +3,9 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import {
-  ID_PATTERN,
-  STREAM_KINDS,
-  eventData,
-  kindOf,
-  parseStreamName,
-  type DomainEvent,
-  type Envelope,
-  type StreamKind,
-  type StreamName,
-} from '../../events/index.js';
-import { formatIssues } from '../../events/parse.js';
+import { ID_PATTERN, STREAM_KINDS, parseStreamName, type DomainEvent, type Envelope, type StreamKind, type StreamName } from '../../events/index.js';
 import { BmoError, CorruptLogError, VersionConflictError } from '../errors.js';
+import { checkEvents, noop, versionMatches } from './checks.js';
 import { decodeLine, encodeLine, isoOf, splitLines } from './line.js';
 import { startReplayWorker } from './replay.js';
 import type { ReplayChunk } from './replay-worker.js';
@@ -24,7 +14,7 @@ import { acquireLock } from './lock.js';
 import { PosIndex } from './pos-index.js';
 import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
-import type { AppendOptions, EventStore, ExpectedVersion, OpenOptions, ReplayProgress, StoredEvent, StreamFilter } from './types.js';
+import type { AppendOptions, EventStore, OpenOptions, ReplayProgress, StoredEvent, StreamFilter } from './types.js';
 
 const open = promisify(fs.open);
 const close = promisify(fs.close);
@@ -560,27 +550,6 @@ export class JsonlEventStore implements EventStore {
       await close(fd);
     }
   }
-}
-
-export function noop(): void {}
-
-/** Every event parsed against the catalogue and checked to belong to the stream's kind. */
-export function checkEvents(kind: StreamKind, events: DomainEvent[]): DomainEvent[] {
-  return events.map((event, i) => {
-    const schema = eventData[event.type];
-    if (!schema) throw new BmoError('bad_request', `events[${i}].type: unknown event type "${event.type}"`);
-    if (kindOf(event.type) !== kind) throw new BmoError('bad_request', `events[${i}].type: ${event.type} does not belong in a ${kind} stream`);
-    const result = schema.safeParse(event.data);
-    if (!result.success) throw new BmoError('invalid_body', formatIssues(result.error, `events[${i}].data`).message);
-    return { type: event.type, data: result.data } as DomainEvent;
-  });
-}
-
-export function versionMatches(expected: ExpectedVersion, actual: number): boolean {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === 0;
-  if (expected === 'stream_exists') return actual > 0;
-  return expected === actual;
 }
 
 async function syncDir(dir: string): Promise<void> {

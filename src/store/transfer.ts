@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { EnvelopeSchema, formatIssues, parseStreamName, type DomainEvent, type Envelope, type StreamName } from '../../events/index.js';
 import { BmoError } from '../errors.js';
-import { checkEvents } from './jsonl.js';
+import { checkEvents } from './checks.js';
 import { decodeLine } from './line.js';
 import type { EventStore } from './types.js';
 

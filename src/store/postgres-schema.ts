@@ -1,0 +1,97 @@
+import type pg from 'pg';
+import { CorruptLogError } from '../errors.js';
+import { decodeLine } from './line.js';
+import type { StoredEvent } from './types.js';
+
+/** The quoted names of one schema's tables and its NOTIFY channel. */
+export interface Tables {
+  schema: string;
+  events: string;
+  head: string;
+  channel: string;
+}
+
+export function tablesFor(schema: string): Tables {
+  // A NOTIFY channel name is at most 63 bytes; two schemas sharing a prefix only wake each other.
+  return { schema, events: `"${schema}".events`, head: `"${schema}".head`, channel: `bmo_${schema}`.slice(0, 63) };
+}
+
+/** `host:port/database` of a PostgreSQL url, never its password. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+  } catch {
+    return 'the configured [store] url';
+  }
+}
+
+/** Creates the tables when missing, in one transaction under a lock two starting instances share. */
+export async function ensureSchema(pool: pg.Pool, t: Tables, where: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    // Two instances starting together must not both create the tables.
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('bmo schema ' || $1))`, [t.schema]);
+    // Only when missing: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
+    const { rows: found } = await client.query<{ ready: boolean }>(`SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ready`, [t.events, t.head]);
+    if (!found[0].ready) await client.query(createTables(t));
+    await client.query(`INSERT INTO ${t.head} (one, pos) VALUES (true, coalesce((SELECT max(pos) FROM ${t.events}), 0)) ON CONFLICT DO NOTHING`);
+    const { rows } = await client.query<{ head: string; max: string | null }>(`SELECT (SELECT pos FROM ${t.head}) AS head, (SELECT max(pos) FROM ${t.events}) AS max`);
+    const head = Number(rows[0].head);
+    const max = Number(rows[0].max ?? 0);
+    if (head < max) throw new CorruptLogError(`postgres ${where} ${t.head}`, 0, `head is at pos ${head} but the events table goes to ${max}; set it with UPDATE ${t.head} SET pos = ${max}`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function createTables(t: Tables): string {
+  return `
+    CREATE SCHEMA IF NOT EXISTS "${t.schema}";
+    CREATE TABLE IF NOT EXISTS ${t.events} (
+      pos bigint PRIMARY KEY,
+      stream text NOT NULL,
+      seq integer NOT NULL CHECK (seq > 0),
+      id uuid NOT NULL,
+      type text NOT NULL,
+      at timestamptz NOT NULL,
+      line text NOT NULL,
+      UNIQUE (stream, seq)
+    );
+    CREATE TABLE IF NOT EXISTS ${t.head} (
+      one boolean PRIMARY KEY DEFAULT true CHECK (one),
+      pos bigint NOT NULL
+    );
+    COMMENT ON TABLE ${t.events} IS 'bmo event log: one row per event, line is the stored envelope byte for byte (query it with line::jsonb)';
+    COMMENT ON TABLE ${t.head} IS 'bmo: the last position handed out; appends lock this row until they commit';
+  `;
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** Reads the rows of one schema's events table back into stored events, refusing what no append writes. */
+export class RowDecoder {
+  constructor(
+    private readonly where: string,
+    private readonly t: Tables,
+  ) {}
+
+  /** The events table holds something no append writes, at `pos`. */
+  corrupt(pos: number, reason: string): CorruptLogError {
+    return new CorruptLogError(`postgres ${this.where} ${this.t.events}`, pos, reason);
+  }
+
+  decode(pos: number, text: string): StoredEvent {
+    const line = Buffer.from(text, 'utf8');
+    const end = line[line.length - 1] === 0x0a ? line.length - 1 : line.length;
+    const decoded = decodeLine(line, 0, end);
+    if (!decoded.ok) throw this.corrupt(pos, `the stored line no longer reads: ${decoded.reason}`);
+    if (decoded.envelope.pos !== pos) throw this.corrupt(pos, `the row holds the line of pos ${decoded.envelope.pos}`);
+    return { envelope: decoded.envelope, line: end === line.length ? Buffer.concat([line, NEWLINE]) : line };
+  }
+}
