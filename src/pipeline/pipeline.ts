@@ -157,10 +157,10 @@ export class Pipeline {
       } catch (error) {
         if (!(error instanceof VersionConflictError) || context.expectedVersion !== undefined || attempt >= (this.store.catchUp ? MAX_SHARED_ATTEMPTS : MAX_ATTEMPTS)) throw error;
         // Decided again on the fresh state, once what the other instance wrote has reached this one,
-        // after a short random wait that grows: two instances racing for one stream stop meeting head on.
+        // after a random wait that doubles up to 256 ms: two instances racing for one stream stop meeting head on, also on a loaded machine.
         if (this.store.catchUp) {
           await this.store.catchUp();
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** Math.min(attempt + 1, 8)));
         }
       }
     }

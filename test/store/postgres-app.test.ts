@@ -100,13 +100,18 @@ it('two bmo writing one team at once: plain writes all land, an If-Match read fr
     await waitFor('b to see bob', async () => (await call(b, 'GET', '/v1/teams/busy')).json?.members?.length === 2);
 
     // Four writers, two on each instance, no If-Match: each is decided again on fresh state until it lands.
+    const refusals: string[] = [];
     const writer = (bmo: Bmo, n: number) => async () => {
       const statuses: number[] = [];
-      for (let i = 0; i < 40; i++) statuses.push((await call(bmo, 'POST', '/v1/teams/busy/messages', { from: 'lead', to: 'bob', body: `${n}.${i}` })).status);
+      for (let i = 0; i < 40; i++) {
+        const sent = await call(bmo, 'POST', '/v1/teams/busy/messages', { from: 'lead', to: 'bob', body: `${n}.${i}` });
+        if (sent.status !== 201) refusals.push(`${sent.status} ${sent.body}`);
+        statuses.push(sent.status);
+      }
       return statuses;
     };
     const statuses = (await Promise.all([writer(a, 1)(), writer(b, 2)(), writer(a, 3)(), writer(b, 4)()])).flat();
-    assert.equal(statuses.filter((s) => s !== 201).length, 0, `no plain write was refused (${statuses.filter((s) => s !== 201).length} of ${statuses.length} were)`);
+    assert.equal(statuses.filter((s) => s !== 201).length, 0, `no plain write was refused (${statuses.filter((s) => s !== 201).length} of ${statuses.length} were: ${refusals.join('; ')})`);
 
     // A version one instance answered, sent at once as If-Match to the other.
     for (let i = 0; i < 20; i++) {
