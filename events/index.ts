@@ -19,4 +19,4 @@ export { EnvelopeSchema, MetaSchema, type Envelope, type Meta } from './envelope
 export { parseEvent, formatIssues, type ParseResult } from './parse.js';
 export { Recipient, TeamRole } from './teams.js';
 export { CleanupOutcome, CredentialRole, CredentialScope, RemoteFailureKind } from './system.js';
-export { Boundary, NaniteOutcome, PlanKind, Severity, WorkstreamStatus } from './workstreams.js';
+export { Boundary, GitContext, NaniteOutcome, PlanKind, RecipeArgv, Severity, StepName, WorkstreamStatus } from './workstreams.js';

@@ -15,14 +15,33 @@ export const WorkstreamStatus = z.enum(['active', 'completed', 'partial', 'block
 export const Severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
 export const NaniteOutcome = z.enum(['completed', 'failed', 'timeout', 'partial']);
 
+/** Where the CLI stood when it wrote: the repository's root, branch (null when detached), HEAD and whether the tree had changes. */
+export const GitContext = z.strictObject({
+  root: text(4096),
+  branch: text(255).nullable(),
+  commit: z.string().regex(/^[0-9a-f]{7,64}$/, 'must be a commit hash'),
+  dirty: z.boolean(),
+});
+
+/** A recipe step's name: what `bmo workstream verify <id> <step>` runs. */
+export const StepName = Id;
+export const RecipeArgv = z.array(text(4096)).min(1, 'must name a command').max(256);
+
 export const workstreamEvents = {
   workstream_created: z.strictObject({
     workstream_id: Id,
     label: nonEmptyText(200),
+    goal: text(4000).optional(),
+    git: GitContext.optional(),
   }),
   plan_bound: z.strictObject({
     path: PathRef,
     kind: PlanKind,
+    git: GitContext.optional(),
+  }),
+  recipe_step_set: z.strictObject({
+    step: StepName,
+    argv: RecipeArgv,
   }),
   boundary_declared: z.strictObject({
     boundary: Boundary,
@@ -40,12 +59,16 @@ export const workstreamEvents = {
     truncated: z.boolean(),
     timed_out: z.boolean().default(false),
     session_id: Id.optional(),
+    git: GitContext.optional(),
+    /** The recipe step this run was, when `bmo workstream verify` ran it. */
+    step: StepName.optional(),
   }),
   nanite_started: z.strictObject({
     nanite_id: Id,
     session_id: Id,
     prompt: nonEmptyText(8000),
     executor: z.array(text(4096)).min(1).max(64),
+    git: GitContext.optional(),
   }),
   nanite_completed: z.strictObject({
     nanite_id: Id,
@@ -80,5 +103,7 @@ export const workstreamEvents = {
   status_changed: z.strictObject({
     status: WorkstreamStatus,
     reason: text(1000).optional(),
+    /** Completed over a preflight that was not ready: the checks that were open, as the reason says why. */
+    forced_over: z.array(text(64)).optional(),
   }),
 } as const;

@@ -5,10 +5,18 @@ export type PlanKind = 'custom' | 'recipe' | 'prompt' | 'staged';
 export type WorkstreamStatus = 'active' | 'completed' | 'partial' | 'blocked' | 'superseded' | 'unavailable';
 export type NaniteOutcome = 'completed' | 'failed' | 'timeout' | 'partial';
 
+export interface GitContext {
+  root: string;
+  branch: string | null;
+  commit: string;
+  dirty: boolean;
+}
+
 export interface PlanBinding {
   path: string;
   kind: PlanKind;
   bound_at: string;
+  git?: GitContext;
 }
 
 export interface BoundaryDeclaration {
@@ -30,6 +38,8 @@ export interface VerifyRunView {
   timed_out: boolean;
   passed: boolean;
   session_id?: string;
+  git?: GitContext;
+  step?: string;
   recorded_at: string;
 }
 
@@ -38,6 +48,7 @@ export interface NaniteView {
   session_id: string;
   prompt: string;
   executor: string[];
+  git?: GitContext;
   state: 'running' | NaniteOutcome;
   started_at: string;
   completed_at?: string;
@@ -77,6 +88,12 @@ export interface MarkerView {
 export interface WorkstreamView {
   workstream_id: string;
   label: string;
+  /** Kept out of the lean read model, as every long text is. */
+  goal?: string;
+  /** The git context of the latest event that carried one. */
+  git?: GitContext;
+  /** Named verify steps, in the order they were first set. */
+  recipe: Map<string, string[]>;
   status: WorkstreamStatus;
   status_reason?: string;
   version: number;
@@ -93,7 +110,7 @@ export interface WorkstreamView {
   findings: Map<string, FindingView>;
   artifacts: Map<string, ArtifactView>;
   markers: Map<string, MarkerView>;
-  status_history: { status: WorkstreamStatus; reason?: string; at: string }[];
+  status_history: { status: WorkstreamStatus; reason?: string; forced_over?: string[]; at: string }[];
   /** Every session its events carry (meta or data), with the last position that carried it. */
   sessions: Map<string, number>;
 }
@@ -122,6 +139,9 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
     ws = {
       workstream_id: event.data.workstream_id,
       label: event.data.label,
+      goal: lean ? undefined : event.data.goal,
+      git: event.data.git,
+      recipe: new Map(),
       status: 'active',
       version: event.seq,
       created_at: event.at,
@@ -145,9 +165,14 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
   ws.updated_at = event.at;
   ws.last_pos = Math.max(ws.last_pos, event.pos);
   for (const session of sessionsOf(event)) ws.sessions.set(session, Math.max(ws.sessions.get(session) ?? 0, event.pos));
+  const git = (event.data as { git?: GitContext }).git;
+  if (git) ws.git = git;
   switch (event.type) {
+    case 'recipe_step_set':
+      ws.recipe.set(event.data.step, event.data.argv);
+      break;
     case 'plan_bound': {
-      const plan = { path: event.data.path, kind: event.data.kind, bound_at: event.at };
+      const plan = { path: event.data.path, kind: event.data.kind, bound_at: event.at, git: event.data.git };
       ws.plan = plan;
       ws.plan_history.push(plan);
       break;
@@ -169,13 +194,15 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
         timed_out: d.timed_out ?? false,
         passed: verifyPassed(d),
         session_id: d.session_id,
+        git: d.git,
+        step: d.step,
         recorded_at: event.at,
       });
       break;
     }
     case 'nanite_started': {
       const d = event.data;
-      ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: lean ? '' : d.prompt, executor: d.executor, state: 'running', started_at: event.at });
+      ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: lean ? '' : d.prompt, executor: d.executor, git: d.git, state: 'running', started_at: event.at });
       break;
     }
     case 'nanite_completed': {
@@ -217,7 +244,7 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
     case 'status_changed':
       ws.status = event.data.status;
       ws.status_reason = event.data.reason;
-      ws.status_history.push({ status: event.data.status, reason: event.data.reason, at: event.at });
+      ws.status_history.push({ status: event.data.status, reason: event.data.reason, forced_over: event.data.forced_over, at: event.at });
       break;
   }
   return ws;
@@ -251,12 +278,15 @@ export function presentWorkstream(ws: WorkstreamView) {
   return {
     workstream_id: ws.workstream_id,
     label: ws.label,
+    goal: ws.goal,
+    git: ws.git,
     status: ws.status,
     status_reason: ws.status_reason,
     version: ws.version,
     created_at: ws.created_at,
     updated_at: ws.updated_at,
     plan: ws.plan,
+    recipe: recipeSteps(ws),
     plan_history: ws.plan_history,
     boundary: ws.boundary,
     verify_runs: ws.verify_runs,
@@ -294,53 +324,139 @@ export function workstreamSummary(ws: WorkstreamView) {
   };
 }
 
-/** The routes a reader can drill into from the bounded status, with how much each holds. */
+/** The recipe as rows, in the order the steps were first set. */
+export function recipeSteps(ws: WorkstreamView): { step: string; argv: string[] }[] {
+  return [...ws.recipe].map(([step, argv]) => ({ step, argv }));
+}
+
+/** Where a reader can drill in from the bounded status: the CLI verb and the HTTP route, with how much each holds. */
 export function drillIn(ws: WorkstreamView) {
-  const base = `/v1/workstreams/${ws.workstream_id}`;
+  const id = ws.workstream_id;
+  const base = `/v1/workstreams/${id}`;
   return {
-    show: { route: base },
-    handoff: { route: `${base}/handoff`, markdown: `${base}/handoff?format=md` },
-    events: { route: `${base}/events`, count: ws.version },
-    verify_runs: { route: `${base}/verify-runs`, count: ws.verify_runs.length },
-    nanites: { route: `${base}/nanites`, count: ws.nanites.size },
-    findings: { route: `${base}/findings`, count: ws.findings.size },
-    artifacts: { route: `${base}/artifacts`, count: ws.artifacts.size },
-    markers: { route: `${base}/markers`, count: ws.markers.size },
-    cartography: { route: '/v1/cartography' },
+    show: { verb: `bmo workstream show ${id}`, route: base },
+    handoff: { verb: `bmo workstream handoff ${id} --format md`, route: `${base}/handoff`, markdown: `${base}/handoff?format=md` },
+    events: { verb: `bmo events tail --stream workstreams/${id}`, route: `${base}/events`, count: ws.version },
+    verify_runs: { verb: `bmo workstream show ${id} --json`, route: `${base}/verify-runs`, count: ws.verify_runs.length },
+    nanites: { verb: `bmo nanite status ${id}`, route: `${base}/nanites`, count: ws.nanites.size },
+    findings: { verb: `bmo workstream show ${id} --json`, route: `${base}/findings`, count: ws.findings.size },
+    artifacts: { verb: `bmo workstream show ${id} --json`, route: `${base}/artifacts`, count: ws.artifacts.size },
+    markers: { verb: `bmo workstream show ${id} --json`, route: `${base}/markers`, count: ws.markers.size },
+    cartography: { verb: 'bmo cartography', route: '/v1/cartography' },
   };
 }
 
-/**
- * `bmo workstream status`: a bounded summary (no output tails, no handoff texts) — identity,
- * bindings, last verify, verify/preflight/nanite posture, counts and where to drill in.
- */
-export function workstreamStatus(ws: WorkstreamView) {
+export interface PreflightCheck {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Which recipe steps passed in their latest run since `since` (all runs when no plan is bound). */
+function recipeSincePlan(ws: WorkstreamView, since: string | undefined): { passed: string[]; steps: string[] } {
+  const steps = [...ws.recipe.keys()];
+  const passed = steps.filter((step) => {
+    const latest = [...ws.verify_runs].reverse().find((r) => r.step === step && (since === undefined || r.recorded_at >= since));
+    return latest?.passed === true;
+  });
+  return { passed, steps };
+}
+
+function verifiedSincePlan(ws: WorkstreamView): PreflightCheck {
+  const check = 'verified_since_plan';
+  if (!ws.plan) return { check, ok: false, detail: 'no plan bound, so nothing is verified against one' };
+  if (ws.recipe.size > 0) {
+    const { passed, steps } = recipeSincePlan(ws, ws.plan.bound_at);
+    const missing = steps.filter((s) => !passed.includes(s));
+    return { check, ok: missing.length === 0, detail: `${passed.length} of ${steps.length} recipe step(s) passed since the plan was bound${missing.length ? `; run bmo workstream verify ${ws.workstream_id} ${missing.join(' ')}` : ''}` };
+  }
+  const lastPassed = [...ws.verify_runs].reverse().find((r) => r.passed);
+  const ok = lastPassed !== undefined && lastPassed.recorded_at >= ws.plan.bound_at;
+  return { check, ok, detail: ok ? `passed at ${lastPassed!.recorded_at}` : 'no passing verify run since the plan was bound' };
+}
+
+/** The git flags: the last verify run on another commit than the latest known, a branch moved since the plan was bound. */
+function gitChecks(ws: WorkstreamView): PreflightCheck[] {
+  const checks: PreflightCheck[] = [];
+  const current = ws.git;
+  const last = lastVerify(ws);
+  if (current && last?.git) {
+    const same = last.git.commit === current.commit;
+    checks.push({ check: 'verified_on_current_commit', ok: same, detail: same ? `the last verify run was on ${short(current.commit)}` : `the last verify run was on ${short(last.git.commit)}, the latest commit seen is ${short(current.commit)}: verify again` });
+  }
+  const planBranch = ws.plan?.git?.branch;
+  if (current && ws.plan?.git) {
+    const same = planBranch === current.branch;
+    checks.push({ check: 'branch_unchanged_since_plan', ok: same, detail: same ? `on ${current.branch ?? '(detached)'} as when the plan was bound` : `the plan was bound on ${planBranch ?? '(detached)'}, the work is now on ${current.branch ?? '(detached)'}: bind the plan again with set-plan` });
+  }
+  return checks;
+}
+
+const short = (commit: string) => commit.slice(0, 12);
+
+/** The preflight: every check a workstream must pass before it is called completed. */
+export function preflightChecks(ws: WorkstreamView): PreflightCheck[] {
+  const last = lastVerify(ws);
+  const open = openMarkers(ws);
+  const high = [...ws.findings.values()].filter((f) => f.severity === 'critical' || f.severity === 'high');
+  const running = [...ws.nanites.values()].filter((n) => n.state === 'running').length;
+  const id = ws.workstream_id;
+  return [
+    { check: 'plan_bound', ok: ws.plan !== undefined, detail: ws.plan ? `${ws.plan.kind} ${ws.plan.path}` : `no plan bound: bmo workstream set-plan ${id} --path P --kind K` },
+    { check: 'boundary_declared', ok: ws.boundary !== undefined, detail: ws.boundary?.boundary ?? `no boundary declared: bmo workstream boundary ${id} <boundary>` },
+    { check: 'last_verify_passed', ok: last?.passed === true, detail: last ? `${commandLine(last.argv)} → ${exitText(last)}` : `never verified: bmo workstream verify-run ${id} CMD…` },
+    verifiedSincePlan(ws),
+    ...gitChecks(ws),
+    { check: 'no_open_markers', ok: open.length === 0, detail: `${open.length} open marker(s)` },
+    { check: 'no_high_findings', ok: high.length === 0, detail: `${high.filter((f) => f.severity === 'critical').length} critical, ${high.filter((f) => f.severity === 'high').length} high` },
+    { check: 'no_running_nanites', ok: running === 0, detail: `${running} nanite(s) started and not completed` },
+  ];
+}
+
+function verifyPosture(ws: WorkstreamView) {
   const runs = ws.verify_runs;
   const last = lastVerify(ws);
   let consecutiveFailures = 0;
   for (let i = runs.length - 1; i >= 0 && !runs[i].passed; i--) consecutiveFailures++;
-  const lastPassed = [...runs].reverse().find((r) => r.passed);
-  const lastFailed = [...runs].reverse().find((r) => !r.passed);
+  return {
+    posture: runs.length === 0 ? 'unverified' : last!.passed ? 'passing' : 'failing',
+    runs: runs.length,
+    passed: runs.filter((r) => r.passed).length,
+    failed: runs.filter((r) => !r.passed).length,
+    consecutive_failures: consecutiveFailures,
+    last_passed_at: [...runs].reverse().find((r) => r.passed)?.recorded_at ?? null,
+    last_failed_at: [...runs].reverse().find((r) => !r.passed)?.recorded_at ?? null,
+  };
+}
+
+function nanitePosture(ws: WorkstreamView) {
   const nanites = [...ws.nanites.values()];
   const byOutcome = { running: 0, completed: 0, failed: 0, timeout: 0, partial: 0 };
   for (const nanite of nanites) byOutcome[nanite.state]++;
-  const lastNanite = nanites[nanites.length - 1];
+  const last = nanites[nanites.length - 1];
+  return {
+    posture: nanites.length === 0 ? 'none' : byOutcome.running > 0 ? 'running' : last.state,
+    total: nanites.length,
+    ...byOutcome,
+    last: last ? { nanite_id: last.nanite_id, session_id: last.session_id, state: last.state, started_at: last.started_at, completed_at: last.completed_at } : null,
+  };
+}
+
+/**
+ * `bmo workstream status`: a bounded summary (no output tails, no handoff texts) — identity, goal,
+ * git context, bindings, last verify, verify/preflight/nanite posture, counts and where to drill in.
+ */
+export function workstreamStatus(ws: WorkstreamView) {
+  const last = lastVerify(ws);
   const findingsBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<(typeof SEVERITIES)[number], number>;
   for (const finding of ws.findings.values()) findingsBySeverity[finding.severity]++;
-  const open = openMarkers(ws);
-  const verifiedSincePlan = ws.plan !== undefined && lastPassed !== undefined && lastPassed.recorded_at >= ws.plan.bound_at;
-  const checks = [
-    { check: 'plan_bound', ok: ws.plan !== undefined, detail: ws.plan ? `${ws.plan.kind} ${ws.plan.path}` : 'no plan bound: bmo workstream set-plan <id> --path P --kind K' },
-    { check: 'boundary_declared', ok: ws.boundary !== undefined, detail: ws.boundary?.boundary ?? 'no boundary declared: bmo workstream boundary <id> <boundary>' },
-    { check: 'last_verify_passed', ok: last?.passed === true, detail: last ? `${commandLine(last.argv)} → ${exitText(last)}` : 'never verified: bmo workstream verify-run <id> CMD…' },
-    { check: 'verified_since_plan', ok: verifiedSincePlan, detail: verifiedSincePlan ? `passed at ${lastPassed!.recorded_at}` : 'no passing verify run since the plan was bound' },
-    { check: 'no_open_markers', ok: open.length === 0, detail: `${open.length} open marker(s)` },
-    { check: 'no_high_findings', ok: findingsBySeverity.critical + findingsBySeverity.high === 0, detail: `${findingsBySeverity.critical} critical, ${findingsBySeverity.high} high` },
-    { check: 'no_running_nanites', ok: byOutcome.running === 0, detail: `${byOutcome.running} nanite(s) started and not completed` },
-  ];
+  const open = openMarkers(ws).length;
+  const checks = preflightChecks(ws);
   return {
     workstream_id: ws.workstream_id,
     label: ws.label,
+    goal: ws.goal,
+    git: ws.git ?? null,
     status: ws.status,
     status_reason: ws.status_reason,
     version: ws.version,
@@ -349,35 +465,23 @@ export function workstreamStatus(ws: WorkstreamView) {
     bindings: {
       plan: ws.plan ? { path: ws.plan.path, kind: ws.plan.kind, bound_at: ws.plan.bound_at } : null,
       boundary: ws.boundary ? { boundary: ws.boundary.boundary, team_id: ws.boundary.team_id, declared_at: ws.boundary.declared_at } : null,
+      recipe: recipeSteps(ws).map((s) => s.step),
     },
     last_verify: last
-      ? { run_id: last.run_id, argv: last.argv, passed: last.passed, exit_code: last.exit_code, signal: last.signal, timed_out: last.timed_out, truncated: last.truncated, duration_ms: last.duration_ms, at: last.recorded_at }
+      ? { run_id: last.run_id, argv: last.argv, passed: last.passed, exit_code: last.exit_code, signal: last.signal, timed_out: last.timed_out, truncated: last.truncated, duration_ms: last.duration_ms, at: last.recorded_at, step: last.step, commit: last.git?.commit }
       : null,
-    verify: {
-      posture: runs.length === 0 ? 'unverified' : last!.passed ? 'passing' : 'failing',
-      runs: runs.length,
-      passed: runs.filter((r) => r.passed).length,
-      failed: runs.filter((r) => !r.passed).length,
-      consecutive_failures: consecutiveFailures,
-      last_passed_at: lastPassed?.recorded_at ?? null,
-      last_failed_at: lastFailed?.recorded_at ?? null,
-    },
+    verify: verifyPosture(ws),
     preflight: { ready: checks.every((c) => c.ok), checks },
-    nanites: {
-      posture: nanites.length === 0 ? 'none' : byOutcome.running > 0 ? 'running' : lastNanite.state,
-      total: nanites.length,
-      ...byOutcome,
-      last: lastNanite ? { nanite_id: lastNanite.nanite_id, session_id: lastNanite.session_id, state: lastNanite.state, started_at: lastNanite.started_at, completed_at: lastNanite.completed_at } : null,
-    },
+    nanites: nanitePosture(ws),
     counts: {
       events: ws.version,
-      verify_runs: runs.length,
-      nanites: nanites.length,
+      verify_runs: ws.verify_runs.length,
+      nanites: ws.nanites.size,
       findings: ws.findings.size,
       findings_by_severity: findingsBySeverity,
       artifacts: ws.artifacts.size,
-      markers_open: open.length,
-      markers_cleared: ws.markers.size - open.length,
+      markers_open: open,
+      markers_cleared: ws.markers.size - open,
       sessions: ws.sessions.size,
     },
     drill_in: drillIn(ws),

@@ -1,5 +1,5 @@
 import type { DomainEvent, EventOf } from '../../events/index.js';
-import { evolveWorkstream, type NaniteOutcome, type PlanKind, type WorkstreamStatus, type WorkstreamView } from '../../projections/workstream.js';
+import { evolveWorkstream, preflightChecks, type GitContext, type NaniteOutcome, type PlanKind, type WorkstreamStatus, type WorkstreamView } from '../../projections/workstream.js';
 import { BmoError } from '../errors.js';
 import type { Entity } from './entity.js';
 
@@ -7,17 +7,18 @@ export type Boundary = EventOf<'boundary_declared'>['data']['boundary'];
 export type Severity = EventOf<'finding_recorded'>['data']['severity'];
 
 export type WorkstreamCommand =
-  | { type: 'create_workstream'; label: string }
-  | { type: 'bind_plan'; path: string; kind: PlanKind }
+  | { type: 'create_workstream'; label: string; goal?: string; git?: GitContext }
+  | { type: 'bind_plan'; path: string; kind: PlanKind; git?: GitContext }
+  | { type: 'set_recipe_step'; step: string; argv: string[] }
   | { type: 'declare_boundary'; boundary: Boundary; team_id?: string; note?: string }
   | ({ type: 'record_verify_run' } & EventOf<'verify_run_recorded'>['data'])
-  | { type: 'start_nanite'; nanite_id: string; session_id: string; prompt: string; executor: string[] }
+  | { type: 'start_nanite'; nanite_id: string; session_id: string; prompt: string; executor: string[]; git?: GitContext }
   | { type: 'complete_nanite'; nanite_id: string; outcome: NaniteOutcome; handoff: string; exit_code: number | null; duration_ms: number; truncated: boolean }
   | { type: 'record_finding'; finding_id: string; severity: Severity; path?: string; text: string }
   | { type: 'attach_artifact'; artifact_id: string; ref: string; kind: string; digest?: string }
   | { type: 'add_marker'; marker_id: string; path: string; note: string }
   | { type: 'clear_marker'; marker_id: string; reason?: string }
-  | { type: 'change_status'; status: WorkstreamStatus; reason?: string };
+  | { type: 'change_status'; status: WorkstreamStatus; reason?: string; force?: boolean };
 
 const event = <T extends DomainEvent['type']>(type: T, data: EventOf<T>['data']) => ({ type, data }) as EventOf<T>;
 
@@ -30,7 +31,7 @@ const event = <T extends DomainEvent['type']>(type: T, data: EventOf<T>['data'])
 export function decideWorkstream(command: WorkstreamCommand, ws: WorkstreamView | undefined, _now: Date, id: string): DomainEvent[] {
   if (command.type === 'create_workstream') {
     if (ws) throw new BmoError('conflict', `workstream ${id} already exists ("${ws.label}")`, { field: 'id' });
-    return [event('workstream_created', { workstream_id: id, label: command.label })];
+    return [event('workstream_created', { workstream_id: id, label: command.label, goal: command.goal, git: command.git })];
   }
   if (!ws) throw new BmoError('not_found', `no workstream ${id}; bmo workstream list (GET /v1/workstreams) lists them`, { field: 'id' });
 
@@ -39,7 +40,14 @@ export function decideWorkstream(command: WorkstreamCommand, ws: WorkstreamView 
       if (ws.plan?.path === command.path && ws.plan.kind === command.kind) {
         throw new BmoError('conflict', `workstream ${id} is already bound to ${command.kind} plan ${command.path}`, { field: 'path' });
       }
-      return [event('plan_bound', { path: command.path, kind: command.kind })];
+      return [event('plan_bound', { path: command.path, kind: command.kind, git: command.git })];
+    case 'set_recipe_step': {
+      const known = ws.recipe.get(command.step);
+      if (known && known.length === command.argv.length && known.every((word, i) => word === command.argv[i])) {
+        throw new BmoError('conflict', `recipe step ${command.step} already runs that command`, { field: 'step' });
+      }
+      return [event('recipe_step_set', { step: command.step, argv: command.argv })];
+    }
     case 'declare_boundary':
       if ((command.boundary === 'team') !== (command.team_id !== undefined)) {
         throw new BmoError('invalid_body', 'team_id: give it with boundary "team", and only then', { field: 'team_id' });
@@ -52,7 +60,7 @@ export function decideWorkstream(command: WorkstreamCommand, ws: WorkstreamView 
     }
     case 'start_nanite':
       if (ws.nanites.has(command.nanite_id)) throw new BmoError('conflict', `nanite ${command.nanite_id} already started`, { field: 'nanite_id' });
-      return [event('nanite_started', { nanite_id: command.nanite_id, session_id: command.session_id, prompt: command.prompt, executor: command.executor })];
+      return [event('nanite_started', { nanite_id: command.nanite_id, session_id: command.session_id, prompt: command.prompt, executor: command.executor, git: command.git })];
     case 'complete_nanite': {
       const nanite = ws.nanites.get(command.nanite_id);
       if (!nanite) throw new BmoError('not_found', `no nanite ${command.nanite_id} on workstream ${id}`, { field: 'nanite_id' });
@@ -85,15 +93,32 @@ export function decideWorkstream(command: WorkstreamCommand, ws: WorkstreamView 
       return [event('marker_cleared', { marker_id: command.marker_id, reason: command.reason })];
     }
     case 'change_status':
-      if (ws.status === command.status && ws.status_reason === command.reason) {
-        throw new BmoError('conflict', `workstream ${id} is already ${command.status}`, { field: 'status' });
-      }
-      return [event('status_changed', { status: command.status, reason: command.reason })];
+      return decideStatus(command, ws, id);
     default: {
       const unknown: never = command;
       throw new BmoError('bad_request', `unknown workstream command ${(unknown as { type: string }).type}`);
     }
   }
+}
+
+/**
+ * Evidence gates done: `completed` over a preflight that is not ready is refused with the open
+ * checks, unless forced with a reason, and then the event records which checks it went over.
+ */
+function decideStatus(command: Extract<WorkstreamCommand, { type: 'change_status' }>, ws: WorkstreamView, id: string): DomainEvent[] {
+  if (ws.status === command.status && ws.status_reason === command.reason) {
+    throw new BmoError('conflict', `workstream ${id} is already ${command.status}`, { field: 'status' });
+  }
+  if (command.force && !command.reason?.trim()) throw new BmoError('invalid_body', 'reason: a forced status change needs a reason (--reason "…"), recorded with it', { field: 'reason' });
+  const open = command.status === 'completed' ? preflightChecks(ws).filter((c) => !c.ok) : [];
+  if (open.length > 0 && !command.force) {
+    const todo = open.map((c) => `${c.check}: ${c.detail}`).join('; ');
+    throw new BmoError('conflict', `workstream ${id} is not ready to be completed (${todo}); finish these, or force it with --force --reason "…"`, {
+      field: 'status',
+      details: { todo: open },
+    });
+  }
+  return [event('status_changed', { status: command.status, reason: command.reason, forced_over: open.length > 0 ? open.map((c) => c.check) : undefined })];
 }
 
 export const workstreamEntity: Entity<WorkstreamView, WorkstreamCommand> = { kind: 'workstreams', evolve: evolveWorkstream, decide: decideWorkstream };

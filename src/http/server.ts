@@ -142,7 +142,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       await v1.register(teamRoutes, { pipeline });
       await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms, telemetry });
     }
-    await v1.register(workstreamRoutes, { pipeline });
+    const teamExists = remote ? undefined : (teamId: string) => pipeline.readModels.teams.get(teamId)?.status !== undefined && pipeline.readModels.teams.get(teamId)?.status !== 'removed';
+    await v1.register(workstreamRoutes, { pipeline, teamExists });
     // The store-wide logs: system/cleanup (every cleanup's audit), system/remote (the remote's health).
     logRoute(v1, pipeline, 'system', 'system log');
     await v1.register(streamRoutes, {

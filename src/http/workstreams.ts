@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Boundary, Id, PlanKind, WorkstreamStatus } from '../../events/index.js';
+import { Boundary, GitContext, Id, PlanKind, WorkstreamStatus } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
 import { workstreamEvents } from '../../events/workstreams.js';
 import { presentCartography } from '../../projections/cartography.js';
 import { buildHandoff, handoffMarkdown } from '../../projections/handoff.js';
-import { presentWorkstream, workstreamStatus, workstreamSummary, type WorkstreamView } from '../../projections/workstream.js';
+import { presentWorkstream, recipeSteps, workstreamStatus, workstreamSummary, type WorkstreamView } from '../../projections/workstream.js';
 import { workstreamEntity, type WorkstreamCommand } from '../domain/workstreams.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -13,8 +13,9 @@ import { logRoute } from './events.js';
 import { commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
 
 const Label = nonEmptyText(200).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line with no control characters');
-const CreateWorkstream = z.strictObject({ id: Id.optional(), label: Label });
-const BindPlan = z.strictObject({ path: workstreamEvents.plan_bound.shape.path, kind: PlanKind });
+const CreateWorkstream = z.strictObject({ id: Id.optional(), label: Label, goal: workstreamEvents.workstream_created.shape.goal, git: GitContext.optional() });
+const BindPlan = z.strictObject({ path: workstreamEvents.plan_bound.shape.path, kind: PlanKind, git: GitContext.optional() });
+const SetRecipeStep = workstreamEvents.recipe_step_set;
 const DeclareBoundary = z
   .strictObject({ boundary: Boundary, team_id: Id.optional(), note: text(1000).optional() })
   .refine((b) => (b.boundary === 'team') === (b.team_id !== undefined), { message: 'give team_id with boundary "team", and only then', path: ['team_id'] });
@@ -25,19 +26,21 @@ const RecordFinding = workstreamEvents.finding_recorded.extend({ finding_id: Id.
 const AttachArtifact = workstreamEvents.artifact_attached.extend({ artifact_id: Id.optional() });
 const AddMarker = workstreamEvents.marker_added.extend({ marker_id: Id.optional() });
 const ClearMarker = z.strictObject({ reason: text(500).optional() }).optional();
-const ChangeStatus = z.strictObject({ status: WorkstreamStatus, reason: text(1000).optional() });
+const ChangeStatus = z.strictObject({ status: WorkstreamStatus, reason: text(1000).optional(), force: z.boolean().optional() });
 const ListWorkstreams = z.strictObject({ session: Id.optional(), status: WorkstreamStatus.optional() });
-const HandoffQuery = z.strictObject({ format: z.enum(['json', 'md', 'markdown']).optional() });
+const HandoffQuery = z.strictObject({ format: z.enum(['json', 'md', 'markdown']).optional(), full: z.enum(['true', 'false']).optional() });
 const MarkersQuery = z.strictObject({ open: z.enum(['true', 'false']).optional() });
 const CartographyQuery = z.strictObject({ limit: queryInt(1, 1000).default(100) });
 
 /** The id a create answered with: on an idempotent retry, the one the first request made, not a fresh one. */
 export interface WorkstreamRoutesOptions {
   pipeline: Pipeline;
+  /** Whether a team a `team` boundary names exists; undefined where teams live on a remote server. */
+  teamExists?: (teamId: string) => boolean;
 }
 
 /** Workstreams (the factory pattern's durable rows) and the cartography read across them. */
-export async function workstreamRoutes(app: FastifyInstance, { pipeline }: WorkstreamRoutesOptions): Promise<void> {
+export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExists }: WorkstreamRoutesOptions): Promise<void> {
   const models = () => pipeline.readModels;
   const run = (request: FastifyRequest, id: string, command: WorkstreamCommand) => pipeline.execute(workstreamEntity, id, command, commandContext(request));
 
@@ -63,7 +66,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   app.post('/v1/workstreams', async (request, reply) => {
     const body = parseWith(CreateWorkstream, request.body);
     const workstreamId = body.id ?? newId();
-    const envelopes = await run(request, workstreamId, { type: 'create_workstream', label: body.label });
+    const envelopes = await run(request, workstreamId, { type: 'create_workstream', label: body.label, goal: body.goal, git: body.git });
     return sendCommandResult(reply, 201, envelopes, { workstream_id: createdId(envelopes, 'workstream_id', workstreamId) });
   });
 
@@ -80,9 +83,9 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
   });
 
   app.get('/v1/workstreams/:id/handoff', async (request, reply) => {
-    const { format } = parseWith(HandoffQuery, request.query, 'query');
+    const { format, full } = parseWith(HandoffQuery, request.query, 'query');
     const ws = await workstreamOf(request);
-    const handoff = buildHandoff(ws, models().cartography);
+    const handoff = buildHandoff(ws, models().cartography, { full: full === 'true' });
     const markdown = format === 'md' || format === 'markdown' || (format === undefined && (request.headers.accept ?? '').includes('text/markdown'));
     void reply.header('etag', `"${ws.version}"`);
     if (markdown) return reply.type('text/markdown; charset=utf-8').send(handoffMarkdown(handoff));
@@ -97,8 +100,19 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     handler: async (request, reply) => {
       const id = idParam(request, 'id');
       const body = parseWith(BindPlan, request.body);
-      return sendCommandResult(reply, 200, await run(request, id, { type: 'bind_plan', path: body.path, kind: body.kind }), { workstream_id: id });
+      return sendCommandResult(reply, 200, await run(request, id, { type: 'bind_plan', path: body.path, kind: body.kind, git: body.git }), { workstream_id: id });
     },
+  });
+
+  app.get('/v1/workstreams/:id/recipe', async (request) => {
+    const ws = await workstreamOf(request);
+    return { workstream_id: ws.workstream_id, version: ws.version, steps: recipeSteps(ws) };
+  });
+
+  app.post('/v1/workstreams/:id/recipe', async (request, reply) => {
+    const id = idParam(request, 'id');
+    const body = parseWith(SetRecipeStep, request.body);
+    return sendCommandResult(reply, 200, await run(request, id, { type: 'set_recipe_step', step: body.step, argv: body.argv }), { workstream_id: id, step: body.step });
   });
 
   app.route({
@@ -107,6 +121,9 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     handler: async (request, reply) => {
       const id = idParam(request, 'id');
       const body = parseWith(DeclareBoundary, request.body);
+      if (body.team_id !== undefined && teamExists && !teamExists(body.team_id)) {
+        throw new BmoError('not_found', `team_id: no team ${body.team_id}; bmo team list (GET /v1/teams) lists them`, { field: 'team_id' });
+      }
       return sendCommandResult(reply, 200, await run(request, id, { type: 'declare_boundary', ...body }), { workstream_id: id });
     },
   });
@@ -117,7 +134,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     handler: async (request, reply) => {
       const id = idParam(request, 'id');
       const body = parseWith(ChangeStatus, request.body);
-      return sendCommandResult(reply, 200, await run(request, id, { type: 'change_status', status: body.status, reason: body.reason }), { workstream_id: id });
+      return sendCommandResult(reply, 200, await run(request, id, { type: 'change_status', status: body.status, reason: body.reason, force: body.force }), { workstream_id: id });
     },
   });
 
@@ -159,7 +176,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline }: Works
     const id = idParam(request, 'id');
     const body = parseWith(StartNanite, request.body);
     const naniteId = body.nanite_id ?? newId();
-    const envelopes = await run(request, id, { type: 'start_nanite', nanite_id: naniteId, session_id: body.session_id, prompt: body.prompt, executor: body.executor });
+    const envelopes = await run(request, id, { type: 'start_nanite', nanite_id: naniteId, session_id: body.session_id, prompt: body.prompt, executor: body.executor, git: body.git });
     return sendCommandResult(reply, 201, envelopes, { workstream_id: id, nanite_id: createdId(envelopes, 'nanite_id', naniteId) });
   });
 

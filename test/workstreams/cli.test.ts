@@ -112,7 +112,7 @@ test('the minimal factory shape end to end through the CLI, and it all survives 
       cartography: await getJson(u, '/v1/cartography'),
     });
     const before = await read(url);
-    assert.equal(before.handoff.open_markers.map((m: { marker_id: string }) => m.marker_id), [marker.marker_id]);
+    assert.equal(before.handoff.open_markers.rows.map((m: { marker_id: string }) => m.marker_id), [marker.marker_id]);
     assert.ok(before.cartography.trail.some((t: { kind: string; path?: string }) => t.kind === 'marker_hotspot' && t.path === 'docs/book/ch1.md'), 'a finding on a marked path');
     const again = await restart();
     assert.equal(await read(again.url), before);
