@@ -106,6 +106,40 @@ async function runAll(files) {
   return results;
 }
 
+/**
+ * Sleeps of 50 ms or more in test/: a test waits on a condition (test/helpers/wait.ts) or moves a
+ * TestClock instead. A line that must wait (a kill at a random moment) says why after `sleep-check:`.
+ */
+function sleepsInTests() {
+  const pause = [
+    /\b(?:sleep|delay)\(\s*([\d_]+)/g,
+    /\bsetTimeout\(\s*(?:resolve|res|r|done|next)\s*,\s*([\w_.]+)\s*\)/g,
+    /\bsetTimeout\(\s*([\d_]+)\s*\)/g,
+  ];
+  const helper = /\b(?:function\s+(?:sleep|delay|pause)\s*\(|(?:const|let)\s+(?:sleep|delay|pause)\s*=\s*(?:async\s*)?\()/;
+  const offenders = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) {
+        readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
+          if (line.includes('sleep-check:')) return;
+          if (helper.test(line)) offenders.push(`${path}:${i + 1}: a sleep helper; wait with until/within (test/helpers/wait.ts) or move a TestClock`);
+          for (const re of pause) {
+            for (const match of line.matchAll(re)) {
+              const ms = Number(match[1].replaceAll('_', ''));
+              if (!(ms < 50)) offenders.push(`${path}:${i + 1}: waits ${Number.isNaN(ms) ? match[1] : `${ms} ms`}; wait on a condition (test/helpers/wait.ts) or move a TestClock`);
+            }
+          }
+        });
+      }
+    }
+  };
+  walk('test');
+  return offenders;
+}
+
 let buildMs = 0;
 if (build) {
   const code = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
@@ -121,8 +155,10 @@ if (!existsSync(TEST_DIR)) {
 }
 const files = testFiles();
 const results = await runAll(files);
-const sum = (key) => results.reduce((n, r) => n + r[key], 0);
-const failedFiles = results.filter((r) => r.failed > 0).map((r) => r.file);
+const sleeps = existsSync('test') ? sleepsInTests() : [];
+if (sleeps.length) console.log(`\n── no sleep of 50 ms or more in test/ (a failure)\n${sleeps.join('\n')}`);
+const sum = (key) => results.reduce((n, r) => n + r[key], 0) + (key === 'failed' && sleeps.length ? 1 : 0);
+const failedFiles = results.filter((r) => r.failed > 0).map((r) => r.file).concat(sleeps.length ? ['the sleep check'] : []);
 const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 5);
 
 console.log(`\n${files.length} file(s), ${jobs} at a time, in ${seconds(Date.now() - started)}${build ? ` (build ${seconds(buildMs)})` : ''}`);

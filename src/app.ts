@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
 import { ConfigError, hostOnly, type Config } from './config/config.js';
 import { resolveToken } from './auth-token.js';
 import { buildServer } from './http/server.js';
@@ -25,8 +26,8 @@ export interface StartOptions {
   /** A failed write or sync: by default the process exits, never acknowledging. */
   onFatal?: (error: unknown) => void;
   listen?: boolean;
-  /** The time every decision and expiry reads (tests advance their own). */
-  clock?: () => Date;
+  /** The time and timers of the pipeline, the sessions, the lease sweeper and the stream (default: the system clock). */
+  clock?: Clock;
 }
 
 /** Opens the store, rebuilds the projections and (unless told not to) listens. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import pino from 'pino';
-import { startBmo, type Bmo } from '../app.js';
+import type { Bmo } from '../app.js';
 import { resolveToken } from '../auth-token.js';
 import type { Config } from '../config/config.js';
 import { BmoError, ERROR_CODES, type ErrorCode } from '../errors.js';
@@ -72,6 +72,8 @@ export async function connect(config: Config, options: { logger?: Logger } = {})
   }
   let local: Bmo;
   try {
+    // Loaded here only: a CLI that talks to a server starts without the server's modules.
+    const { startBmo } = await import('../app.js');
     local = await startBmo({ config, logger: options.logger ?? pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2)), listen: false });
   } catch (error) {
     if (error instanceof BmoError && error.code === 'store_locked') {

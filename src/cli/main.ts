@@ -2,7 +2,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { remoteWords } from '../../projections/posture.js';
 import { recentEventOf } from '../../projections/recent.js';
-import { describeStore, startBmo } from '../app.js';
 import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -38,6 +37,7 @@ program
     if (opts.port !== undefined) server.port = opts.port;
     const { config, files } = configFrom(program, server);
     const logger = createLogger();
+    const { describeStore, startBmo } = await import('../app.js');
     const bmo = await startBmo({ config, logger });
     let stopping = false;
     const stop = async (signal: string) => {

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { createStore, describeStore } from '../app.js';
 import type { Config } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import type { EventStore } from '../store/index.js';
@@ -41,7 +40,7 @@ export function registerTransferCommands(program: Command): void {
           out.end();
           await finished(out);
         }
-        const summary = { events, head: store.head(), from: describeStore(config) };
+        const summary = { events, head: store.head(), from: (await import('../app.js')).describeStore(config) };
         const text = `exported ${events} events from ${summary.from}${opts.out ? ` to ${opts.out}` : ''}`;
         if (opts.out) print(!!opts.json, summary, () => text);
         else process.stderr.write(`${opts.json ? JSON.stringify(summary) : text}\n`);
@@ -56,7 +55,7 @@ export function registerTransferCommands(program: Command): void {
       const config = storeConfig(program, opts);
       await withStore(config, 'bmo import', async (store) => {
         const result = await withExportFile(file, (path) => importStore(store, () => createReadStream(path), progressLine('imported')));
-        const summary = { ...result, into: describeStore(config) };
+        const summary = { ...result, into: (await import('../app.js')).describeStore(config) };
         print(!!opts.json, summary, () =>
           [
             `imported ${result.events} events in ${result.streams} streams into ${summary.into}`,
@@ -94,6 +93,7 @@ function storeConfig(program: Command, opts: StoreOptions): Config {
 async function withStore(config: Config, role: string, body: (store: EventStore) => Promise<void>): Promise<void> {
   const logger = pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2));
   let fatal: unknown;
+  const { createStore } = await import('../app.js');
   const store = createStore(config, logger, (error) => (fatal = error), role);
   await store.open();
   try {

@@ -2,6 +2,7 @@ import type {} from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
+import type { Timer } from '../clock.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { badPattern, streamFilter, type StoredEvent } from '../store/index.js';
@@ -172,7 +173,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     socket.on('pong', () => (alive = true));
 
     let unsubscribePosture: (() => void) | undefined;
-    let postureTimer: NodeJS.Timeout | undefined;
+    let postureTimer: Timer | undefined;
     let lastPosture: string | undefined;
     let postureDue = false;
     const sendPosture = () => {
@@ -193,8 +194,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       sendPosture();
       // After every commit, and on a timer for what moves with the clock alone (a session lapsing, a claim going stale).
       unsubscribePosture = pipeline.hub.subscribe(() => sendPosture());
-      postureTimer = setInterval(sendPosture, POSTURE_TICK_MS);
-      postureTimer.unref();
+      postureTimer = pipeline.clock.every(POSTURE_TICK_MS, sendPosture, { unref: true });
     }
 
     socket.on('close', () => {
@@ -202,7 +202,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       sockets.delete(socket);
       clearInterval(ping);
       unsubscribePosture?.();
-      clearInterval(postureTimer);
+      postureTimer?.cancel();
       drained?.();
     });
     socket.on('message', (data) => {

@@ -142,15 +142,18 @@ export async function reclaimLapsedClaims(pipeline: Pipeline, invocationId = `sw
 /** Runs the lease sweeper every `intervalMs` until the returned stop is called. */
 export function startLeaseSweeper(pipeline: Pipeline, intervalMs: number, telemetry: TeamsTelemetry, onError: (error: unknown) => void): () => void {
   let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    const invocationId = randomUUID();
-    reclaimLapsedClaims(pipeline, invocationId)
-      .then((n) => n > 0 && telemetry.fired({ invocation_id: invocationId, lifecycle: 'lease_sweep', outcome: 'ok' }))
-      .catch(onError)
-      .finally(() => (running = false));
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  const timer = pipeline.clock.every(
+    intervalMs,
+    () => {
+      if (running) return;
+      running = true;
+      const invocationId = randomUUID();
+      reclaimLapsedClaims(pipeline, invocationId)
+        .then((n) => n > 0 && telemetry.fired({ invocation_id: invocationId, lifecycle: 'lease_sweep', outcome: 'ok' }))
+        .catch(onError)
+        .finally(() => (running = false));
+    },
+    { unref: true },
+  );
+  return () => timer.cancel();
 }

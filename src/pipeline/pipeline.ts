@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Envelope, Meta, StreamName } from '../../events/index.js';
 import type { Entity } from '../domain/entity.js';
+import { systemClock, type Clock } from '../clock.js';
 import { BmoError, VersionConflictError } from '../errors.js';
 import { isoOf, type EventStore, type StoredEvent } from '../store/index.js';
 import { evolveTeam, type TeamView } from '../../projections/team.js';
@@ -52,7 +53,8 @@ interface WriteModel {
 export interface PipelineOptions {
   store: EventStore;
   logger: Logger;
-  clock?: () => Date;
+  /** The time commands are decided at and the timers run on (default: the system clock). */
+  clock?: Clock;
   /** Write models kept past this many are dropped, least recently used first, once none of their appends is in flight. */
   maxWriteModels?: number;
   /** Threads besides this one that replay the logs on startup (default: one fewer than the cores, at most 3). */
@@ -74,7 +76,7 @@ export class Pipeline {
   readonly teamDetails: DetailCache<TeamView>;
   readonly workstreamDetails: DetailCache<WorkstreamView>;
   private readonly logger: Logger;
-  private readonly clock: () => Date;
+  readonly clock: Clock;
   private readonly maxWriteModels: number;
   private readonly replay: { workers: number; minStreams: number };
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
@@ -84,7 +86,7 @@ export class Pipeline {
   constructor(options: PipelineOptions) {
     this.store = options.store;
     this.logger = options.logger;
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
     this.maxWriteModels = options.maxWriteModels ?? 4096;
     this.replay = { workers: options.replayWorkers ?? Math.min(availableParallelism() - 1, 3), minStreams: options.replayMinStreams ?? 1000 };
     this.teamDetails = new DetailCache<TeamView>(this.store, (team, event) => evolveTeam(team, event), (stream) => this.readModels.teams.get(stream.slice('teams/'.length))?.version ?? 0);
@@ -114,7 +116,7 @@ export class Pipeline {
   }
 
   now(): Date {
-    return this.clock();
+    return this.clock.now();
   }
 
   /** Runs one command against one entity and resolves with its events once they are durable. */
@@ -178,7 +180,7 @@ export class Pipeline {
     if (context.expectedVersion !== undefined && context.expectedVersion !== model.version) {
       throw new VersionConflictError(stream, context.expectedVersion, model.version);
     }
-    const now = this.clock();
+    const now = this.clock.now();
     const events = entity.decide(command, model.state as S | undefined, now, id);
     if (events.length === 0) return [];
     const meta: Meta = {};

@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
+import * as assert from 'uvu/assert';
 import { startBmo, type Bmo } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
+import { tempDir } from './tmp.js';
 
 /** The repository root (tests run from dist/test/...). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -26,17 +29,44 @@ export function testConfig(dataDir: string, overrides: Record<string, unknown> =
   return loadConfig({ cwd: dataDir, env: { HOME: dataDir }, overrides: { ...overrides, server, options } }).config;
 }
 
+export interface TestBmoOptions {
+  overrides?: Record<string, unknown>;
+  listen?: boolean;
+  /** Every log line, kept for assertions. */
+  logLines?: string[];
+  /** A `TestClock` the test moves on (default: the system clock). */
+  clock?: Clock;
+}
+
 /** An in-process bmo on a temp data directory (port 0 when it listens). */
-export async function startTestBmo(dataDir: string, options: { overrides?: Record<string, unknown>; listen?: boolean; logLines?: string[]; clock?: () => Date } = {}): Promise<Bmo> {
+export async function startTestBmo(dataDir: string, options: TestBmoOptions = {}): Promise<Bmo> {
   return startBmo({
-    clock: options.clock,
     config: testConfig(dataDir, options.overrides),
     logger: testLogger(options.logLines),
     listen: options.listen ?? false,
+    clock: options.clock,
     onFatal: (error) => {
       throw error;
     },
   });
+}
+
+/**
+ * Runs `fn` against a fresh in-process bmo on a temp dir; closes it (every WebSocket first) and
+ * removes the dir whatever happens. `close` lets `fn` close it earlier.
+ */
+export async function withBmo(fn: (bmo: Bmo, dir: string, close: () => Promise<void>) => Promise<void>, options: TestBmoOptions = {}): Promise<void> {
+  const tmp = tempDir();
+  const bmo = await startTestBmo(tmp.dir, options);
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= bmo.close());
+  try {
+    await fn(bmo, tmp.dir, close);
+  } finally {
+    for (const socket of bmo.server.websocketServer?.clients ?? []) socket.terminate();
+    await close().catch(() => {});
+    tmp.cleanup();
+  }
 }
 
 /** `inject` with the bearer token and a JSON body. */
@@ -54,6 +84,27 @@ export async function call(bmo: Bmo, method: string, url: string, body?: unknown
     json = undefined;
   }
   return { status: response.statusCode, json, body: response.body, headers: response.headers };
+}
+
+/** A call that must answer `status`; on anything else the assertion shows the answer. */
+export async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown, headers?: Record<string, string>) {
+  const res = await call(bmo, method, url, body, headers);
+  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
+  return res;
+}
+
+/** `ok`, and its JSON body. */
+export async function okJson(bmo: Bmo, status: number, method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<any> {
+  return (await ok(bmo, status, method, url, body, headers)).json;
+}
+
+/** The events of a jsonl log, one object a line; none when the file is not there. */
+export function readLog<T = Record<string, any>>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
 }
 
 export interface ServerProcess {

@@ -2,9 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
 import { teamEntity } from '../../src/domain/teams.js';
-import { call, startTestBmo } from '../helpers/bmo.js';
+import { call, ok, startTestBmo, withBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
-import { createTeam, eventTypes, ok, storeState, withBmo } from './support.js';
+import { createTeam, eventTypes, storeState } from './support.js';
 
 const count = (types: string[], type: string) => types.filter((t) => t === type).length;
 

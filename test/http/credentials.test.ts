@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, startTestBmo } from '../helpers/bmo.js';
+import { TestClock } from '../../src/clock.js';
+import { call, ok, startTestBmo, withBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
-import { diskSnapshot, ok, withBmo } from './support.js';
+import { diskSnapshot } from './support.js';
 
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -169,8 +170,8 @@ test('an observer reads and never writes; a scoped observer reads its teams only
 
 test('bad tokens: 401, the same text for an unknown id and a wrong secret, which for revoked and expired; nothing written', async () => {
   const tmp = tempDir();
-  let now = new Date('2026-03-01T00:00:00Z');
-  const bmo = await startTestBmo(tmp.dir, { clock: () => now });
+  const clock = new TestClock('2026-03-01T00:00:00Z');
+  const bmo = await startTestBmo(tmp.dir, { clock });
   try {
     const short = await issue(bmo, { name: 'short', role: 'observer', expires_in: '1h' });
     const gone = await issue(bmo, { name: 'gone', role: 'observer' });
@@ -186,7 +187,7 @@ test('bad tokens: 401, the same text for an unknown id and a wrong secret, which
     const late = await refused(bmo, tmp.dir, 401, undefined, 'GET', '/v1/teams', undefined, as(gone.token));
     assert.match(late.json.message, /revoked .*left the project/);
     await ok(bmo, 200, 'GET', '/v1/teams', undefined, as(short.token));
-    now = new Date(now.getTime() + 3600_000);
+    await clock.advance(3600_000);
     const expired = await refused(bmo, tmp.dir, 401, undefined, 'GET', '/v1/teams', undefined, as(short.token));
     assert.match(expired.json.message, /expired at 2026-03-01T01:00:00.000Z/);
     const list = await ok(bmo, 200, 'GET', '/v1/credentials');

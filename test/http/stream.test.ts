@@ -6,8 +6,9 @@ import WebSocket from 'ws';
 import type { DomainEvent, StreamName } from '../../events/index.js';
 import type { Bmo } from '../../src/app.js';
 import { streamFilter, type StoredEvent } from '../../src/store/index.js';
-import { call, startTestBmo, TOKEN } from '../helpers/bmo.js';
-import { tempDir } from '../helpers/tmp.js';
+import { TestClock } from '../../src/clock.js';
+import { call, TOKEN, withBmo as withTestBmo } from '../helpers/bmo.js';
+import { until, within } from '../helpers/wait.js';
 
 interface Frame {
   pos: number;
@@ -27,17 +28,6 @@ interface Client {
   pings: number;
   closed: Promise<{ code: number; reason: string }>;
 }
-
-/** Resolves once `check` holds, polling; fails naming `what` after `ms`. */
-async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.unreachable(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function streamUrl(bmo: Bmo, query = ''): string {
   return `${bmo.url!.replace(/^http/, 'ws')}/v1/stream${query ? `?${query}` : ''}`;
@@ -89,18 +79,8 @@ const caughtUp = (client: Client) => client.controls.some((c) => c.op === 'caugh
 const lastPos = (client: Client) => client.events.at(-1)?.pos ?? 0;
 
 /** Runs `body` against a listening bmo on a fresh data directory, then closes it and removes the directory. */
-async function withBmo(overrides: Record<string, unknown>, body: (bmo: Bmo, closeBmo: () => Promise<void>) => Promise<void>, logLines?: string[]): Promise<void> {
-  const { dir, cleanup } = tempDir('bmo-stream-');
-  const bmo = await startTestBmo(dir, { listen: true, overrides, logLines });
-  let closing: Promise<void> | undefined;
-  const closeBmo = () => (closing ??= bmo.close());
-  try {
-    await body(bmo, closeBmo);
-  } finally {
-    for (const socket of bmo.server.websocketServer.clients) socket.terminate();
-    await closeBmo();
-    cleanup();
-  }
+function withBmo(overrides: Record<string, unknown>, body: (bmo: Bmo, closeBmo: () => Promise<void>) => Promise<void>, logLines?: string[], clock?: TestClock): Promise<void> {
+  return withTestBmo((bmo, _dir, close) => body(bmo, close), { listen: true, overrides, logLines, clock });
 }
 
 function message(n: number, body = `hello ${n}`): DomainEvent {
@@ -313,6 +293,7 @@ test('a posture frame never comes before the events it reflects: catching up fro
 });
 
 test('projections=posture also sends a new frame when only the clock moved it: a lead session lapses with no write', async () => {
+  const clock = new TestClock();
   await withBmo({}, async (bmo) => {
     assert.is((await call(bmo, 'POST', '/v1/sessions', { session_id: 'brief', lease_ms: 1000 })).status, 201);
     assert.is((await call(bmo, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', lead: { member_id: 'lead', name: 'Lead', session_id: 'brief' } })).status, 201);
@@ -321,14 +302,18 @@ test('projections=posture also sends a new frame when only the clock moved it: a
     await until(() => client.controls.some((c) => c.op === 'projection'), 'the first projection frame');
     const head = bmo.pipeline.store.head();
     assert.is(leadOf(client.controls.find((c) => c.op === 'projection')!), 'alive');
+    await clock.advance(2000);
     await until(() => client.controls.some((c) => c.op === 'projection' && leadOf(c) === 'gone'), 'a frame with the lead gone', 5_000);
     const frames = client.controls.filter((c) => c.op === 'projection');
     assert.is(frames.at(-1)!.pos, head, 'no event was written: the same pos, another posture');
     assert.equal(frames.at(-1)!.state, (await call(bmo, 'GET', '/v1/teams/posture')).json);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Three more ticks, then a ping: its pong comes after anything the ticks sent.
+    await clock.advance(3000);
+    client.ws.send(JSON.stringify({ op: 'ping' }));
+    await until(() => client.controls.some((c) => c.op === 'pong'), 'the pong');
     assert.is(client.controls.filter((c) => c.op === 'projection').length, frames.length, 'an unchanged posture is not sent again');
     client.ws.close();
-  });
+  }, undefined, clock);
 });
 
 test('a client that stops reading is closed with 4008 and the pos to resume from, with the bytes in flight held near the configured max', async () => {
@@ -419,12 +404,13 @@ test('with ping_interval_ms 200 a client that does not answer pings is terminate
     const answering = await subscribe(bmo, 'from=0');
     const silent = await subscribe(bmo, 'from=0', { autoPong: false });
     const started = Date.now();
-    const closed = await Promise.race([silent.closed, sleep(3_000).then(() => undefined)]);
+    const closed = await within(silent.closed, 3_000);
     assert.ok(closed, 'the silent client was not closed within 3 s');
     assert.is(closed!.code, 1006, 'terminated, not closed politely');
     assert.ok(Date.now() - started >= 200, 'not before a ping went unanswered');
     assert.ok(silent.pings >= 1, 'the silent client was pinged');
-    await sleep(500);
+    const pingsBefore = answering.pings;
+    await until(() => answering.pings >= pingsBefore + 2, 'two more pings to the answering client');
     assert.is(answering.ws.readyState, WebSocket.OPEN, 'the answering client is still connected');
     assert.ok(answering.pings >= 3, `the answering client was pinged ${answering.pings} times`);
     answering.ws.close();
@@ -491,12 +477,12 @@ test('when the server closes, every subscriber gets a 4001 close frame saying to
     await until(() => caughtUp(idle) && caughtUp(withPosture), 'both subscriptions to catch up');
     const stopped = closeBmo();
     for (const client of [idle, withPosture]) {
-      const closed = await Promise.race([client.closed, sleep(3_000).then(() => undefined)]);
+      const closed = await within(client.closed, 3_000);
       assert.ok(closed, 'no close frame within 3 s');
       assert.is(closed!.code, 4001);
       assert.match(closed!.reason, /from=/);
     }
-    await Promise.race([stopped, sleep(3_000).then(() => assert.unreachable('bmo.close() did not finish within 3 s'))]);
+    assert.ok(await within(stopped.then(() => true), 3_000), 'bmo.close() did not finish within 3 s');
   });
 });
 

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, startTestBmo } from '../helpers/bmo.js';
-import { tempDir } from '../helpers/tmp.js';
+import { ok } from '../helpers/bmo.js';
+
+export { ok, withBmo } from '../helpers/bmo.js';
 
 /** Every file under the data directory with its bytes (as text): what "nothing was written" compares. */
 export function diskSnapshot(dir: string): Record<string, string> {
@@ -26,25 +26,6 @@ export function storeState(bmo: Bmo, dir: string, streams: string[] = []) {
     versions: Object.fromEntries(streams.map((s) => [s, bmo.pipeline.store.version(s as `teams/${string}`)])),
     disk: diskSnapshot(dir),
   };
-}
-
-/** Runs `fn` against a fresh in-process bmo on a temp dir; closes it and removes the dir whatever happens. */
-export async function withBmo(fn: (bmo: Bmo, dir: string) => Promise<void>, overrides?: Record<string, unknown>): Promise<void> {
-  const tmp = tempDir();
-  const bmo = await startTestBmo(tmp.dir, { overrides });
-  try {
-    await fn(bmo, tmp.dir);
-  } finally {
-    await bmo.close().catch(() => {});
-    tmp.cleanup();
-  }
-}
-
-/** A call that must succeed with `status`; on anything else the assertion shows the answer. */
-export async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown, headers?: Record<string, string>) {
-  const res = await call(bmo, method, url, body, headers);
-  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
-  return res;
 }
 
 /** A team `id` with its lead `lead` and the given members. */

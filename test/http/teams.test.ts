@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ID_PATTERN } from '../../events/index.js';
-import { call } from '../helpers/bmo.js';
-import { createTeam, eventTypes, ok, storeState, withBmo } from './support.js';
+import { call, ok, withBmo } from '../helpers/bmo.js';
+import { createTeam, eventTypes, storeState } from './support.js';
 
 const ids = (items: { task_id?: string; message_id?: string }[]) => items.map((i) => i.task_id ?? i.message_id);
 

@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, runBmoCli, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { TestClock } from '../../src/clock.js';
+import { call, okJson, readLog, runBmoCli, spawnServer, TOKEN, withBmo, type ServerProcess } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Orphan cleanup as the seed fixes it: every team whose lead session no longer exists (ended or
@@ -17,16 +18,6 @@ interface Line {
   type: string;
   data: Record<string, any>;
   meta: Record<string, any>;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function readLog(file: string): Line[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Line);
 }
 
 /** Every file under the data directory (relative paths), sorted. */
@@ -47,62 +38,44 @@ function files(dir: string): string[] {
 function allEvents(dir: string): Line[] {
   return files(dir)
     .filter((f) => f.endsWith('events.jsonl'))
-    .flatMap((f) => readLog(join(dir, f)))
+    .flatMap((f) => readLog<Line>(join(dir, f)))
     .sort((a, b) => a.pos - b.pos);
 }
 
-const cleanupLog = (dir: string) => readLog(join(dir, 'system', 'cleanup', 'events.jsonl'));
-
-async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown, headers?: Record<string, string>) {
-  const res = await call(bmo, method, url, body, headers);
-  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
-  return res.json;
-}
-
-async function until(check: () => Promise<boolean> | boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.unreachable(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const cleanupLog = (dir: string) => readLog<Line>(join(dir, 'system', 'cleanup', 'events.jsonl'));
 
 /** A team whose lead is the given session. */
 async function teamLedBy(bmo: Bmo, teamId: string, sessionId?: string) {
-  await ok(bmo, 201, 'POST', '/v1/teams', { id: teamId, name: `Team ${teamId}`, goal: 'g', lead: { member_id: 'lead', name: 'Lead', session_id: sessionId } });
+  await okJson(bmo, 201, 'POST', '/v1/teams', { id: teamId, name: `Team ${teamId}`, goal: 'g', lead: { member_id: 'lead', name: 'Lead', session_id: sessionId } });
 }
 
-async function withBmo(fn: (bmo: Bmo, dir: string) => Promise<void>) {
-  const tmp = tempDir('bmo-operator-');
-  const bmo = await startTestBmo(tmp.dir);
-  try {
-    await fn(bmo, tmp.dir);
-  } finally {
-    await bmo.close().catch(() => {});
-    tmp.cleanup();
-  }
-}
+/** A bmo on a clock the test moves on: a session lapses when the test says so. */
+const withClock = (fn: (bmo: Bmo, dir: string, clock: TestClock) => Promise<void>) => {
+  const clock = new TestClock();
+  return withBmo((bmo, dir) => fn(bmo, dir, clock), { clock });
+};
 
 test('cleanup --all removes exactly the teams whose lead session ended or lapsed and records one cleanup_completed (removed=N, scope=all)', () =>
-  withBmo(async (bmo, dir) => {
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-lapsed-1', lease_ms: 1000 });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-lapsed-2', lease_ms: 1000 });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-ended', lease_ms: 60_000 });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
+  withClock(async (bmo, dir, clock) => {
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-lapsed-1', lease_ms: 1000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-lapsed-2', lease_ms: 1000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-ended', lease_ms: 60_000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
     await teamLedBy(bmo, 't-lapsed-1', 's-lapsed-1');
     await teamLedBy(bmo, 't-lapsed-2', 's-lapsed-2');
     await teamLedBy(bmo, 't-ended', 's-ended');
     await teamLedBy(bmo, 't-alive', 's-alive');
     await teamLedBy(bmo, 't-no-lead-session');
-    await ok(bmo, 200, 'POST', '/v1/sessions/s-ended/end', { reason: 'done' });
-    await until(async () => (await call(bmo, 'GET', '/v1/sessions/s-lapsed-2')).json.state === 'lapsed', 's-lapsed-2 to lapse');
+    await okJson(bmo, 200, 'POST', '/v1/sessions/s-ended/end', { reason: 'done' });
+    await clock.advance(1000);
+    assert.is((await call(bmo, 'GET', '/v1/sessions/s-lapsed-2')).json.state, 'lapsed');
     assert.is((await call(bmo, 'GET', '/v1/sessions/s-lapsed-1')).json.state, 'lapsed');
 
     const versions = Object.fromEntries(['t-lapsed-1', 't-lapsed-2', 't-ended', 't-alive', 't-no-lead-session'].map((t) => [t, bmo.pipeline.store.version(`teams/${t}`)]));
     const filesBefore = files(dir);
     const head = bmo.pipeline.store.head();
 
-    const result = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    const result = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
     assert.is(result.scope, 'all');
     assert.is(result.removed, 3);
     assert.equal([...result.team_ids].sort(), ['t-ended', 't-lapsed-1', 't-lapsed-2']);
@@ -139,21 +112,21 @@ test('cleanup --all removes exactly the teams whose lead session ended or lapsed
     assert.is(gone.status, 404);
     assert.match(gone.json.message, /cleanup/);
     assert.is((await call(bmo, 'GET', '/v1/teams/t-ended/events')).status, 200);
-    const listed = await ok(bmo, 200, 'GET', '/v1/teams');
+    const listed = await okJson(bmo, 200, 'GET', '/v1/teams');
     assert.equal(listed.teams.map((t: { team_id: string }) => t.team_id).sort(), ['t-alive', 't-no-lead-session']);
-    const posture = await ok(bmo, 200, 'GET', '/v1/teams/posture');
+    const posture = await okJson(bmo, 200, 'GET', '/v1/teams/posture');
     assert.is(posture.team_count, 2);
     assert.ok(posture.recent.some((e: { type: string; outcome?: string }) => e.type === 'cleanup_completed' && e.outcome === 'removed=3 scope=all outcome=completed'));
   }),
 );
 
 test('a cleanup with no stale team still records one cleanup_completed with removed=0, and each attempt records its own', () =>
-  withBmo(async (bmo, dir) => {
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
+  withClock(async (bmo, dir, clock) => {
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
     await teamLedBy(bmo, 't-alive', 's-alive');
     const version = bmo.pipeline.store.version('teams/t-alive');
 
-    const first = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    const first = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
     assert.equal([first.removed, first.scope, first.team_ids], [0, 'all', []]);
     assert.equal(
       cleanupLog(dir).map((e) => [e.type, e.data.removed, e.data.scope]),
@@ -161,7 +134,7 @@ test('a cleanup with no stale team still records one cleanup_completed with remo
     );
 
     // The default scope is all, and a second attempt is recorded too.
-    const second = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', {});
+    const second = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', {});
     assert.is(second.scope, 'all');
     assert.equal(
       cleanupLog(dir).map((e) => [e.type, e.data.removed, e.data.scope]),
@@ -175,23 +148,23 @@ test('a cleanup with no stale team still records one cleanup_completed with remo
 );
 
 test('single-team cleanup records scope=single, removes only that team, and leaves a team with a live lead alone', () =>
-  withBmo(async (bmo, dir) => {
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone-1' });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone-2' });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
+  withClock(async (bmo, dir, clock) => {
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone-1' });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone-2' });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-alive', lease_ms: 60_000 });
     await teamLedBy(bmo, 'orphan-1', 's-gone-1');
     await teamLedBy(bmo, 'orphan-2', 's-gone-2');
     await teamLedBy(bmo, 'alive', 's-alive');
-    await ok(bmo, 200, 'POST', '/v1/sessions/s-gone-1/end');
-    await ok(bmo, 200, 'POST', '/v1/sessions/s-gone-2/end');
+    await okJson(bmo, 200, 'POST', '/v1/sessions/s-gone-1/end');
+    await okJson(bmo, 200, 'POST', '/v1/sessions/s-gone-2/end');
 
-    const single = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'orphan-1' });
+    const single = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'orphan-1' });
     assert.equal([single.scope, single.removed, single.team_ids], ['single', 1, ['orphan-1']]);
     assert.is((await call(bmo, 'GET', '/v1/teams/orphan-1')).status, 404);
     assert.is((await call(bmo, 'GET', '/v1/teams/orphan-2')).status, 200, 'the other orphan is not in scope');
 
     const aliveVersion = bmo.pipeline.store.version('teams/alive');
-    const untouched = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'alive' });
+    const untouched = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'alive' });
     assert.equal([untouched.scope, untouched.removed], ['single', 0]);
     assert.is(bmo.pipeline.store.version('teams/alive'), aliveVersion);
 
@@ -223,9 +196,9 @@ test('single-team cleanup records scope=single, removes only that team, and leav
 );
 
 test('a cleanup with If-Match is refused before it writes anything: no one version applies to every team it may remove', () =>
-  withBmo(async (bmo, dir) => {
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'gone', lease_ms: 1000 });
-    await ok(bmo, 200, 'POST', '/v1/sessions/gone/end', {});
+  withClock(async (bmo, dir, clock) => {
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'gone', lease_ms: 1000 });
+    await okJson(bmo, 200, 'POST', '/v1/sessions/gone/end', {});
     await teamLedBy(bmo, 'orphan-a', 'gone');
     await teamLedBy(bmo, 'orphan-b', 'gone');
     const before = allEvents(dir).length;
@@ -236,16 +209,16 @@ test('a cleanup with If-Match is refused before it writes anything: no one versi
       assert.match(refused.json.message, /without If-Match/);
     }
     assert.is(allEvents(dir).length, before, 'no team removed, no cleanup recorded');
-    const cleaned = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    const cleaned = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
     assert.equal(cleaned.team_ids.sort(), ['orphan-a', 'orphan-b']);
   }),
 );
 
 test('a cleanup retried with its Idempotency-Key, also while the first runs, answers as the first did and records one cleanup_completed', () =>
-  withBmo(async (bmo, dir) => {
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone' });
+  withClock(async (bmo, dir, clock) => {
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone' });
     await teamLedBy(bmo, 'orphan', 's-gone');
-    await ok(bmo, 200, 'POST', '/v1/sessions/s-gone/end');
+    await okJson(bmo, 200, 'POST', '/v1/sessions/s-gone/end');
     const body = { scope: 'single', team_id: 'orphan' };
     const headers = { 'idempotency-key': 'cleanup-orphan-1' };
     const [first, second] = await Promise.all([call(bmo, 'POST', '/v1/teams/cleanup', body, headers), call(bmo, 'POST', '/v1/teams/cleanup', body, headers)]);

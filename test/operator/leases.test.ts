@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, startTestBmo } from '../helpers/bmo.js';
-import { tempDir } from '../helpers/tmp.js';
+import { TestClock } from '../../src/clock.js';
+import { call, okJson, withBmo } from '../helpers/bmo.js';
+import { until } from '../helpers/wait.js';
 
 // A claim holds a lease; the lease sweeper returns a lapsed claim to the queue (`task_reclaimed`),
 // after which the old fencing token completes nothing; a heartbeat of the owning session renews
@@ -17,52 +18,33 @@ interface Event {
   meta: Record<string, any>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SWEEP = { sessions: { sweep_interval_ms: 100 } };
 
-async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown, headers?: Record<string, string>) {
-  const res = await call(bmo, method, url, body, headers);
-  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
-  return res.json;
-}
-
 async function teamEvents(bmo: Bmo, teamId: string): Promise<Event[]> {
-  return (await ok(bmo, 200, 'GET', `/v1/teams/${teamId}/events`)).events;
+  return (await okJson(bmo, 200, 'GET', `/v1/teams/${teamId}/events`)).events;
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.unreachable(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-async function withBmo(fn: (bmo: Bmo) => Promise<void>) {
-  const tmp = tempDir('bmo-operator-');
-  const bmo = await startTestBmo(tmp.dir, { overrides: SWEEP });
-  try {
-    await fn(bmo);
-  } finally {
-    await bmo.close().catch(() => {});
-    tmp.cleanup();
-  }
-}
+/** A bmo whose sweeper runs every 100 ms of a clock the test moves on. */
+const withSweeper = (fn: (bmo: Bmo, clock: TestClock) => Promise<void>) => {
+  const clock = new TestClock();
+  return withBmo((bmo) => fn(bmo, clock), { overrides: SWEEP, clock });
+};
 
 async function teamWithTask(bmo: Bmo, members: string[], tasks: string[]) {
-  await ok(bmo, 201, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { member_id: 'lead', name: 'Lead' } });
-  for (const member of members) await ok(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: member, name: member });
-  for (const task of tasks) await ok(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: task, title: task });
+  await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { member_id: 'lead', name: 'Lead' } });
+  for (const member of members) await okJson(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: member, name: member });
+  for (const task of tasks) await okJson(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: task, title: task });
 }
 
 test('the lease sweeper reclaims a lapsed claim, and a completion with the old fencing token is 409', () =>
-  withBmo(async (bmo) => {
+  withSweeper(async (bmo, clock) => {
     await teamWithTask(bmo, ['ann', 'bob'], ['t1']);
-    const claim = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'ann', lease_ms: 1000 });
+    const claim = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'ann', lease_ms: 1000 });
     const stale = claim.fencing_token as number;
     assert.ok(Number.isInteger(stale) && stale > 0);
 
     // Nobody touches the task: only the sweeper can append the reclaim.
+    await clock.advance(1100);
     await until(async () => (await teamEvents(bmo, 'crew')).some((e) => e.type === 'task_reclaimed'), 'the sweeper to reclaim t1');
     const events = await teamEvents(bmo, 'crew');
     const reclaimed = events.filter((e) => e.type === 'task_reclaimed');
@@ -71,7 +53,7 @@ test('the lease sweeper reclaims a lapsed claim, and a completion with the old f
     assert.ok(Date.parse(reclaimed[0].at) >= Date.parse(claim.lease_expires_at), 'reclaimed only once the lease lapsed');
     assert.type(reclaimed[0].meta.invocation_id, 'string', 'the sweep is an invocation of its own');
 
-    const task = await ok(bmo, 200, 'GET', '/v1/teams/crew/tasks/t1');
+    const task = await okJson(bmo, 200, 'GET', '/v1/teams/crew/tasks/t1');
     assert.is(task.status, 'open');
     assert.is(task.ready, true);
     assert.is(task.owner, undefined);
@@ -83,12 +65,12 @@ test('the lease sweeper reclaims a lapsed claim, and a completion with the old f
     assert.is(bmo.pipeline.store.head(), head, 'the refused completion wrote nothing');
 
     // Someone else claims it: a larger token; the stale owner still cannot complete it, the new one can.
-    const fresh = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'bob', lease_ms: 60_000 });
+    const fresh = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'bob', lease_ms: 60_000 });
     assert.ok(fresh.fencing_token > stale);
     const stillLate = await call(bmo, 'POST', '/v1/teams/crew/tasks/t1/complete', { member_id: 'ann', fencing_token: stale });
     assert.is(stillLate.status, 409);
     assert.match(stillLate.json.message, /stale/);
-    await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/complete', { member_id: 'bob', fencing_token: fresh.fencing_token });
+    await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/complete', { member_id: 'bob', fencing_token: fresh.fencing_token });
     assert.equal(
       (await teamEvents(bmo, 'crew')).filter((e) => e.type === 'task_completed').map((e) => e.data.member_id),
       ['bob'],
@@ -97,20 +79,19 @@ test('the lease sweeper reclaims a lapsed claim, and a completion with the old f
 );
 
 test("a heartbeat renews the leases of its session's claims, so they outlive the lease while a claim without heartbeats is reclaimed", () =>
-  withBmo(async (bmo) => {
+  withSweeper(async (bmo, clock) => {
     await teamWithTask(bmo, ['ann', 'bob'], ['kept', 'lost']);
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 1000 });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'bob-session', lease_ms: 60_000 });
-    const kept = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/claim', { member_id: 'ann', session_id: 'ann-session', lease_ms: 1000 });
-    const lost = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/lost/claim', { member_id: 'bob', session_id: 'bob-session', lease_ms: 1000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 1000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'bob-session', lease_ms: 60_000 });
+    const kept = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/claim', { member_id: 'ann', session_id: 'ann-session', lease_ms: 1000 });
+    const lost = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/lost/claim', { member_id: 'bob', session_id: 'bob-session', lease_ms: 1000 });
 
     let expiry = Date.parse(kept.lease_expires_at);
-    const started = Date.now();
     let beats = 0;
     // Three lease lengths of heartbeats, one every 200 ms.
-    while (Date.now() - started < 3000) {
-      await sleep(200);
-      const beat = await ok(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat');
+    for (let elapsed = 0; elapsed < 3000; elapsed += 200) {
+      await clock.advance(200);
+      const beat = await okJson(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat');
       beats++;
       assert.equal(
         beat.renewed_claims.map((c: { stream: string; task_id: string }) => [c.stream, c.task_id]),
@@ -121,7 +102,8 @@ test("a heartbeat renews the leases of its session's claims, so they outlive the
       assert.ok(next > expiry, `lease_expires_at moves forward (${new Date(expiry).toISOString()} → ${beat.renewed_claims[0].lease_expires_at})`);
       expiry = next;
     }
-    assert.ok(beats >= 5);
+    assert.is(beats, 15);
+    await until(async () => (await teamEvents(bmo, 'crew')).some((e) => e.type === 'task_reclaimed'), 'the sweeper to reclaim lost');
 
     const events = await teamEvents(bmo, 'crew');
     assert.equal(
@@ -133,23 +115,23 @@ test("a heartbeat renews the leases of its session's claims, so they outlive the
     assert.is(renewals.length, beats + 1);
     assert.ok(renewals.every((e) => e.data.fencing_token === kept.fencing_token), 'a renewal keeps the fencing token');
 
-    const task = await ok(bmo, 200, 'GET', '/v1/teams/crew/tasks/kept');
+    const task = await okJson(bmo, 200, 'GET', '/v1/teams/crew/tasks/kept');
     assert.is(task.status, 'claimed');
     assert.is(task.owner, 'ann');
     assert.is(Date.parse(task.lease_expires_at), expiry);
-    await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/complete', { member_id: 'ann', fencing_token: kept.fencing_token });
+    await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/complete', { member_id: 'ann', fencing_token: kept.fencing_token });
     const refused = await call(bmo, 'POST', '/v1/teams/crew/tasks/lost/complete', { member_id: 'bob', fencing_token: lost.fencing_token });
     assert.is(refused.status, 409);
   }),
 );
 
 test("a heartbeat with If-Match (the session's version) still renews its claims on every team", () =>
-  withBmo(async (bmo) => {
+  withSweeper(async (bmo, clock) => {
     await teamWithTask(bmo, ['ann'], ['t1']);
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 60_000 });
-    const claim = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'ann', session_id: 'ann-session', lease_ms: 5000 });
-    await sleep(20);
-    const beat = await ok(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat', {}, { 'if-match': '1' });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 60_000 });
+    const claim = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'ann', session_id: 'ann-session', lease_ms: 5000 });
+    await clock.advance(20);
+    const beat = await okJson(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat', {}, { 'if-match': '1' });
     assert.equal(beat.renewed_claims.map((c: { task_id: string }) => c.task_id), ['t1'], 'the team is not held to the session\'s version');
     assert.ok(Date.parse(beat.renewed_claims[0].lease_expires_at) > Date.parse(claim.lease_expires_at));
     const stale = await call(bmo, 'POST', '/v1/sessions/ann-session/heartbeat', {}, { 'if-match': '1' });
@@ -158,27 +140,26 @@ test("a heartbeat with If-Match (the session's version) still renews its claims 
 );
 
 test("a claim sent as {member_id} is held by the member's own session: its heartbeats renew it, and a session_id given in the claim still wins", () =>
-  withBmo(async (bmo) => {
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 60_000 });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-phone', lease_ms: 60_000 });
-    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { member_id: 'lead', name: 'Lead' } });
-    await ok(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: 'ann', name: 'Ann', session_id: 'ann-session' });
-    await ok(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: 'bob', name: 'Bob' });
-    for (const task of ['kept', 'lost', 'elsewhere']) await ok(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: task, title: task });
+  withSweeper(async (bmo, clock) => {
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-session', lease_ms: 60_000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-phone', lease_ms: 60_000 });
+    await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { member_id: 'lead', name: 'Lead' } });
+    await okJson(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: 'ann', name: 'Ann', session_id: 'ann-session' });
+    await okJson(bmo, 201, 'POST', '/v1/teams/crew/members', { member_id: 'bob', name: 'Bob' });
+    for (const task of ['kept', 'lost', 'elsewhere']) await okJson(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: task, title: task });
 
     // As in the README: no session_id in the body.
-    const kept = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/claim', { member_id: 'ann', lease_ms: 1000 });
+    const kept = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/claim', { member_id: 'ann', lease_ms: 1000 });
     assert.is(kept.events[0].data.session_id, 'ann-session', "the claim names the member's session");
-    const lost = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/lost/claim', { member_id: 'bob', lease_ms: 1000 });
+    const lost = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/lost/claim', { member_id: 'bob', lease_ms: 1000 });
     assert.is(lost.events[0].data.session_id, undefined, 'a member without a session holds a claim no heartbeat renews');
-    const elsewhere = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/elsewhere/claim', { member_id: 'ann', session_id: 'ann-phone', lease_ms: 60_000 });
+    const elsewhere = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/elsewhere/claim', { member_id: 'ann', session_id: 'ann-phone', lease_ms: 60_000 });
     assert.is(elsewhere.events[0].data.session_id, 'ann-phone', 'the session the claim names comes first');
 
     let expiry = Date.parse(kept.lease_expires_at);
-    const started = Date.now();
-    while (Date.now() - started < 2500) {
-      await sleep(200);
-      const beat = await ok(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat');
+    for (let elapsed = 0; elapsed < 2500; elapsed += 200) {
+      await clock.advance(200);
+      const beat = await okJson(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat');
       assert.equal(beat.renewed_claims.map((c: { task_id: string }) => c.task_id), ['kept']);
       const next = Date.parse(beat.renewed_claims[0].lease_expires_at);
       assert.ok(next > expiry, 'lease_expires_at moves forward');
@@ -190,9 +171,9 @@ test("a claim sent as {member_id} is held by the member's own session: its heart
       ['lost'],
       'the claim renewed through the member session outlived its lease',
     );
-    const task = await ok(bmo, 200, 'GET', '/v1/teams/crew/tasks/kept');
+    const task = await okJson(bmo, 200, 'GET', '/v1/teams/crew/tasks/kept');
     assert.equal([task.status, task.owner, task.owner_session_id], ['claimed', 'ann', 'ann-session']);
-    await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/complete', { member_id: 'ann', fencing_token: kept.fencing_token });
+    await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/kept/complete', { member_id: 'ann', fencing_token: kept.fencing_token });
   }),
 );
 

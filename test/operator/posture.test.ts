@@ -4,27 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import type { Bmo } from '../../src/app.js';
-import { call, runBmoCli, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { okJson, runBmoCli, startTestBmo, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 // One posture snapshot for every surface: HTTP (GET /v1/teams/posture), the WebSocket projection
 // frame and the CLI read the same state for the same pos.
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown) {
-  const res = await call(bmo, method, url, body);
-  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
-  return res.json;
-}
-
-async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.unreachable(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 interface PostureFrame {
   op: 'projection';
@@ -49,27 +34,26 @@ async function subscribePosture(bmo: Bmo): Promise<{ frames: PostureFrame[]; clo
   return { frames, close: () => ws.terminate() };
 }
 
-
 /** Teams in every state the posture counts: working, blocked, idle, a gone lead, a removed team, messages. */
 async function buildScenario(bmo: Bmo) {
-  await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-live', lease_ms: 3_600_000 });
-  await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'worker', lease_ms: 3_600_000 });
-  await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-gone', lease_ms: 3_600_000 });
-  await ok(bmo, 201, 'POST', '/v1/teams', { id: 'busy', name: 'Busy', goal: 'g', lead: { member_id: 'lead', name: 'L', session_id: 'lead-live' } });
-  await ok(bmo, 201, 'POST', '/v1/teams/busy/members', { member_id: 'w', name: 'W', session_id: 'worker' });
-  await ok(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'a', title: 'a' });
-  await ok(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'b', title: 'b', blocked_by: ['a'] });
-  await ok(bmo, 200, 'POST', '/v1/teams/busy/tasks/a/claim', { member_id: 'w', session_id: 'worker', lease_ms: 3_600_000 });
-  await ok(bmo, 201, 'POST', '/v1/teams/busy/messages', { message_id: 'm1', from: 'lead', to: '*', body: 'hello' });
-  await ok(bmo, 201, 'POST', '/v1/teams', { id: 'stuck', name: 'Stuck', lead: { member_id: 'lead', name: 'L', session_id: 'lead-live' } });
-  await ok(bmo, 201, 'POST', '/v1/teams/stuck/tasks', { task_id: 'x', title: 'x' });
-  await ok(bmo, 201, 'POST', '/v1/teams/stuck/tasks', { task_id: 'y', title: 'y', blocked_by: ['x'] });
-  await ok(bmo, 200, 'POST', '/v1/teams/stuck/tasks/x/claim', { member_id: 'lead', lease_ms: 3_600_000 });
-  await ok(bmo, 200, 'POST', '/v1/teams/stuck/tasks/x/fail', { member_id: 'lead', fencing_token: 1, error: 'no' });
-  await ok(bmo, 201, 'POST', '/v1/teams', { id: 'orphaned', name: 'Orphaned', lead: { member_id: 'lead', name: 'L', session_id: 'lead-gone' } });
-  await ok(bmo, 201, 'POST', '/v1/teams', { id: 'deleted', name: 'Deleted', lead: { name: 'L' } });
-  await ok(bmo, 200, 'DELETE', '/v1/teams/deleted');
-  await ok(bmo, 200, 'POST', '/v1/sessions/lead-gone/end');
+  await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-live', lease_ms: 3_600_000 });
+  await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'worker', lease_ms: 3_600_000 });
+  await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-gone', lease_ms: 3_600_000 });
+  await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'busy', name: 'Busy', goal: 'g', lead: { member_id: 'lead', name: 'L', session_id: 'lead-live' } });
+  await okJson(bmo, 201, 'POST', '/v1/teams/busy/members', { member_id: 'w', name: 'W', session_id: 'worker' });
+  await okJson(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'a', title: 'a' });
+  await okJson(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'b', title: 'b', blocked_by: ['a'] });
+  await okJson(bmo, 200, 'POST', '/v1/teams/busy/tasks/a/claim', { member_id: 'w', session_id: 'worker', lease_ms: 3_600_000 });
+  await okJson(bmo, 201, 'POST', '/v1/teams/busy/messages', { message_id: 'm1', from: 'lead', to: '*', body: 'hello' });
+  await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'stuck', name: 'Stuck', lead: { member_id: 'lead', name: 'L', session_id: 'lead-live' } });
+  await okJson(bmo, 201, 'POST', '/v1/teams/stuck/tasks', { task_id: 'x', title: 'x' });
+  await okJson(bmo, 201, 'POST', '/v1/teams/stuck/tasks', { task_id: 'y', title: 'y', blocked_by: ['x'] });
+  await okJson(bmo, 200, 'POST', '/v1/teams/stuck/tasks/x/claim', { member_id: 'lead', lease_ms: 3_600_000 });
+  await okJson(bmo, 200, 'POST', '/v1/teams/stuck/tasks/x/fail', { member_id: 'lead', fencing_token: 1, error: 'no' });
+  await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'orphaned', name: 'Orphaned', lead: { member_id: 'lead', name: 'L', session_id: 'lead-gone' } });
+  await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'deleted', name: 'Deleted', lead: { name: 'L' } });
+  await okJson(bmo, 200, 'DELETE', '/v1/teams/deleted');
+  await okJson(bmo, 200, 'POST', '/v1/sessions/lead-gone/end');
 }
 
 test('the posture over HTTP and the posture frame over the WebSocket are the same snapshot for the same pos', async () => {
@@ -81,7 +65,7 @@ test('the posture over HTTP and the posture frame over the WebSocket are the sam
     const sub = await subscribePosture(bmo);
     close = sub.close;
     await until(() => sub.frames.length >= 1, 'the first posture frame');
-    const http = await ok(bmo, 200, 'GET', '/v1/teams/posture');
+    const http = await okJson(bmo, 200, 'GET', '/v1/teams/posture');
     const frame = sub.frames[0];
     assert.is(frame.name, 'posture');
     assert.is(frame.pos, bmo.pipeline.store.head());
@@ -105,10 +89,10 @@ test('the posture over HTTP and the posture frame over the WebSocket are the sam
     assert.is(http.config.enabled, true);
 
     // A write moves both to the new pos, still equal.
-    await ok(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'c', title: 'c' });
+    await okJson(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'c', title: 'c' });
     const head = bmo.pipeline.store.head();
     await until(() => sub.frames.some((f) => f.pos === head), `a posture frame at pos ${head}`);
-    const after = await ok(bmo, 200, 'GET', '/v1/teams/posture');
+    const after = await okJson(bmo, 200, 'GET', '/v1/teams/posture');
     assert.is(after.pos, head);
     assert.equal(sub.frames.find((f) => f.pos === head)!.state, after);
     assert.is(after.teams[0].tasks.open, http.teams[0].tasks.open + 1);
@@ -131,7 +115,7 @@ test('what the CLI shows (team list rows, the show-teams recent tail) equals the
     const cliDir = join(tmp.dir, 'cli');
     mkdirSync(cliDir);
     const env = { BMO_URL: bmo.url!, BMO_TOKEN: TOKEN };
-    const posture = await ok(bmo, 200, 'GET', '/v1/teams/posture');
+    const posture = await okJson(bmo, 200, 'GET', '/v1/teams/posture');
 
     const list = await runBmoCli(['team', 'list', '--json'], cliDir, env);
     assert.is(list.code, 0, list.stderr);

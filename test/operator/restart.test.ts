@@ -1,70 +1,58 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, startTestBmo } from '../helpers/bmo.js';
+import { TestClock } from '../../src/clock.js';
+import { call, okJson, readLog, startTestBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 // The operator surfaces are projections of the logs: after a restart the posture, the cleanup
 // history, the sessions and the teams read exactly as before, and the cleanup and lease rules
 // still apply to them.
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const OVERRIDES = { sessions: { sweep_interval_ms: 100 } };
 
-async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown) {
-  const res = await call(bmo, method, url, body);
-  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
-  return res.json;
-}
-
-function cleanupLog(dir: string): { type: string; data: Record<string, unknown> }[] {
-  const file = join(dir, 'system', 'cleanup', 'events.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const cleanupLog = (dir: string) => readLog<{ type: string; data: Record<string, unknown> }>(join(dir, 'system', 'cleanup', 'events.jsonl'));
 
 /** What the operator sees, read over HTTP. */
 async function operatorView(bmo: Bmo, dir: string) {
   return {
-    posture: await ok(bmo, 200, 'GET', '/v1/teams/posture'),
-    recent: await ok(bmo, 200, 'GET', '/v1/teams/events/recent?limit=256'),
-    teams: await ok(bmo, 200, 'GET', '/v1/teams?all=true'),
-    sessions: await ok(bmo, 200, 'GET', '/v1/sessions'),
-    busy: await ok(bmo, 200, 'GET', '/v1/teams/busy'),
-    remote: await ok(bmo, 200, 'GET', '/v1/teams/remote'),
+    posture: await okJson(bmo, 200, 'GET', '/v1/teams/posture'),
+    recent: await okJson(bmo, 200, 'GET', '/v1/teams/events/recent?limit=256'),
+    teams: await okJson(bmo, 200, 'GET', '/v1/teams?all=true'),
+    sessions: await okJson(bmo, 200, 'GET', '/v1/sessions'),
+    busy: await okJson(bmo, 200, 'GET', '/v1/teams/busy'),
+    remote: await okJson(bmo, 200, 'GET', '/v1/teams/remote'),
     cleanups: cleanupLog(dir),
   };
 }
 
 test('after a restart the posture, the cleanup history, the sessions and the teams read as before, and the rules still apply', async () => {
   const tmp = tempDir('bmo-operator-');
+  const clock = new TestClock();
   let bmo: Bmo | undefined;
   try {
-    bmo = await startTestBmo(tmp.dir, { overrides: OVERRIDES });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-live', lease_ms: 3_600_000 });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'worker', lease_ms: 3_600_000 });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-ended', lease_ms: 3_600_000 });
-    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-lapsed', lease_ms: 1000 });
-    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'busy', name: 'Busy', goal: 'g', lead: { member_id: 'lead', name: 'L', session_id: 'lead-live' } });
-    await ok(bmo, 201, 'POST', '/v1/teams/busy/members', { member_id: 'w', name: 'W', session_id: 'worker' });
-    await ok(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'a', title: 'a' });
-    await ok(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'b', title: 'b', blocked_by: ['a'] });
-    const claim = await ok(bmo, 200, 'POST', '/v1/teams/busy/tasks/a/claim', { member_id: 'w', session_id: 'worker', lease_ms: 3_600_000 });
-    await ok(bmo, 201, 'POST', '/v1/teams/busy/messages', { message_id: 'm1', from: 'lead', to: 'w', body: 'go' });
-    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'ended', name: 'Ended', lead: { member_id: 'lead', name: 'L', session_id: 'lead-ended' } });
-    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'lapsed', name: 'Lapsed', lead: { member_id: 'lead', name: 'L', session_id: 'lead-lapsed' } });
-    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'later', name: 'Later', lead: { member_id: 'lead', name: 'L', session_id: 'lead-ended' } });
-    await ok(bmo, 200, 'POST', '/v1/sessions/lead-ended/end');
-    await sleep(1100);
-    assert.is((await ok(bmo, 200, 'GET', '/v1/sessions/lead-lapsed')).state, 'lapsed');
-    const single = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'later' });
+    bmo = await startTestBmo(tmp.dir, { overrides: OVERRIDES, clock });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-live', lease_ms: 3_600_000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'worker', lease_ms: 3_600_000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-ended', lease_ms: 3_600_000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-lapsed', lease_ms: 1000 });
+    await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'busy', name: 'Busy', goal: 'g', lead: { member_id: 'lead', name: 'L', session_id: 'lead-live' } });
+    await okJson(bmo, 201, 'POST', '/v1/teams/busy/members', { member_id: 'w', name: 'W', session_id: 'worker' });
+    await okJson(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'a', title: 'a' });
+    await okJson(bmo, 201, 'POST', '/v1/teams/busy/tasks', { task_id: 'b', title: 'b', blocked_by: ['a'] });
+    const claim = await okJson(bmo, 200, 'POST', '/v1/teams/busy/tasks/a/claim', { member_id: 'w', session_id: 'worker', lease_ms: 3_600_000 });
+    await okJson(bmo, 201, 'POST', '/v1/teams/busy/messages', { message_id: 'm1', from: 'lead', to: 'w', body: 'go' });
+    await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'ended', name: 'Ended', lead: { member_id: 'lead', name: 'L', session_id: 'lead-ended' } });
+    await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'lapsed', name: 'Lapsed', lead: { member_id: 'lead', name: 'L', session_id: 'lead-lapsed' } });
+    await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'later', name: 'Later', lead: { member_id: 'lead', name: 'L', session_id: 'lead-ended' } });
+    await okJson(bmo, 200, 'POST', '/v1/sessions/lead-ended/end');
+    await clock.advance(1100);
+    assert.is((await okJson(bmo, 200, 'GET', '/v1/sessions/lead-lapsed')).state, 'lapsed');
+    const single = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'single', team_id: 'later' });
     assert.is(single.removed, 1);
-    const all = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    const all = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
     assert.equal([...all.team_ids].sort(), ['ended', 'lapsed']);
 
     const before = await operatorView(bmo, tmp.dir);
@@ -79,7 +67,7 @@ test('after a restart the posture, the cleanup history, the sessions and the tea
     await bmo.close();
     bmo = undefined;
 
-    bmo = await startTestBmo(tmp.dir, { overrides: OVERRIDES });
+    bmo = await startTestBmo(tmp.dir, { overrides: OVERRIDES, clock });
     const after = await operatorView(bmo, tmp.dir);
     assert.is(after.posture.pos, before.posture.pos);
     assert.equal(after.posture, before.posture, 'the posture is rebuilt as it was');
@@ -100,20 +88,20 @@ test('after a restart the posture, the cleanup history, the sessions and the tea
     );
 
     // The rules hold on the rebuilt state: removed teams are not counted again, the live one stays.
-    const again = await ok(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    const again = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
     assert.equal([again.removed, again.scope], [0, 'all']);
     assert.is(cleanupLog(tmp.dir).length, 3);
     assert.is((await call(bmo, 'GET', '/v1/teams/ended')).status, 404);
     // A heartbeat of the surviving session still renews its claim, and an ended session stays ended.
-    const beat = await ok(bmo, 200, 'POST', '/v1/sessions/worker/heartbeat', { lease_ms: 3_600_000 });
+    const beat = await okJson(bmo, 200, 'POST', '/v1/sessions/worker/heartbeat', { lease_ms: 3_600_000 });
     assert.equal(
       beat.renewed_claims.map((c: { task_id: string }) => c.task_id),
       ['a'],
     );
     assert.ok(Date.parse(beat.renewed_claims[0].lease_expires_at) > Date.parse(claim.lease_expires_at));
     assert.is((await call(bmo, 'POST', '/v1/sessions/lead-ended/heartbeat')).status, 409);
-    await ok(bmo, 200, 'POST', '/v1/teams/busy/tasks/a/complete', { member_id: 'w', fencing_token: claim.fencing_token });
-    assert.is((await ok(bmo, 200, 'GET', '/v1/teams/busy/tasks?ready=true')).tasks[0].task_id, 'b');
+    await okJson(bmo, 200, 'POST', '/v1/teams/busy/tasks/a/complete', { member_id: 'w', fencing_token: claim.fencing_token });
+    assert.is((await okJson(bmo, 200, 'GET', '/v1/teams/busy/tasks?ready=true')).tasks[0].task_id, 'b');
   } finally {
     await bmo?.close().catch(() => {});
     tmp.cleanup();
@@ -122,24 +110,24 @@ test('after a restart the posture, the cleanup history, the sessions and the tea
 
 test('a claim whose lease lapsed while bmo was down is reclaimed by the sweeper after the restart', async () => {
   const tmp = tempDir('bmo-operator-');
+  const clock = new TestClock();
   let bmo: Bmo | undefined;
   try {
-    bmo = await startTestBmo(tmp.dir, { overrides: { sessions: { sweep_interval_ms: 3_600_000 } } });
-    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { member_id: 'lead', name: 'L' } });
-    await ok(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: 't', title: 't' });
-    const claim = await ok(bmo, 200, 'POST', '/v1/teams/crew/tasks/t/claim', { member_id: 'lead', lease_ms: 1000 });
+    bmo = await startTestBmo(tmp.dir, { overrides: { sessions: { sweep_interval_ms: 3_600_000 } }, clock });
+    await okJson(bmo, 201, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { member_id: 'lead', name: 'L' } });
+    await okJson(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: 't', title: 't' });
+    const claim = await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/t/claim', { member_id: 'lead', lease_ms: 1000 });
     await bmo.close();
     bmo = undefined;
-    await sleep(1100);
+    await clock.advance(1100);
 
-    bmo = await startTestBmo(tmp.dir, { overrides: OVERRIDES });
-    const deadline = Date.now() + 5_000;
+    bmo = await startTestBmo(tmp.dir, { overrides: OVERRIDES, clock });
     let events: { type: string; data: Record<string, unknown> }[] = [];
-    while (!events.some((e) => e.type === 'task_reclaimed')) {
-      if (Date.now() > deadline) assert.unreachable('the sweeper did not reclaim the lapsed claim after the restart');
-      await sleep(20);
-      events = (await ok(bmo, 200, 'GET', '/v1/teams/crew/events')).events;
-    }
+    await clock.advance(100);
+    await until(async () => {
+      events = (await okJson(bmo!, 200, 'GET', '/v1/teams/crew/events')).events;
+      return events.some((e) => e.type === 'task_reclaimed');
+    }, 'the sweeper to reclaim the lapsed claim after the restart');
     assert.equal(events.find((e) => e.type === 'task_reclaimed')!.data, { task_id: 't', member_id: 'lead', fencing_token: claim.fencing_token, reason: 'lease_expired' });
     assert.is((await call(bmo, 'POST', '/v1/teams/crew/tasks/t/complete', { member_id: 'lead', fencing_token: claim.fencing_token })).status, 409);
   } finally {

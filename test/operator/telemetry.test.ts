@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
 
 // Telemetry field discipline: `teams.fired` (one per invocation) joined to `teams.action` lines by
 // invocation_id; identifiers only as 8-hex FNV-1a `*_hash` fields; never goal text, member names,
@@ -27,7 +28,6 @@ const MEMBER_SESSION = 'sess-barnaby-worker';
 const IDS = [TEAM, LEAD_SESSION, MEMBER_SESSION, 'mem-ophelia', 'mem-barnaby', 'mem-cressida', 'task-safe', 'msg-vault', 'msg-dawn'];
 
 const hash = (id: string) => fnv.fast1a32hex(id);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function send(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url + path, {
@@ -162,12 +162,7 @@ test('in-process: no log line holds the goal, a member name, a message body or t
   try {
     await scenario(bmo.url!);
     // teams.fired is written when the response is done: wait for the last one.
-    const deadline = Date.now() + 5_000;
-    while (!lines.some((l) => l.includes('"lifecycle":"POST /v1/teams/cleanup"'))) {
-      if (Date.now() > deadline) assert.unreachable('no teams.fired line for the cleanup');
-      await sleep(10);
-    }
-    await sleep(50);
+    await until(() => lines.some((l) => l.includes('"lifecycle":"POST /v1/teams/cleanup"')), 'the teams.fired line of the cleanup');
     checkLines(lines.map((l) => l.trim()).filter(Boolean));
   } finally {
     await bmo.close().catch(() => {});
@@ -184,7 +179,6 @@ test('a real `bmo serve` at BMO_LOG_LEVEL=debug: no stderr line holds a secret, 
     writeFileSync(join(tmp.dir, 'bmo.toml'), '[options.teams]\nenabled = true\n');
     server = await spawnServer(dataDir, { BMO_CONFIG: join(tmp.dir, 'bmo.toml'), BMO_LOG_LEVEL: 'debug' });
     await scenario(server.url);
-    await sleep(100);
     assert.is(await server.stop('SIGTERM'), 0);
     const raw = server
       .stderr()

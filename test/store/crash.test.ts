@@ -8,6 +8,7 @@ import type { StreamName } from '../../events/index.js';
 import { JsonlEventStore, LOG_FILE, decodeLine } from '../../src/store/index.js';
 import { ROOT, testLogger } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
+import { within } from '../helpers/wait.js';
 import { collect, readEverything } from './contract.js';
 
 const APPENDER = join(ROOT, 'dist', 'test', 'fixtures', 'appender.js');
@@ -38,8 +39,8 @@ async function killedAppender(dataDir: string, delayMs: number, from: 'spawn' | 
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
   const closed = once(child, 'close');
-  if (from === 'open') await Promise.race([opened, closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-  await new Promise((resolve) => setTimeout(resolve, delayMs));
+  if (from === 'open') await within(Promise.race([opened, closed]), 10_000);
+  await new Promise((resolve) => setTimeout(resolve, delayMs)); // sleep-check: the kill lands at a random moment of the appends
   const exitedBeforeKill = child.exitCode !== null;
   child.kill('SIGKILL');
   await closed; // also reaps it, so its pid no longer looks alive to the lock

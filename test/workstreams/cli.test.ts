@@ -200,16 +200,32 @@ test('a verify run whose CLI gets SIGHUP (the terminal went away) stops the comm
   withServer(async (server, cwd) => {
     await cliJson(cwd, server.url, ['workstream', 'create', '--label', 'hup', '--id', 'hup']);
     const marker = join(cwd, 'still-running');
-    const child = spawn(process.execPath, [CLI, 'workstream', 'verify-run', 'hup', ...node(`console.log('started'); setTimeout(() => require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'), 1500)`)], {
+    const child = spawn(process.execPath, [CLI, 'workstream', 'verify-run', 'hup', ...node(`console.log('started ' + process.pid); setTimeout(() => require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'), 1500)`)], {
       cwd,
       env: { ...process.env, HOME: cwd, BMO_URL: server.url, BMO_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    await new Promise<void>((resolve) => child.stdout!.on('data', (chunk) => String(chunk).includes('started') && resolve()));
+    const pid = await new Promise<number>((resolve) => {
+      let out = '';
+      child.stdout!.on('data', (chunk) => {
+        out += chunk;
+        const started = /started (\d+)/.exec(out);
+        if (started) resolve(Number(started[1]));
+      });
+    });
     child.kill('SIGHUP');
     await new Promise((resolve) => child.once('exit', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    assert.not.ok(existsSync(marker), 'the command was stopped, not left running');
+    // The CLI waits for its command before it exits: by now the command's process is gone.
+    const running = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.not.ok(running(), 'the command was stopped, not left running');
+    assert.not.ok(existsSync(marker), 'the command never got to write its file');
     const runs = (await getJson(server.url, '/v1/workstreams/hup/verify-runs')).verify_runs as { signal?: string | null }[];
     assert.is(runs.length, 1, 'the run is recorded');
   }),

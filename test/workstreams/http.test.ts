@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import { call, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { call, ok, startTestBmo, TOKEN, withBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
-import { ok, storeState, withBmo } from '../http/support.js';
+import { storeState } from '../http/support.js';
 
 const run = (overrides: Record<string, unknown> = {}) => ({
   argv: ['node', '-e', 'process.exit(0)'],
@@ -101,7 +101,7 @@ test('workstreams are served when teams are disabled', () =>
       const teams = await call(bmo, 'GET', '/v1/teams');
       assert.is(teams.status, 404);
     },
-    { options: { teams: { enabled: false } } },
+    { overrides: { options: { teams: { enabled: false } } } },
   ));
 
 test('every workstream event goes out on the WebSocket stream, in pos order', async () => {
