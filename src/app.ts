@@ -7,6 +7,7 @@ import { buildServer } from './http/server.js';
 import { startLeaseSweeper } from './pipeline/operations.js';
 import { teamsTelemetry } from './telemetry/teams.js';
 import { Pipeline } from './pipeline/pipeline.js';
+import type { ReadModels } from './pipeline/read-models.js';
 import { buildPosture } from '../projections/posture.js';
 import { JsonlEventStore, type EventStore } from './store/index.js';
 import { PostgresEventStore, describeUrl } from './store/postgres.js';
@@ -15,7 +16,7 @@ export interface Bmo {
   pipeline: Pipeline;
   server: FastifyInstance;
   token: string;
-  posture: () => ReturnType<typeof buildPosture>;
+  posture: (past?: { models: ReadModels; now: Date }) => ReturnType<typeof buildPosture>;
   url?: string;
   close(): Promise<void>;
 }
@@ -44,25 +45,22 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   await pipeline.start();
   const token = resolveToken(config.server.token, config.server.data_dir)!;
   const remoteHost = hostOnly(config.options.teams.server_url);
+  const postureOf = (models: ReadModels, now: Date) =>
+    buildPosture({
+      pos: models.pos,
+      now,
+      teams: models.teams,
+      sessions: models.sessions,
+      recent: models.recent,
+      remote: { ...models.remote, host: remoteHost ?? models.remote.host },
+      config: { enabled: config.options.teams.enabled, remote_host: remoteHost },
+    });
   let cached: { at: number; snapshot: ReturnType<typeof buildPosture> } | undefined;
-  /** Rebuilt when the log moves on, and once a second for liveness, which moves with the clock. */
-  const posture = () => {
+  /** Rebuilt when the log moves on, and once a second for liveness, which moves with the clock; a past one from the models as they were. */
+  const posture = (past?: { models: ReadModels; now: Date }) => {
+    if (past) return postureOf(past.models, past.now);
     const now = pipeline.now();
-    if (cached?.snapshot.pos !== pipeline.readModels.pos || now.getTime() - cached.at >= 1000) {
-      const models = pipeline.readModels;
-      cached = {
-        at: now.getTime(),
-        snapshot: buildPosture({
-          pos: models.pos,
-          now,
-          teams: models.teams,
-          sessions: models.sessions,
-          recent: models.recent,
-          remote: { ...models.remote, host: remoteHost ?? models.remote.host },
-          config: { enabled: config.options.teams.enabled, remote_host: remoteHost },
-        }),
-      };
-    }
+    if (cached?.snapshot.pos !== pipeline.readModels.pos || now.getTime() - cached.at >= 1000) cached = { at: now.getTime(), snapshot: postureOf(pipeline.readModels, now) };
     return cached.snapshot;
   };
   const telemetry = teamsTelemetry(logger);

@@ -9,7 +9,7 @@ import { ensureOk } from './connect.js';
 import { tailEvents } from './events.js';
 import { eventLine, section, table } from './format.js';
 import { fetchTimeline, timelineText } from './timeline.js';
-import { configFrom, EXIT, exitCodeOf, print, wholeNumber, withConnection } from './shell.js';
+import { asOfOption, asOfQuery, configFrom, EXIT, exitCodeOf, print, wholeNumber, withConnection } from './shell.js';
 
 // A reader that goes away (`bmo events tail | head`) ends the command quietly, as it does other Unix tools.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -83,16 +83,17 @@ team
   .command('status <id>')
   .description('one team: members, tasks, messages, recent events')
   .option('--json', 'print JSON')
-  .action(async (id: string, opts: { json?: boolean }) =>
+  .option('--as-of <pos|time>', 'as it was once the log reached this position, or at this ISO-8601 time', asOfOption)
+  .action(async (id: string, opts: { json?: boolean; asOf?: string }) =>
     withConnection(program, async (connection) => {
-      const detail = ensureOk(await connection.request('GET', `/v1/teams/${encodeURIComponent(id)}`));
+      const detail = ensureOk(await connection.request('GET', `/v1/teams/${encodeURIComponent(id)}${asOfQuery(opts.asOf)}`));
       // The team's own last 16 events, from its log (the store-wide ring may hold none of a quiet team's), metadata only.
       const log = ensureOk(await connection.request('GET', `/v1/teams/${encodeURIComponent(id)}/events?from_seq=${Math.max(1, detail.version - 15)}`));
-      const events = log.events.map(recentEventOf);
+      const events = log.events.filter((e: { seq: number }) => e.seq <= detail.version).map(recentEventOf);
       const value = { ...detail, recent: events };
       print(!!opts.json, value, () =>
         [
-          `team ${detail.team_id} "${detail.name}" (${detail.status}, version ${detail.version}, lead ${detail.lead_member_id})`,
+          `team ${detail.team_id} "${detail.name}" (${detail.status}, version ${detail.version}, lead ${detail.lead_member_id})${opts.asOf ? ` as of ${opts.asOf}` : ''}`,
           section('members', table(['MEMBER', 'NAME', 'ROLE', 'ACTIVE', 'SESSION'], detail.members.map((m: any) => [m.member_id, m.name, m.role, m.active ? 'yes' : 'no', m.session_id]))),
           section(
             'tasks',

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/config.js';
 import { BmoError } from '../errors.js';
+import { AsOfParam } from '../pipeline/as-of.js';
 import { connect, type Connection } from './connect.js';
 
 /** An option's parser for a whole number from `min` (to `max`): anything else is a usage error that names the option. */
@@ -14,6 +15,15 @@ export const wholeNumber =
     }
     return n;
   };
+
+/** `--as-of`: a position (a whole number from 1) or an ISO-8601 time, as the server's `as_of` takes it. */
+export function asOfOption(value: string): string {
+  if (!AsOfParam.safeParse(value).success) throw new InvalidArgumentError('--as-of must be a position (a whole number from 1) or an ISO-8601 time such as 2026-01-01T10:00:00Z');
+  return value;
+}
+
+/** `?as_of=…` for a read, or nothing for the live answer. */
+export const asOfQuery = (asOf: string | undefined, sep = '?') => (asOf === undefined ? '' : `${sep}as_of=${encodeURIComponent(asOf)}`);
 
 /** Exit codes a script can branch on (README lists them). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, not_found: 3, conflict: 4, disabled: 5, unavailable: 69, unauthorized: 77, config: 78 } as const;

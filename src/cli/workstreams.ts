@@ -7,7 +7,7 @@ import { BmoError } from '../errors.js';
 import { MAX_KEPT_BYTES, runBounded, shellExitCode, type BoundedRunResult } from './bounded-run.js';
 import { ensureOk, type Connection } from './connect.js';
 import { section, table } from './format.js';
-import { configFrom, EXIT, print, wholeNumber, withConnection } from './shell.js';
+import { asOfOption, asOfQuery, configFrom, EXIT, print, wholeNumber, withConnection } from './shell.js';
 
 
 const path = (id: string, rest = '') => `/v1/workstreams/${encodeURIComponent(id)}${rest}`;
@@ -187,10 +187,11 @@ export function registerWorkstreamCommands(program: Command): void {
     .command('status <id>')
     .description('bounded summary: identity, bindings, last verify, verify/preflight/nanite posture, counts, where to drill in')
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { json?: boolean }) =>
+    .option('--as-of <pos|time>', 'as it was once the log reached this position, or at this ISO-8601 time', asOfOption)
+    .action(async (id: string, opts: { json?: boolean; asOf?: string }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('GET', path(id, '/status')));
-        print(!!opts.json, result, () => statusText(result));
+        const result = ensureOk(await c.request('GET', path(id, `/status${asOfQuery(opts.asOf)}`)));
+        print(!!opts.json, result, () => `${opts.asOf ? `as of ${opts.asOf}: ` : ''}${statusText(result)}`);
       }),
     );
 

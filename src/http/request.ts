@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { ID_PATTERN, type Envelope } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
 import { BmoError } from '../errors.js';
-import { storedLineOf, type CommandContext } from '../pipeline/pipeline.js';
+import { AsOfParam, checkAsOf, type AsOf } from '../pipeline/as-of.js';
+import { storedLineOf, type CommandContext, type Pipeline } from '../pipeline/pipeline.js';
 import { principalOf } from './access.js';
 
 /** Parses a body (or query) with its zod schema; a refusal names the field. */
@@ -124,4 +125,13 @@ export function createdId(envelopes: Envelope[], field: string, generated: strin
 
 export function newId(): string {
   return randomUUID();
+}
+
+const AsOfQuery = z.object({ as_of: AsOfParam.optional() });
+
+/** `?as_of=<pos|time>` of a read: a point the log has reached, or undefined for the live answer. */
+export function asOfOf(request: FastifyRequest, pipeline: Pipeline): AsOf | undefined {
+  const { as_of } = parseWith(AsOfQuery, request.query, 'query');
+  if (as_of) checkAsOf(as_of, pipeline.store.head(), pipeline.now());
+  return as_of;
 }

@@ -12,7 +12,8 @@ import { authenticate } from './auth.js';
 import { credentialRoutes } from './credentials.js';
 import { answerError, registerErrorHandler } from './errors.js';
 import { logRoute } from './events.js';
-import { invocationIdOf, parseWith, queryInt } from './request.js';
+import { asOfOf, invocationIdOf, parseWith, queryInt } from './request.js';
+import type { ReadModels } from '../pipeline/read-models.js';
 import { createdTeamIds, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
 import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteRecent, remoteTeamRoutes, RemoteTeams } from './remote.js';
@@ -25,8 +26,8 @@ export interface ServerDeps {
   config: Config;
   token: string;
   logger: Logger;
-  /** The one posture snapshot every surface reads. */
-  posture: () => PostureSnapshot;
+  /** The one posture snapshot every surface reads; given past models, the posture as it was then. */
+  posture: (past?: { models: ReadModels; now: Date }) => PostureSnapshot;
   telemetry?: TeamsTelemetry;
 }
 
@@ -121,13 +122,19 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       config.options.teams.server_url && remoteHost
         ? new RemoteTeams({ pipeline, serverUrl: config.options.teams.server_url, host: remoteHost, token: config.options.teams.token ?? deps.token, timeoutMs: config.options.teams.timeout_ms })
         : undefined;
-    /** The one snapshot, as the caller's scope lets it see it. */
-    const postureFor = (request: FastifyRequest) => {
+    /** The one snapshot (or a past one), as the caller's scope lets it see it. */
+    const postureFor = (request: FastifyRequest, snapshot = deps.posture()) => {
       const principal = principalOf(request);
-      const snapshot = deps.posture();
       return principal.role === 'admin' ? snapshot : scopedPosture(snapshot, (teamId) => teamAllowed(pipeline.readModels, principal, teamId));
     };
-    v1.get('/v1/teams/posture', async (request) => (remote ? remotePosture(remote, request, () => postureFor(request)) : postureFor(request)));
+    v1.get('/v1/teams/posture', async (request) => {
+      if (remote) return remotePosture(remote, request, () => postureFor(request));
+      const asOf = asOfOf(request, pipeline);
+      if (!asOf) return postureFor(request);
+      // Liveness judged at the time the log reached the point, as the live posture was then.
+      const { models, at } = await pipeline.modelsAsOf.get(asOf);
+      return postureFor(request, deps.posture({ models, now: 'time' in asOf ? new Date(asOf.time) : new Date(at ?? 0) }));
+    });
     v1.get('/v1/teams/events/recent', async (request) => {
       const { limit } = parseWith(RecentQuery, request.query, 'query');
       const principal = principalOf(request);

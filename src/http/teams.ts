@@ -2,16 +2,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Id, Recipient, TeamRole } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
-import { inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
+import { evolveTeam, inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
 import { presentTimeline, teamTimelineProjection } from '../../projections/timeline.js';
 import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
 import { BmoError } from '../errors.js';
+import { AsOfParam, describeAsOf, foldStreamAsOf, type AsOf } from '../pipeline/as-of.js';
 import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { createdTeamIds } from '../telemetry/teams.js';
 import { principalOf, teamAllowed } from './access.js';
 import { logRoute } from './events.js';
-import { commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
+import { asOfOf, commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
 
 /** Ids that name routes under /v1/teams and so cannot name a team. */
 const RESERVED_TEAM_IDS = new Set(['posture', 'events', 'cleanup', 'remote']);
@@ -42,8 +43,8 @@ const SendMessage = z.strictObject({ message_id: Id.optional(), from: Id, to: Re
 const ReadMessage = z.strictObject({ member_id: Id });
 const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
 const ListTeams = z.strictObject({ all: z.enum(['true', 'false']).optional() });
-const ListTasks = z.strictObject({ ready: z.enum(['true', 'false']).optional(), status: z.enum(['open', 'claimed', 'completed', 'failed']).optional() });
-const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional() });
+const ListTasks = z.strictObject({ ready: z.enum(['true', 'false']).optional(), status: z.enum(['open', 'claimed', 'completed', 'failed']).optional(), as_of: AsOfParam.optional() });
+const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional(), as_of: AsOfParam.optional() });
 const TimelineQuery = z.strictObject({
   limit: queryInt(1, 1000).default(100),
   cursor: z
@@ -80,13 +81,24 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     }
   };
 
-  /** A team to read, in detail: committed state only, a removed team is gone. */
+  /** A team to read, in detail: committed state only, a removed team is gone; with `as_of`, as it was then. */
   const teamOf = async (request: FastifyRequest): Promise<TeamView> => {
     const id = idParam(request, 'id');
+    const asOf = asOfOf(request, pipeline);
+    if (asOf) return teamAsOf(id, asOf);
     const team = teams().get(id);
     if (!team) throw new BmoError('not_found', `no team ${id}; GET /v1/teams lists them`, { field: 'id' });
     if (team.status === 'removed') throw new BmoError('not_found', `team ${id} was removed (${team.removed_reason}); its log stays readable at /v1/teams/${id}/events`, { field: 'id' });
     return (await pipeline.teamDetails.get(`teams/${id}`))!;
+  };
+
+  /** The team's log folded up to the point, by the same evolve as the live detail. */
+  const teamAsOf = async (id: string, asOf: AsOf): Promise<TeamView> => {
+    const { state } = await foldStreamAsOf<TeamView>(pipeline.store, `teams/${id}`, (team, event) => evolveTeam(team, event), asOf);
+    if (pipeline.store.version(`teams/${id}`) === 0) throw new BmoError('not_found', `no team ${id}; GET /v1/teams?all=true lists them`, { field: 'id' });
+    if (!state) throw new BmoError('not_found', `team ${id} did not exist yet at ${describeAsOf(asOf)}; ask for a later point (its log: /v1/teams/${id}/events)`, { field: 'query.as_of' });
+    if (state.status === 'removed') throw new BmoError('not_found', `team ${id} was already removed (${state.removed_reason}) at ${describeAsOf(asOf)}; ask for an earlier point`, { field: 'query.as_of' });
+    return state;
   };
 
   app.get('/v1/teams', async (request) => {
@@ -225,6 +237,15 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const messageId = body.message_id ?? newId();
     const envelopes = await run(request, id, { type: 'send_message', message_id: messageId, from: body.from, to: body.to, body: body.body });
     return sendCommandResult(reply, 201, envelopes, { team_id: id, message_id: createdId(envelopes, 'message_id', messageId) });
+  });
+
+  app.get('/v1/teams/:id/members/:member', async (request) => {
+    const team = await teamOf(request);
+    const memberId = idParam(request, 'member');
+    const member = team.members.get(memberId);
+    if (!member) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
+    const holds = [...team.tasks.values()].filter((t) => t.status === 'claimed' && t.owner === memberId).map((t) => t.task_id);
+    return { team_id: team.team_id, version: team.version, ...member, holds };
   });
 
   app.get('/v1/teams/:id/members/:member/inbox', async (request) => {

@@ -5,12 +5,13 @@ import { nonEmptyText, text } from '../../events/fields.js';
 import { workstreamEvents } from '../../events/workstreams.js';
 import { presentCartography } from '../../projections/cartography.js';
 import { buildHandoff, handoffMarkdown } from '../../projections/handoff.js';
-import { presentWorkstream, recipeSteps, workstreamStatus, workstreamSummary, type WorkstreamView } from '../../projections/workstream.js';
+import { evolveWorkstream, presentWorkstream, recipeSteps, workstreamStatus, workstreamSummary, type WorkstreamView } from '../../projections/workstream.js';
+import { AsOfParam, describeAsOf, foldStreamAsOf } from '../pipeline/as-of.js';
 import { workstreamEntity, type WorkstreamCommand } from '../domain/workstreams.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { logRoute } from './events.js';
-import { commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
+import { asOfOf, commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
 
 const Label = nonEmptyText(200).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line with no control characters');
 const CreateWorkstream = z.strictObject({ id: Id.optional(), label: Label, goal: workstreamEvents.workstream_created.shape.goal, git: GitContext.optional() });
@@ -28,7 +29,7 @@ const AddMarker = workstreamEvents.marker_added.extend({ marker_id: Id.optional(
 const ClearMarker = z.strictObject({ reason: text(500).optional() }).optional();
 const ChangeStatus = z.strictObject({ status: WorkstreamStatus, reason: text(1000).optional(), force: z.boolean().optional() });
 const ListWorkstreams = z.strictObject({ session: Id.optional(), status: WorkstreamStatus.optional() });
-const HandoffQuery = z.strictObject({ format: z.enum(['json', 'md', 'markdown']).optional(), full: z.enum(['true', 'false']).optional() });
+const HandoffQuery = z.strictObject({ format: z.enum(['json', 'md', 'markdown']).optional(), full: z.enum(['true', 'false']).optional(), as_of: AsOfParam.optional() });
 const MarkersQuery = z.strictObject({ open: z.enum(['true', 'false']).optional() });
 const CartographyQuery = z.strictObject({ limit: queryInt(1, 1000).default(100) });
 
@@ -44,9 +45,15 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
   const models = () => pipeline.readModels;
   const run = (request: FastifyRequest, id: string, command: WorkstreamCommand) => pipeline.execute(workstreamEntity, id, command, commandContext(request));
 
-  /** One workstream in detail (texts included), folded from its log; the read models keep workstreams lean. */
-  const workstreamOf = async (request: FastifyRequest): Promise<WorkstreamView> => {
+  /** One workstream in detail (texts included), folded from its log; the read models keep workstreams lean. With `as_of`, as it was then. */
+  const workstreamOf = async (request: FastifyRequest, asOf = asOfOf(request, pipeline)): Promise<WorkstreamView> => {
     const id = idParam(request, 'id');
+    if (asOf) {
+      const { state } = await foldStreamAsOf<WorkstreamView>(pipeline.store, `workstreams/${id}`, (ws, event) => evolveWorkstream(ws, event), asOf);
+      if (pipeline.store.version(`workstreams/${id}`) === 0) throw new BmoError('not_found', `no workstream ${id}; GET /v1/workstreams lists them`, { field: 'id' });
+      if (!state) throw new BmoError('not_found', `workstream ${id} did not exist yet at ${describeAsOf(asOf)}; ask for a later point`, { field: 'query.as_of' });
+      return state;
+    }
     if (!models().workstreams.has(id)) throw new BmoError('not_found', `no workstream ${id}; GET /v1/workstreams lists them`, { field: 'id' });
     return (await pipeline.workstreamDetails.get(`workstreams/${id}`))!;
   };
@@ -84,8 +91,11 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
 
   app.get('/v1/workstreams/:id/handoff', async (request, reply) => {
     const { format, full } = parseWith(HandoffQuery, request.query, 'query');
-    const ws = await workstreamOf(request);
-    const handoff = buildHandoff(ws, models().cartography, { full: full === 'true' });
+    const asOf = asOfOf(request, pipeline);
+    const ws = await workstreamOf(request, asOf);
+    // The trail reads every workstream's runs: as of a point, the store folded up to it.
+    const cartography = asOf ? (await pipeline.modelsAsOf.get(asOf)).models.cartography : models().cartography;
+    const handoff = buildHandoff(ws, cartography, { full: full === 'true' });
     const markdown = format === 'md' || format === 'markdown' || (format === undefined && (request.headers.accept ?? '').includes('text/markdown'));
     void reply.header('etag', `"${ws.version}"`);
     if (markdown) return reply.type('text/markdown; charset=utf-8').send(handoffMarkdown(handoff));

@@ -7,6 +7,7 @@ import { BmoError, VersionConflictError } from '../errors.js';
 import { isoOf, type EventStore, type StoredEvent } from '../store/index.js';
 import { evolveTeam, type TeamView } from '../../projections/team.js';
 import { evolveWorkstream, type WorkstreamView } from '../../projections/workstream.js';
+import { ModelsAsOf } from './as-of.js';
 import { DetailCache } from './details.js';
 import { Hub } from './hub.js';
 import { ReadModels, type ReadModelsPart } from './read-models.js';
@@ -75,6 +76,8 @@ export class Pipeline {
   /** Team details (texts included), folded from a team's log on demand; the read models keep teams lean. */
   readonly teamDetails: DetailCache<TeamView>;
   readonly workstreamDetails: DetailCache<WorkstreamView>;
+  /** Every read model as it was at a past point (posture and handoff as of a pos). */
+  readonly modelsAsOf: ModelsAsOf;
   private readonly logger: Logger;
   readonly clock: Clock;
   private readonly maxWriteModels: number;
@@ -95,6 +98,7 @@ export class Pipeline {
       (ws, event) => evolveWorkstream(ws, event),
       (stream) => this.readModels.workstreams.get(stream.slice('workstreams/'.length))?.version ?? 0,
     );
+    this.modelsAsOf = new ModelsAsOf(this.store);
     this.store.onCommit((batch) => this.applyCommitted(batch));
   }
 

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import type { Envelope, StreamName } from '../../events/index.js';
+import { BmoError } from '../errors.js';
+import type { EventStore } from '../store/index.js';
+import { ReadModels } from './read-models.js';
+
+/** A point in the log: a position, or a time (the last position at or before it). */
+export type AsOf = { pos: number } | { time: number; iso: string };
+
+/** `as_of` in a query: a whole position from 1, or an ISO-8601 time. */
+export const AsOfParam = z.string().transform((raw, ctx): AsOf => {
+  if (/^\d{1,15}$/.test(raw) && Number(raw) >= 1) return { pos: Number(raw) };
+  const time = /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d)?)?$/.test(raw) ? Date.parse(raw) : NaN;
+  if (Number.isNaN(time)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a position (a whole number from 1) or an ISO-8601 time such as 2026-01-01T10:00:00Z' });
+    return z.NEVER;
+  }
+  return { time, iso: new Date(time).toISOString() };
+});
+
+/** Whether an event is at or before the point: folds stop at the first one past it (events come in pos order). */
+export function reached(asOf: AsOf, event: Envelope): boolean {
+  return 'pos' in asOf ? event.pos <= asOf.pos : Date.parse(event.at) <= asOf.time;
+}
+
+/** A point past the head (or in the future) is refused, naming the field: it has no answer yet. */
+export function checkAsOf(asOf: AsOf, head: number, now: Date): void {
+  if ('pos' in asOf && asOf.pos > head) {
+    throw new BmoError('bad_request', `as_of: pos ${asOf.pos} is beyond the head of the log (${head}); ask for ${head} or less`, { field: 'query.as_of' });
+  }
+  if ('time' in asOf && asOf.time > now.getTime()) {
+    throw new BmoError('bad_request', `as_of: ${asOf.iso} is in the future (now ${now.toISOString()}); ask for a time already past`, { field: 'query.as_of' });
+  }
+}
+
+export function describeAsOf(asOf: AsOf): string {
+  return 'pos' in asOf ? `pos ${asOf.pos}` : asOf.iso;
+}
+
+/**
+ * One entity as it was at the point: its log folded with the evolve function the live detail
+ * uses, up to the point. `pos` is that of the last event folded; undefined state: it did not exist yet.
+ */
+export async function foldStreamAsOf<S>(store: EventStore, stream: StreamName, evolve: (state: S | undefined, event: Envelope) => S | undefined, asOf: AsOf) {
+  let state: S | undefined;
+  let pos = 0;
+  let at: string | undefined;
+  for await (const { envelope } of store.readStream(stream)) {
+    if (!reached(asOf, envelope)) break;
+    state = evolve(state, envelope);
+    pos = envelope.pos;
+    at = envelope.at;
+  }
+  return { state, pos, at };
+}
+
+/** Events read a page at a time when the whole store is folded to a point. */
+const PAGE = 4096;
+
+/**
+ * Every read model as it was at a point: the store folded from its start, in pos order, so it
+ * costs a read of the log up to there (about a replay's time for that many events). One fold runs
+ * at a time, and the last result is kept: asking again for the same point costs nothing.
+ */
+export class ModelsAsOf {
+  private last: { key: string; result: Promise<{ models: ReadModels; at?: string }> } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly store: EventStore) {}
+
+  get(asOf: AsOf): Promise<{ models: ReadModels; at?: string }> {
+    const key = 'pos' in asOf ? `p${asOf.pos}` : `t${asOf.time}`;
+    if (this.last?.key === key) return this.last.result;
+    const result = this.queue.then(() => this.fold(asOf));
+    this.queue = result.catch(() => {});
+    this.last = { key, result };
+    result.catch(() => {
+      if (this.last?.key === key) this.last = undefined;
+    });
+    return result;
+  }
+
+  private async fold(asOf: AsOf): Promise<{ models: ReadModels; at?: string }> {
+    const models = new ReadModels();
+    let at: string | undefined;
+    for (let from = 0; ; ) {
+      const { events, next } = await this.store.readAll(from, { limit: PAGE });
+      for (const { envelope } of events) {
+        if (!reached(asOf, envelope)) return { models, at };
+        models.apply(envelope);
+        at = envelope.at;
+        if ('pos' in asOf && envelope.pos >= asOf.pos) return { models, at };
+      }
+      if (events.length === 0 || next <= from) return { models, at };
+      from = next;
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Bmo } from '../../src/app.js';
+import { call, closedPort, runBmoCli, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
+import { ok, withBmo } from './support.js';
+
+const TEAM_READS = [
+  '/v1/teams/alpha',
+  '/v1/teams/alpha/tasks',
+  '/v1/teams/alpha/tasks?ready=true',
+  '/v1/teams/alpha/tasks/t1',
+  '/v1/teams/alpha/members/bob',
+  '/v1/teams/alpha/members/bob/inbox',
+  '/v1/teams/alpha/members/lead/inbox?unread=true',
+  '/v1/teams/posture',
+];
+
+/** Every read's live answer (status and body) right after a step, under the head it was read at. */
+async function capture(bmo: Bmo, urls: string[]) {
+  const pos = bmo.pipeline.store.head();
+  const answers: Record<string, { status: number; body: unknown }> = {};
+  for (const url of urls) {
+    const res = await call(bmo, 'GET', url);
+    answers[url] = { status: res.status, body: res.json ?? res.body };
+  }
+  return { pos, answers };
+}
+
+const withAsOf = (url: string, pos: number) => `${url}${url.includes('?') ? '&' : '?'}as_of=${pos}`;
+
+async function assertAsOfEqualsLive(bmo: Bmo, captured: Awaited<ReturnType<typeof capture>>[]) {
+  for (const { pos, answers } of captured) {
+    for (const [url, live] of Object.entries(answers)) {
+      const past = await call(bmo, 'GET', withAsOf(url, pos));
+      assert.is(past.status, live.status, `${url} as of ${pos}: ${past.body}`);
+      if (live.status === 200) assert.equal(past.json ?? past.body, live.body, `${url} as of ${pos}`);
+    }
+  }
+}
+
+test('a team read as of a pos equals the live answer captured at that pos, through to its removal', () =>
+  withBmo(async (bmo) => {
+    const steps: [string, string, unknown][] = [
+      ['POST', '/v1/sessions', { session_id: 'lead-s', agent: 'test' }],
+      ['POST', '/v1/sessions', { session_id: 'bob-s', agent: 'test' }],
+      ['POST', '/v1/teams', { id: 'alpha', name: 'Alpha', goal: 'ship', lead: { member_id: 'lead', name: 'Lead', session_id: 'lead-s' } }],
+      ['POST', '/v1/teams/alpha/members', { member_id: 'bob', name: 'Bob', session_id: 'bob-s' }],
+      ['POST', '/v1/teams/alpha/tasks', { task_id: 't1', title: 'first' }],
+      ['POST', '/v1/teams/alpha/tasks', { task_id: 't2', title: 'second', blocked_by: ['t1'] }],
+      ['POST', '/v1/teams/alpha/tasks/t1/claim', { member_id: 'bob' }],
+      ['POST', '/v1/teams/alpha/messages', { message_id: 'm1', from: 'bob', to: 'lead', body: 'on it' }],
+      ['POST', '/v1/teams/alpha/messages', { message_id: 'm2', from: 'lead', to: '*', body: 'thanks' }],
+      ['POST', '/v1/teams/alpha/messages/m2/read', { member_id: 'bob' }],
+      ['PATCH', '/v1/teams/alpha/tasks/t1', { note: 'halfway' }],
+      ['POST', '/v1/teams/alpha/tasks/t1/complete', { member_id: 'bob', fencing_token: 1, result: 'done' }],
+      ['POST', '/v1/sessions/bob-s/heartbeat', {}],
+      ['DELETE', '/v1/teams/alpha/members/bob', {}],
+      ['POST', '/v1/teams/alpha/shutdown', {}],
+      ['DELETE', '/v1/teams/alpha', undefined],
+    ];
+    const captured = [];
+    for (const [method, url, body] of steps) {
+      const res = await call(bmo, method, url, body);
+      assert.ok(res.status < 300, `${method} ${url} → ${res.status} ${res.body}`);
+      captured.push(await capture(bmo, TEAM_READS));
+    }
+    assert.is(captured.at(-1)!.answers['/v1/teams/alpha'].status, 404, 'live, the team is removed');
+    await assertAsOfEqualsLive(bmo, captured);
+
+    const head = bmo.pipeline.store.head();
+    const beyond = await call(bmo, 'GET', `/v1/teams/alpha?as_of=${head + 1}`);
+    assert.equal([beyond.status, beyond.json.field], [400, 'query.as_of']);
+    assert.match(beyond.json.message, `beyond the head of the log (${head})`);
+    const before = await call(bmo, 'GET', '/v1/teams/alpha/tasks?as_of=2');
+    assert.equal([before.status, before.json.field], [404, 'query.as_of']);
+    assert.match(before.json.message, 'did not exist yet at pos 2');
+    for (const bad of ['0', 'abc', '12x', '2026-13-45']) {
+      const res = await call(bmo, 'GET', `/v1/teams/posture?as_of=${bad}`);
+      assert.equal([res.status, res.json.field], [400, 'query.as_of'], bad);
+    }
+    const future = await call(bmo, 'GET', `/v1/teams/alpha?as_of=${new Date(Date.now() + 3_600_000).toISOString()}`);
+    assert.equal([future.status, future.json.field], [400, 'query.as_of']);
+    const longAgo = await call(bmo, 'GET', '/v1/teams/alpha?as_of=2020-01-01T00:00:00Z');
+    assert.equal([longAgo.status, longAgo.json.field], [404, 'query.as_of']);
+    const never = await call(bmo, 'GET', '/v1/teams/nope?as_of=3');
+    assert.equal([never.status, never.json.field], [404, 'id']);
+  }),
+);
+
+test('a time maps to the last pos at or before it', () =>
+  withBmo(async (bmo) => {
+    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', lead: { name: 'Lead' } });
+    await ok(bmo, 201, 'POST', '/v1/teams/alpha/tasks', { task_id: 't1', title: 'first' });
+    const live = await ok(bmo, 200, 'GET', '/v1/teams/alpha');
+    const posture = await ok(bmo, 200, 'GET', '/v1/teams/posture');
+    const now = new Date().toISOString();
+    assert.equal((await ok(bmo, 200, 'GET', `/v1/teams/alpha?as_of=${now}`)).json, live.json);
+    assert.equal((await ok(bmo, 200, 'GET', `/v1/teams/posture?as_of=${now}`)).json.teams, posture.json.teams);
+  }),
+);
+
+const WORKSTREAM_READS = ['/v1/workstreams/w1', '/v1/workstreams/w1/status', '/v1/workstreams/w1/handoff', '/v1/workstreams/w1/handoff?format=md'];
+
+test('a workstream, its status and its handoff as of a pos equal the live answers captured then', () =>
+  withBmo(async (bmo) => {
+    const run = (exit: number) => ({ argv: ['npm', 'test'], cwd: '/src', exit_code: exit, signal: null, duration_ms: 1200, output_tail: 'tail', truncated: false });
+    const steps: [string, string, unknown][] = [
+      ['POST', '/v1/workstreams', { id: 'w1', label: 'docs/coverage' }],
+      ['POST', '/v1/workstreams', { id: 'w2', label: 'other' }],
+      ['POST', '/v1/workstreams/w1/plan', { path: 'docs/plan.md', kind: 'custom' }],
+      ['POST', '/v1/workstreams/w1/verify-runs', run(1)],
+      ['POST', '/v1/workstreams/w2/verify-runs', run(1)],
+      ['POST', '/v1/workstreams/w1/findings', { severity: 'high', path: 'src/a.ts', text: 'flaky' }],
+      ['POST', '/v1/workstreams/w1/markers', { path: 'src/a.ts', note: 'look here' }],
+      ['POST', '/v1/workstreams/w1/verify-runs', run(0)],
+      ['POST', '/v1/workstreams/w1/status', { status: 'completed', reason: 'green', force: true }],
+    ];
+    const captured = [];
+    for (const [method, url, body] of steps) {
+      const res = await call(bmo, method, url, body);
+      assert.ok(res.status < 300, `${method} ${url} → ${res.status} ${res.body}`);
+      captured.push(await capture(bmo, WORKSTREAM_READS));
+    }
+    await assertAsOfEqualsLive(bmo, captured);
+    const before = await call(bmo, 'GET', '/v1/workstreams/w2/status?as_of=1');
+    assert.equal([before.status, before.json.field], [404, 'query.as_of']);
+  }),
+);
+
+test('bmo team status and workstream status --as-of show the entity as it was', async () => {
+  const tmp = tempDir();
+  const dataDir = join(tmp.dir, 'data');
+  try {
+    const bmo = await startTestBmo(dataDir);
+    try {
+      await ok(bmo, 201, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', lead: { name: 'Lead' } });
+      await ok(bmo, 201, 'POST', '/v1/teams/alpha/tasks', { task_id: 't1', title: 'first' });
+      await ok(bmo, 201, 'POST', '/v1/workstreams', { id: 'w1', label: 'docs' });
+      await ok(bmo, 200, 'POST', '/v1/workstreams/w1/status', { status: 'blocked', reason: 'waiting' });
+    } finally {
+      await bmo.close();
+    }
+    writeFileSync(join(tmp.dir, 'bmo.toml'), '[options.teams]\nenabled = true\n');
+    const env = { BMO_TOKEN: TOKEN, BMO_PORT: String(await closedPort()) };
+    const team = await runBmoCli(['team', 'status', 'alpha', '--as-of', '2', '--data-dir', dataDir], tmp.dir, env);
+    assert.is(team.code, 0, team.stderr);
+    assert.match(team.stdout, 'team alpha "Alpha" (active, version 2, lead lead) as of 2');
+    assert.match(team.stdout, 'tasks\n  none');
+    const ws = await runBmoCli(['workstream', 'status', 'w1', '--as-of', '4', '--json', '--data-dir', dataDir], tmp.dir, env);
+    assert.is(ws.code, 0, ws.stderr);
+    assert.equal([JSON.parse(ws.stdout).status, JSON.parse(ws.stdout).version], ['active', 1]);
+    const bad = await runBmoCli(['team', 'status', 'alpha', '--as-of', 'yesterday', '--data-dir', dataDir], tmp.dir, env);
+    assert.is(bad.code, 2);
+    assert.match(bad.stderr, '--as-of must be a position');
+    const beyond = await runBmoCli(['team', 'status', 'alpha', '--as-of', '99', '--data-dir', dataDir], tmp.dir, env);
+    assert.is(beyond.code, 2, beyond.stderr);
+    assert.match(beyond.stderr, 'beyond the head of the log (5)');
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test.run();
