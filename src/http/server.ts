@@ -155,7 +155,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     logRoute(v1, pipeline, 'system', 'system log');
     await v1.register(streamRoutes, {
       pipeline,
-      posture: deps.posture,
+      posture: postureFor,
       pingIntervalMs: config.stream.ping_interval_ms,
       maxBufferedBytes: config.stream.max_buffered_bytes,
       stallMs: config.stream.stall_ms,

@@ -1,16 +1,19 @@
 import type {} from '@fastify/websocket';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Timer } from '../clock.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { badPattern, streamFilter, type StoredEvent } from '../store/index.js';
+import { credentialLapse } from '../../projections/credentials.js';
+import { principalOf, streamAllowed } from './access.js';
 import { parseWith, queryInt } from './request.js';
 
 export interface StreamOptions {
   pipeline: Pipeline;
-  posture: () => unknown;
+  /** The posture snapshot as the subscriber's credential may see it. */
+  posture: (request: FastifyRequest) => unknown;
   pingIntervalMs: number;
   maxBufferedBytes: number;
   /** How long a full buffer may wait to drain before the client is closed as too slow. */
@@ -21,6 +24,7 @@ export interface StreamOptions {
 export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_BAD_SUBSCRIPTION = 4000;
+export const CLOSE_CREDENTIAL_LAPSED = 4003;
 
 const Subscribe = z.strictObject({
   from: queryInt(0).default(0),
@@ -64,14 +68,30 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
   const { pipeline } = options;
   const stallMs = options.stallMs ?? 5_000;
   const sockets = new Set<WebSocket>();
+  /** Each socket's credential: a revoked one's sockets close at once. */
+  const credentialOf = new Map<WebSocket, string>();
 
   app.addHook('preClose', (done) => {
     for (const socket of sockets) socket.close(CLOSE_SHUTDOWN, 'server shutting down; reconnect with from=<your last pos>');
     done();
   });
+  const unsubscribeRevocations = pipeline.hub.subscribe((batch) => {
+    for (const { envelope } of batch) {
+      if (envelope.type !== 'credential_revoked') continue;
+      for (const [socket, credentialId] of credentialOf) {
+        if (credentialId === envelope.data.credential_id) socket.close(CLOSE_CREDENTIAL_LAPSED, `credential ${credentialId} was revoked; connect with another token`);
+      }
+    }
+  });
+  app.addHook('onClose', (_app, done) => {
+    unsubscribeRevocations();
+    done();
+  });
 
   app.get('/v1/stream', { websocket: true }, (socket, request) => {
     sockets.add(socket);
+    const principal = principalOf(request);
+    if (principal.role !== 'admin') credentialOf.set(socket, principal.credential_id);
     let query: z.output<typeof Subscribe>;
     try {
       query = parseWith(Subscribe, request.query, 'query');
@@ -79,7 +99,9 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       socket.close(CLOSE_BAD_SUBSCRIPTION, (error as Error).message.slice(0, 120));
       return;
     }
-    const filter = streamFilter(query.filter);
+    const asked = streamFilter(query.filter);
+    // What it asks for, within what its credential may see.
+    const filter = asked && principal.role !== 'admin' ? (stream: string) => asked(stream) && streamAllowed(pipeline.readModels, principal, stream) : asked;
     if (!filter) {
       socket.close(CLOSE_BAD_SUBSCRIPTION, `filter: "${badPattern(query.filter)!.slice(0, 40)}" is not a stream pattern; use *, <kind>/* or <kind>/<id>`);
       return;
@@ -163,6 +185,9 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     };
 
     const ping = setInterval(() => {
+      const credential = credentialOf.has(socket) ? pipeline.readModels.credentials.credentials.get(principal.credential_id) : undefined;
+      const lapse = credential && credentialLapse(credential, pipeline.now());
+      if (lapse) return close(CLOSE_CREDENTIAL_LAPSED, `credential ${principal.credential_id} ${lapse.slice(0, 60)}`);
       if (!alive) {
         socket.terminate();
         return;
@@ -179,7 +204,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     const sendPosture = () => {
       // A snapshot supersedes the one before: while the buffer is full, only the newest is sent, once it drains.
       // It goes after the events it reflects, never before: the stream stays in pos order.
-      const snapshot = options.posture() as { pos: number };
+      const snapshot = options.posture(request) as { pos: number };
       if (inFlight > max || snapshot.pos > readTo) {
         postureDue = true;
         return;
@@ -200,6 +225,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     socket.on('close', () => {
       closed = true;
       sockets.delete(socket);
+      credentialOf.delete(socket);
       clearInterval(ping);
       unsubscribePosture?.();
       postureTimer?.cancel();
