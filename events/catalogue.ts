@@ -50,11 +50,34 @@ export function streamName(kind: StreamKind, id: string): StreamName {
   return `${kind}/${id}`;
 }
 
-export function parseStreamName(stream: string): { kind: StreamKind; id: string } | undefined {
+/** A stream name taken apart: `teams/docs` is `{ kind: 'teams', id: 'docs' }`. */
+export interface StreamRef {
+  kind: StreamKind;
+  id: string;
+}
+
+/** Takes apart a name from outside (a route, a filter, a file): undefined unless its kind and id are valid. */
+export function parseStreamName(stream: string): StreamRef | undefined {
   const slash = stream.indexOf('/');
   if (slash < 0) return undefined;
   const kind = stream.slice(0, slash) as StreamKind;
   const id = stream.slice(slash + 1);
   if (!STREAM_KINDS.includes(kind) || !ID_PATTERN.test(id)) return undefined;
   return { kind, id };
+}
+
+/** The kind and id of a name the store holds (checked when it was written, so not again). */
+export function streamRef(stream: string): StreamRef {
+  const slash = stream.indexOf('/');
+  return { kind: stream.slice(0, slash) as StreamKind, id: stream.slice(slash + 1) };
+}
+
+/** The kind of a name the store holds. */
+export function streamKind(stream: string): StreamKind {
+  return stream.slice(0, stream.indexOf('/')) as StreamKind;
+}
+
+/** The id in `stream` when it names a `kind` stream, else undefined: `idIn('teams', 'teams/docs')` is `docs`. */
+export function idIn(kind: StreamKind, stream: string): string | undefined {
+  return stream.charCodeAt(kind.length) === 47 /* '/' */ && stream.startsWith(kind) ? stream.slice(kind.length + 1) : undefined;
 }

@@ -5,15 +5,19 @@ export {
   EVENT_TYPES,
   STREAM_KINDS,
   eventData,
+  idIn,
   kindOf,
   parseStreamName,
+  streamKind,
   streamName,
+  streamRef,
   type DomainEvent,
   type EventDataOf,
   type EventOf,
   type EventType,
   type StreamKind,
   type StreamName,
+  type StreamRef,
 } from './catalogue.js';
 export { EnvelopeSchema, MetaSchema, type Envelope, type Meta } from './envelope.js';
 export { parseEvent, formatIssues, type ParseResult } from './parse.js';

@@ -1,4 +1,4 @@
-import type { Envelope, EventOf } from '../events/index.js';
+import { idIn, type Envelope, type EventOf } from '../events/index.js';
 import { commandLine, verifyPassed } from './workstream.js';
 import { mergeByKey, type Projection } from './types.js';
 
@@ -133,6 +133,7 @@ function recordRun(state: CartographyState, workstreamId: string, event: Envelop
 export const cartographyProjection: Projection<CartographyState> = {
   name: 'cartography',
   version: 1,
+  handles: ['workstreams'],
   initialState: () => ({ workstreams: new Map(), paths: new Map(), markers: new Map(), commands: new Map() }),
   merge(state, part) {
     mergeByKey(state.workstreams, part.workstreams);
@@ -162,8 +163,8 @@ export const cartographyProjection: Projection<CartographyState> = {
     return state;
   },
   evolve(state, event) {
-    if (!event.stream.startsWith('workstreams/')) return state;
-    const id = event.stream.slice('workstreams/'.length);
+    const id = idIn('workstreams', event.stream);
+    if (id === undefined) return state;
     let heat = state.workstreams.get(id);
     if (!heat) {
       heat = { workstream_id: id, label: '', events: 0, verify_runs: 0, verify_failures: 0, nanites: 0, findings: 0, markers_added: 0, artifacts: 0, last_pos: 0, last_at: event.at };

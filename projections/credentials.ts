@@ -1,4 +1,4 @@
-import type { Envelope } from '../events/index.js';
+import { STREAM_KINDS, streamRef, type Envelope } from '../events/index.js';
 import type { Projection } from './types.js';
 
 /** The stream every credential lives in. */
@@ -77,6 +77,7 @@ function addSession(state: CredentialsState, credentialId: string, sessionId: st
 export const credentialsProjection: Projection<CredentialsState> = {
   name: 'credentials',
   version: 1,
+  handles: STREAM_KINDS,
   initialState: () => ({ credentials: new Map(), teams: new Map(), workstreams: new Map(), sessions: new Map() }),
   merge(state, part) {
     for (const [id, credential] of part.credentials) if (!state.credentials.has(id)) state.credentials.set(id, credential);
@@ -89,8 +90,8 @@ export const credentialsProjection: Projection<CredentialsState> = {
     if (event.stream === CREDENTIALS_STREAM) evolveCredentials(state, event);
     const actor = event.meta.actor;
     if (actor === undefined) return state;
-    if (event.type === 'team_created' || event.type === 'member_joined') addTo(state.teams, actor, event.stream.slice('teams/'.length));
-    else if (event.type === 'workstream_created') addTo(state.workstreams, actor, event.stream.slice('workstreams/'.length));
+    if (event.type === 'team_created' || event.type === 'member_joined') addTo(state.teams, actor, streamRef(event.stream).id);
+    else if (event.type === 'workstream_created') addTo(state.workstreams, actor, streamRef(event.stream).id);
     else if (event.type === 'session_started') addSession(state, actor, event.data.session_id, event.pos);
     return state;
   },

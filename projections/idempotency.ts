@@ -1,3 +1,4 @@
+import { STREAM_KINDS } from '../events/index.js';
 import { mergeByKey, type Projection } from './types.js';
 
 export interface IdempotentWrite {
@@ -11,6 +12,7 @@ export interface IdempotentWrite {
 export const idempotencyKeys: Projection<Map<string, IdempotentWrite>> = {
   name: 'idempotency-keys',
   version: 1,
+  handles: STREAM_KINDS,
   initialState: () => new Map(),
   merge: mergeByKey,
   evolve(keys, event) {

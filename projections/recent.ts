@@ -1,4 +1,5 @@
-import type { Envelope } from '../events/index.js';
+import { idIn, streamKind, type Envelope } from '../events/index.js';
+import { CREDENTIALS_STREAM } from './credentials.js';
 import type { Projection } from './types.js';
 
 export const RING_CAPACITY = 256;
@@ -21,10 +22,17 @@ export interface RecentEvent {
 
 const IDS = ['task_id', 'member_id', 'message_id'] as const;
 
+/** A team's own events, and the store-wide ones about teams (cleanups, remote health; not credentials). */
+export function aboutTeams(stream: string): boolean {
+  const kind = streamKind(stream);
+  return kind === 'teams' || (kind === 'system' && stream !== CREDENTIALS_STREAM);
+}
+
 export function recentEventOf(event: Envelope): RecentEvent {
   const data = event.data as Record<string, unknown>;
   const recent: RecentEvent = { pos: event.pos, at: event.at, stream: event.stream, seq: event.seq, type: event.type };
-  if (event.stream.startsWith('teams/')) recent.team_id = event.stream.slice('teams/'.length);
+  const teamId = idIn('teams', event.stream);
+  if (teamId !== undefined) recent.team_id = teamId;
   for (const key of IDS) if (typeof data[key] === 'string') recent[key] = data[key] as string;
   if (event.type === 'remote_failed') recent.outcome = String(data.kind);
   if (event.type === 'cleanup_completed') recent.outcome = `removed=${data.removed} scope=${data.scope} outcome=${data.outcome ?? 'completed'}`;
@@ -38,10 +46,11 @@ export function recentEventOf(event: Envelope): RecentEvent {
 export const recentTeamEvents: Projection<RecentEvent[]> = {
   name: 'recent-team-events',
   version: 1,
+  handles: ['teams', 'system'],
   initialState: () => [],
   merge: (ring, part) => (part.length === 0 ? ring : [...ring, ...part].sort((a, b) => a.pos - b.pos).slice(-RING_CAPACITY)),
   evolve(ring, event) {
-    if (!event.stream.startsWith('teams/') && !(event.stream.startsWith('system/') && event.stream !== 'system/credentials')) return ring;
+    if (!aboutTeams(event.stream)) return ring;
     if (ring.length === RING_CAPACITY && event.pos < ring[0].pos) return ring;
     let i = ring.length;
     while (i > 0 && ring[i - 1].pos > event.pos) i--;

@@ -59,6 +59,7 @@ export function evolveRemote(state: RemoteHealth | undefined, event: Envelope): 
 export const remoteHealthProjection: Projection<RemoteHealth> = {
   name: 'remote-health',
   version: 1,
+  handles: ['system'],
   initialState: initialRemoteHealth,
   // One stream: the part that folded it holds it all.
   merge: (state, part) => (part.version > state.version ? part : state),

@@ -1,4 +1,4 @@
-import type { Envelope } from '../events/index.js';
+import { idIn, type Envelope } from '../events/index.js';
 import { mergeByKey, type Projection } from './types.js';
 
 export interface SessionView {
@@ -62,11 +62,12 @@ export function sessionState(session: SessionView | undefined, now: Date): 'aliv
 export const sessionsProjection: Projection<Map<string, SessionView>> = {
   name: 'sessions',
   version: 1,
+  handles: ['sessions'],
   initialState: () => new Map(),
   merge: mergeByKey,
   evolve(sessions, event) {
-    if (!event.stream.startsWith('sessions/')) return sessions;
-    const id = event.stream.slice('sessions/'.length);
+    const id = idIn('sessions', event.stream);
+    if (id === undefined) return sessions;
     const next = evolveSession(sessions.get(id), event);
     if (next) sessions.set(id, next);
     return sessions;

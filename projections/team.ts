@@ -1,4 +1,4 @@
-import type { Envelope } from '../events/index.js';
+import { idIn, type Envelope } from '../events/index.js';
 import { mergeByKey, type Projection } from './types.js';
 
 export interface MemberView {
@@ -265,6 +265,7 @@ const previous: { teams?: Map<string, TeamView>; stream?: string; team?: TeamVie
 export const teamsProjection: Projection<Map<string, TeamView>> = {
   name: 'teams',
   version: 3,
+  handles: ['teams'],
   initialState: () => new Map(),
   merge: mergeByKey,
   evolve(teams, event) {
@@ -273,8 +274,8 @@ export const teamsProjection: Projection<Map<string, TeamView>> = {
       evolveTeam(previous.team, event, 'lean');
       return teams;
     }
-    if (!event.stream.startsWith('teams/')) return teams;
-    const id = event.stream.slice('teams/'.length);
+    const id = idIn('teams', event.stream);
+    if (id === undefined) return teams;
     const team = teams.get(id);
     const next = evolveTeam(team, event, 'lean');
     if (next && next !== team) teams.set(id, next);

@@ -1,4 +1,4 @@
-import type { Envelope } from '../events/index.js';
+import { streamKind, type Envelope } from '../events/index.js';
 
 /** Renewals, and messages a thread, kept in full: past these, the latest are kept and the rest counted. */
 export const TIMELINE_KEEP = 100;
@@ -214,7 +214,7 @@ export const teamTimelineProjection = {
   version: 1,
   initialState: (): TimelineState => ({ events: 0, last_pos: 0, members: [], current: new Map(), tasks: new Map(), threads: new Map(), messageThread: new Map(), lead: {} }),
   evolve(state: TimelineState, event: Envelope): TimelineState {
-    if (event.stream.startsWith('sessions/')) {
+    if (streamKind(event.stream) === 'sessions') {
       evolveLeadSession(state, event);
       return state;
     }

@@ -1,4 +1,4 @@
-import type { Envelope } from '../events/index.js';
+import type { Envelope, StreamKind } from '../events/index.js';
 
 /**
  * A read model: a fold over the log. `evolve` may update `state` in place and returns it; it does
@@ -11,6 +11,8 @@ import type { Envelope } from '../events/index.js';
 export interface Projection<S> {
   readonly name: string;
   readonly version: number;
+  /** The kinds of stream whose events it folds: the read models hand it no others. */
+  readonly handles: readonly StreamKind[];
   initialState(): S;
   evolve(state: S, event: Envelope): S;
   /**

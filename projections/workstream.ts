@@ -1,4 +1,4 @@
-import type { Envelope } from '../events/index.js';
+import { idIn, type Envelope } from '../events/index.js';
 import { mergeByKey, type Projection } from './types.js';
 
 export type PlanKind = 'custom' | 'recipe' | 'prompt' | 'staged';
@@ -254,11 +254,12 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
 export const workstreamsProjection: Projection<Map<string, WorkstreamView>> = {
   name: 'workstreams',
   version: 2,
+  handles: ['workstreams'],
   initialState: () => new Map(),
   merge: mergeByKey,
   evolve(workstreams, event) {
-    if (!event.stream.startsWith('workstreams/')) return workstreams;
-    const id = event.stream.slice('workstreams/'.length);
+    const id = idIn('workstreams', event.stream);
+    if (id === undefined) return workstreams;
     const next = evolveWorkstream(workstreams.get(id), event, true);
     if (next) workstreams.set(id, next);
     return workstreams;

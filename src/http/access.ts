@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { idIn } from '../../events/index.js';
 import { CREDENTIALS_STREAM } from '../../projections/credentials.js';
 import { BmoError } from '../errors.js';
 import type { ReadModels } from '../pipeline/read-models.js';
@@ -29,7 +30,8 @@ export function teamAllowed(models: ReadModels, principal: Principal, teamId: st
 export function streamAllowed(models: ReadModels, principal: Principal, stream: string): boolean {
   if (principal.role === 'admin') return true;
   if (stream === CREDENTIALS_STREAM) return false;
-  if (stream.startsWith('teams/')) return teamAllowed(models, principal, stream.slice('teams/'.length));
+  const teamId = idIn('teams', stream);
+  if (teamId !== undefined) return teamAllowed(models, principal, teamId);
   return principal.role === 'observer' || principal.scope.teams === '*';
 }
 

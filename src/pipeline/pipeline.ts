@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import type { Envelope, Meta, StreamName } from '../../events/index.js';
+import { streamKind, streamRef, type Envelope, type Meta, type StreamName } from '../../events/index.js';
 import type { Entity } from '../domain/entity.js';
 import { systemClock, type Clock } from '../clock.js';
 import { BmoError, VersionConflictError } from '../errors.js';
@@ -92,11 +92,11 @@ export class Pipeline {
     this.clock = options.clock ?? systemClock;
     this.maxWriteModels = options.maxWriteModels ?? 4096;
     this.replay = { workers: options.replayWorkers ?? Math.min(availableParallelism() - 1, 3), minStreams: options.replayMinStreams ?? 1000 };
-    this.teamDetails = new DetailCache<TeamView>(this.store, (team, event) => evolveTeam(team, event), (stream) => this.readModels.teams.get(stream.slice('teams/'.length))?.version ?? 0);
+    this.teamDetails = new DetailCache<TeamView>(this.store, (team, event) => evolveTeam(team, event), (stream) => this.readModels.teams.get(streamRef(stream).id)?.version ?? 0);
     this.workstreamDetails = new DetailCache<WorkstreamView>(
       this.store,
       (ws, event) => evolveWorkstream(ws, event),
-      (stream) => this.readModels.workstreams.get(stream.slice('workstreams/'.length))?.version ?? 0,
+      (stream) => this.readModels.workstreams.get(streamRef(stream).id)?.version ?? 0,
     );
     this.modelsAsOf = new ModelsAsOf(this.store);
     this.store.onCommit((batch) => this.applyCommitted(batch));
@@ -289,8 +289,9 @@ export class Pipeline {
       const model = this.writeModels.get(envelope.stream);
       if (model && !(model instanceof Promise) && model.version < envelope.seq) this.writeModels.delete(envelope.stream);
       this.readModels.apply(envelope);
-      if (envelope.stream.startsWith('teams/')) this.teamDetails.apply(envelope);
-      else if (envelope.stream.startsWith('workstreams/')) this.workstreamDetails.apply(envelope);
+      const kind = streamKind(envelope.stream);
+      if (kind === 'teams') this.teamDetails.apply(envelope);
+      else if (kind === 'workstreams') this.workstreamDetails.apply(envelope);
     }
     this.hub.publish(batch, this.store.head());
   }

@@ -1,51 +1,62 @@
-import type { Envelope } from '../../events/index.js';
+import { STREAM_KINDS, streamKind, type Envelope, type StreamKind } from '../../events/index.js';
+import { cartographyProjection } from '../../projections/cartography.js';
+import { credentialsProjection } from '../../projections/credentials.js';
 import { idempotencyKeys } from '../../projections/idempotency.js';
 import { recentTeamEvents } from '../../projections/recent.js';
 import { remoteHealthProjection } from '../../projections/remote.js';
 import { sessionsProjection } from '../../projections/session.js';
 import { teamsProjection } from '../../projections/team.js';
-import { cartographyProjection } from '../../projections/cartography.js';
-import { credentialsProjection } from '../../projections/credentials.js';
+import type { Projection } from '../../projections/types.js';
 import { workstreamsProjection } from '../../projections/workstream.js';
+
+/** Every read model by the name surfaces read it under: a new projection is one line here. */
+export const PROJECTIONS = {
+  teams: teamsProjection,
+  recent: recentTeamEvents,
+  idempotency: idempotencyKeys,
+  sessions: sessionsProjection,
+  remote: remoteHealthProjection,
+  workstreams: workstreamsProjection,
+  cartography: cartographyProjection,
+  credentials: credentialsProjection,
+} as const;
+
+type ReadModelName = keyof typeof PROJECTIONS;
+type StateOf<P> = P extends Projection<infer S> ? S : never;
+/** Each read model's state under its name. */
+export type ReadModelStates = { -readonly [N in ReadModelName]: StateOf<(typeof PROJECTIONS)[N]> };
+
+const NAMES = Object.keys(PROJECTIONS) as ReadModelName[];
+/** The read models each kind of stream goes to, from what each projection says it handles. */
+const BY_KIND = Object.fromEntries(STREAM_KINDS.map((kind) => [kind, NAMES.filter((name) => PROJECTIONS[name].handles.includes(kind))])) as Record<StreamKind, ReadModelName[]>;
+
+// The states are own fields of the instance (declared here, set in the constructor): a replay
+// worker's ReadModels comes back by structured clone with all of them.
+export interface ReadModels extends ReadModelStates {}
 
 /** Every projection's state, folded from committed events only: what every surface reads. */
 export class ReadModels {
-  teams = teamsProjection.initialState();
-  recent = recentTeamEvents.initialState();
-  idempotency = idempotencyKeys.initialState();
-  sessions = sessionsProjection.initialState();
-  remote = remoteHealthProjection.initialState();
-  workstreams = workstreamsProjection.initialState();
-  cartography = cartographyProjection.initialState();
-  credentials = credentialsProjection.initialState();
   /** The highest position folded in. */
   pos = 0;
 
+  constructor() {
+    const states = this as unknown as Record<ReadModelName, unknown>;
+    for (const name of NAMES) states[name] = PROJECTIONS[name].initialState();
+  }
+
   apply(event: Envelope): void {
-    this.teams = teamsProjection.evolve(this.teams, event);
-    this.recent = recentTeamEvents.evolve(this.recent, event);
-    this.idempotency = idempotencyKeys.evolve(this.idempotency, event);
-    this.sessions = sessionsProjection.evolve(this.sessions, event);
-    this.remote = remoteHealthProjection.evolve(this.remote, event);
-    this.workstreams = workstreamsProjection.evolve(this.workstreams, event);
-    this.cartography = cartographyProjection.evolve(this.cartography, event);
-    this.credentials = credentialsProjection.evolve(this.credentials, event);
+    const states = this as unknown as Record<ReadModelName, unknown>;
+    for (const name of BY_KIND[streamKind(event.stream)]) states[name] = (PROJECTIONS[name] as Projection<unknown>).evolve(states[name], event);
     if (event.pos > this.pos) this.pos = event.pos;
   }
 
   /** Takes in what another thread folded from other streams (a parallel replay, `replay-fold.ts`). */
   merge(part: ReadModelsPart): void {
-    this.teams = teamsProjection.merge(this.teams, part.teams);
-    this.recent = recentTeamEvents.merge(this.recent, part.recent);
-    this.idempotency = idempotencyKeys.merge(this.idempotency, part.idempotency);
-    this.sessions = sessionsProjection.merge(this.sessions, part.sessions);
-    this.remote = remoteHealthProjection.merge(this.remote, part.remote);
-    this.workstreams = workstreamsProjection.merge(this.workstreams, part.workstreams);
-    this.cartography = cartographyProjection.merge(this.cartography, part.cartography);
-    this.credentials = credentialsProjection.merge(this.credentials, part.credentials);
+    const states = this as unknown as Record<ReadModelName, unknown>;
+    for (const name of NAMES) states[name] = (PROJECTIONS[name] as Projection<unknown>).merge(states[name], part[name]);
     if (part.pos > this.pos) this.pos = part.pos;
   }
 }
 
 /** The read models' states as data: what a replay worker sends back (structured clone keeps Maps). */
-export type ReadModelsPart = Pick<ReadModels, 'teams' | 'recent' | 'idempotency' | 'sessions' | 'remote' | 'workstreams' | 'cartography' | 'credentials' | 'pos'>;
+export type ReadModelsPart = ReadModelStates & { pos: number };

@@ -1,6 +1,7 @@
 import fnv from 'fnv-plus';
 import type { Logger } from 'pino';
-import type { Envelope } from '../../events/index.js';
+import { idIn, type Envelope } from '../../events/index.js';
+import { aboutTeams } from '../../projections/recent.js';
 import type { StoredEvent } from '../store/index.js';
 
 /** An identifier as telemetry may carry it: 8-char FNV-1a 32-bit hex, never the id itself. */
@@ -46,7 +47,7 @@ export function teamsTelemetry(logger: Logger): TeamsTelemetry {
     actions(batch) {
       if (!action.isLevelEnabled('info')) return;
       for (const { envelope } of batch) {
-        if (!envelope.stream.startsWith('teams/') && !(envelope.stream.startsWith('system/') && envelope.stream !== 'system/credentials')) continue;
+        if (!aboutTeams(envelope.stream)) continue;
         action.info(actionRecord(envelope), 'teams.action');
       }
     },
@@ -63,7 +64,8 @@ function actionRecord(envelope: Envelope): Record<string, unknown> {
     session_id_hash: idHash(envelope.meta.session_id),
     actor_hash: idHash(envelope.meta.actor),
   };
-  if (envelope.stream.startsWith('teams/')) record.team_id_hash = idHash(envelope.stream.slice('teams/'.length));
+  const teamId = idIn('teams', envelope.stream);
+  if (teamId !== undefined) record.team_id_hash = idHash(teamId);
   else if (typeof data.team_id === 'string') record.team_id_hash = idHash(data.team_id);
   for (const key of ['task_id', 'member_id', 'message_id'] as const) if (typeof data[key] === 'string') record[`${key}_hash`] = idHash(data[key] as string);
   for (const key of SAFE_FIELDS) if (data[key] !== undefined) record[key] = data[key];

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EnvelopeSchema, type DomainEvent, type Envelope, type StreamName } from '../../events/index.js';
+import { EnvelopeSchema, streamKind, type DomainEvent, type Envelope, type StreamName } from '../../events/index.js';
 import { BmoError, VersionConflictError } from '../../src/errors.js';
 import { streamFilter, type EventStore, type OpenOptions, type StoredEvent } from '../../src/store/index.js';
 
@@ -283,7 +283,7 @@ export function storeContract(name: string, freshStorage: () => Storage | Promis
       const streams: StreamName[] = ['teams/s0', 'teams/s1', 'teams/s2', 'workstreams/w0', 'teams/s3'];
       for (let i = 0; i < 57; i++) {
         const stream = streams[(i * 7) % streams.length];
-        const events: DomainEvent[] = stream.startsWith('teams/')
+        const events: DomainEvent[] = streamKind(stream) === 'teams'
           ? Array.from({ length: 1 + (i % 3) }, () => message())
           : [{ type: 'marker_added', data: { marker_id: `mk-${i}`, path: `src/file-${i}.ts`, note: `marker ${i}` } }];
         acknowledged.push(...(await store.append(stream, events)));
