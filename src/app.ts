@@ -29,6 +29,8 @@ export interface StartOptions {
   listen?: boolean;
   /** The time and timers of the pipeline, the sessions, the lease sweeper and the stream (default: the system clock). */
   clock?: Clock;
+  /** What the data directory's LOCK names as its holder: `bmo serve`, or the CLI command that opened it. */
+  role?: string;
 }
 
 /** Opens the store, rebuilds the projections and (unless told not to) listens. */
@@ -40,7 +42,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
       logger.flush?.();
       setImmediate(() => process.exit(70));
     });
-  const store = createStore(config, logger, onFatal);
+  const store = createStore(config, logger, onFatal, options.role);
   const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }), clock: options.clock });
   await pipeline.start();
   const token = resolveToken(config.server.token, config.server.data_dir)!;

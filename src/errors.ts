@@ -80,9 +80,14 @@ export class CorruptLogError extends BmoError {
 }
 
 export class StoreLockedError extends BmoError {
+  /** Who holds it, as its LOCK says: `bmo serve`, or a CLI command such as `bmo workstream finding`. */
+  readonly holder: string;
+
   constructor(dataDir: string, holder: string) {
-    super('store_locked', `the data directory ${dataDir} is in use by ${holder}; stop that bmo first, or point this one at another directory with --data-dir`);
+    const what = holder.startsWith('bmo serve') ? `a server (${holder})` : holder.startsWith('bmo ') ? `a CLI command (${holder})` : holder;
+    super('store_locked', `the data directory ${dataDir} is in use by ${what}; stop that bmo first, or point this one at another directory with --data-dir`);
     this.name = 'StoreLockedError';
+    this.holder = holder;
   }
 }
 

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { MAX_OUTPUT_BYTES } from '../config/config.js';
 
-/** The most output a run keeps: the catalogue's limit on `output_tail` and `handoff`. */
-export const MAX_KEPT_BYTES = 65536;
+/** The most output a run keeps: the catalogue's limit on `output_tail` and `handoff`, and the config's ceiling. */
+export const MAX_KEPT_BYTES = MAX_OUTPUT_BYTES;
 const KILL_GRACE_MS = 2_000;
 
 export interface BoundedRunOptions {

@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { Bmo } from '../app.js';
 import { resolveToken } from '../auth-token.js';
 import type { Config } from '../config/config.js';
-import { BmoError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { BmoError, ERROR_CODES, StoreLockedError, type ErrorCode } from '../errors.js';
 
 export interface Reply {
   status: number;
@@ -42,7 +42,15 @@ async function reachable(url: string): Promise<boolean> {
  * single-writer lock and answers through the same routes (fastify `inject`) — unless the server was
  * named (`--url`, `BMO_URL`, `[server] url`): then its silence is an error.
  */
-export async function connect(config: Config, options: { logger?: Logger } = {}): Promise<Connection> {
+export interface ConnectOptions {
+  logger?: Logger;
+  /** What the LOCK names while this CLI holds the data directory, e.g. `bmo workstream finding`. */
+  role?: string;
+  /** How long to wait for another CLI command to let go of the data directory (default 10 s). */
+  waitMs?: number;
+}
+
+export async function connect(config: Config, options: ConnectOptions = {}): Promise<Connection> {
   const url = serverUrl(config);
   const invocation = randomUUID();
   if (await reachable(url)) {
@@ -70,17 +78,7 @@ export async function connect(config: Config, options: { logger?: Logger } = {})
     // A server named outright is the one meant: this directory's data is another store, not a stand-in.
     throw new BmoError('store_unavailable', `no bmo answers at ${url} (named by --url, BMO_URL or [server] url): start it there, or leave the url unset to open ${config.server.data_dir} here`);
   }
-  let local: Bmo;
-  try {
-    // Loaded here only: a CLI that talks to a server starts without the server's modules.
-    const { startBmo } = await import('../app.js');
-    local = await startBmo({ config, logger: options.logger ?? pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2)), listen: false });
-  } catch (error) {
-    if (error instanceof BmoError && error.code === 'store_locked') {
-      throw new BmoError('store_unavailable', `no bmo answers at ${url}, and ${error.message.replace(/^the data directory/, 'its data directory')}. Is the server listening elsewhere? Set [server] url or BMO_URL.`);
-    }
-    throw error;
-  }
+  const local = await openLocal(config, url, options);
   return {
     mode: 'local',
     url,
@@ -97,6 +95,34 @@ export async function connect(config: Config, options: { logger?: Logger } = {})
     },
     close: () => local.close(),
   };
+}
+
+/**
+ * Opens the data directory here. Another CLI command holding it is waited for (it lets go within
+ * moments), up to `waitMs`; a server holding it is said at once, since it does not let go.
+ */
+async function openLocal(config: Config, url: string, options: ConnectOptions): Promise<Bmo> {
+  const waitMs = options.waitMs ?? 10_000;
+  const deadline = Date.now() + waitMs;
+  let pause = 5;
+  for (;;) {
+    try {
+      const logger = options.logger ?? pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+      // Loaded here only: a CLI that talks to a server starts without the server's modules.
+      const { startBmo } = await import('../app.js');
+      return await startBmo({ config, logger, listen: false, role: options.role ?? 'bmo (a CLI command)' });
+    } catch (error) {
+      if (!(error instanceof StoreLockedError)) throw error;
+      const server = error.holder.startsWith('bmo serve');
+      if (server || Date.now() >= deadline) {
+        const waited = server ? '' : ` It did not let go within ${waitMs / 1000} s: run the command again, or wait longer with --wait <seconds>.`;
+        const elsewhere = server ? ' Is the server listening elsewhere? Set [server] url or BMO_URL.' : '';
+        throw new BmoError('store_unavailable', `no bmo answers at ${url}, and ${error.message.replace(/^the data directory/, 'its data directory').replace(/; stop that bmo first.*$/, '.')}${waited}${elsewhere}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 100);
+    }
+  }
 }
 
 /** The parsed JSON of a body, or the text itself when it is not JSON. */

@@ -24,7 +24,8 @@ const program = new Command('bmo')
   .exitOverride()
   .addOption(new Option('--config <file>', 'config file (default: ./bmo.toml, then ~/.config/bmo/bmo.toml)'))
   .addOption(new Option('--data-dir <dir>', 'the data directory (default from config: ./data)').env('BMO_DATA_DIR'))
-  .addOption(new Option('--url <url>', 'the server to talk to (default from config: http://127.0.0.1:7777)').env('BMO_URL'));
+  .addOption(new Option('--url <url>', 'the server to talk to (default from config: http://127.0.0.1:7777)').env('BMO_URL'))
+  .addOption(new Option('--wait <seconds>', 'with no server, wait this long for another bmo command to let go of the data directory').argParser(wholeNumber('--wait', 0, 3600)).default(10));
 
 program
   .command('serve')
@@ -252,7 +253,7 @@ program.parseAsync(commandAfterId(process.argv)).catch((error: unknown) => {
 function commandAfterId(argv: string[]): string[] {
   const at = argv.indexOf('verify-run');
   if (at < 0 || argv[at - 1] !== 'workstream') return argv;
-  const takesValue = new Map([['--timeout', true], ['--max-output', true], ['--session', true], ['--config', true], ['--data-dir', true], ['--url', true], ['--json', false], ['--help', false], ['-h', false]]);
+  const takesValue = new Map([['--timeout', true], ['--max-output', true], ['--session', true], ['--config', true], ['--data-dir', true], ['--url', true], ['--wait', true], ['--json', false], ['--help', false], ['-h', false]]);
   let id: number | undefined;
   for (let i = at + 1; i < argv.length; i++) {
     const word = argv[i];

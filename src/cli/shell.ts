@@ -67,7 +67,8 @@ export function configFrom(program: Command, extra: Record<string, unknown> = {}
 /** Runs a verb against the server (or the data directory opened in-process), then lets go of it. */
 export async function withConnection(program: Command, run: (connection: Connection, loaded: LoadedConfig) => Promise<void>): Promise<void> {
   const loaded = configFrom(program);
-  const connection = await connect(loaded.config);
+  const { wait } = program.opts<{ wait?: number }>();
+  const connection = await connect(loaded.config, { role: cliRole(), waitMs: (wait ?? 10) * 1000 });
   try {
     await run(connection, loaded);
   } finally {
@@ -78,4 +79,14 @@ export async function withConnection(program: Command, run: (connection: Connect
 /** `--json` prints the value as JSON; otherwise the text for people. */
 export function print(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+/** The command as a data directory's LOCK names it: `bmo` and its verbs, never an id or free text. */
+export function cliRole(argv = process.argv.slice(2)): string {
+  const words: string[] = [];
+  for (const word of argv) {
+    if (word.startsWith('-') || !/^[a-z][a-z-]*$/.test(word) || words.length === 2) break;
+    words.push(word);
+  }
+  return `bmo ${words.join(' ') || '(a CLI command)'}`.trim();
 }

@@ -6,6 +6,15 @@ import { z } from 'zod';
 import { formatIssues } from '../../events/parse.js';
 import { SCHEMA_PATTERN } from '../store/types.js';
 
+/** The most of a verify run's or nanite's output a recorded event keeps (the catalogue's output_tail bound). */
+export const MAX_OUTPUT_BYTES = 64 << 10;
+const OutputCeiling = z
+  .number()
+  .int()
+  .positive()
+  .max(MAX_OUTPUT_BYTES, `must be at most ${MAX_OUTPUT_BYTES} (64 KiB), the most of an output tail bmo keeps`)
+  .default(MAX_OUTPUT_BYTES);
+
 const ConfigSchema = z.strictObject({
   server: z
     .strictObject({
@@ -56,13 +65,13 @@ const ConfigSchema = z.strictObject({
     .strictObject({
       command: z.array(z.string()).min(1).optional(),
       timeout_ms: z.number().int().positive().default(10 * 60_000),
-      max_output_bytes: z.number().int().positive().default(64 << 10),
+      max_output_bytes: OutputCeiling,
     })
     .prefault({}),
   verify: z
     .strictObject({
       timeout_ms: z.number().int().positive().default(30 * 60_000),
-      max_output_bytes: z.number().int().positive().default(64 << 10),
+      max_output_bytes: OutputCeiling,
     })
     .prefault({}),
 });
