@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_mismatch: 422,
+  rate_limited: 429,
   remote_failed: 502,
   remote_unauthorized: 502,
   remote_timeout: 504,

@@ -45,6 +45,7 @@ export function exitCodeOf(error: unknown): number {
       return EXIT.unauthorized;
     case 'store_unavailable':
     case 'store_locked':
+    case 'rate_limited':
     case 'remote_failed':
     case 'remote_timeout':
       return EXIT.unavailable;

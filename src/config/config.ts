@@ -55,6 +55,15 @@ const ConfigSchema = z.strictObject({
       schema: z.string().regex(SCHEMA_PATTERN, 'a schema name: lower case letters, digits and _, at most 63').default('bmo'),
     })
     .prefault({}),
+  /** Requests per credential per window (`429` with Retry-After past them); the admin token is exempt unless told otherwise. */
+  limits: z
+    .strictObject({
+      max_requests: z.number().int().positive().default(1200),
+      window_ms: z.number().int().positive().default(60_000),
+      exempt_admin: z.boolean().default(true),
+      max_tracked: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
   sessions: z
     .strictObject({
       lease_ms: z.number().int().min(1000).default(60_000),

@@ -3,7 +3,7 @@ import { idIn } from '../../events/index.js';
 import { CREDENTIALS_STREAM } from '../../projections/credentials.js';
 import { BmoError } from '../errors.js';
 import type { ReadModels } from '../pipeline/read-models.js';
-import { ADMIN, type Principal } from './auth.js';
+import type { Principal } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,9 +12,10 @@ declare module 'fastify' {
   }
 }
 
-/** The principal of a request (admin before the bearer check has run: a route outside /v1). */
+/** The principal of a request, as the bearer check under /v1 resolved it; a route outside /v1 has none to ask for. */
 export function principalOf(request: FastifyRequest): Principal {
-  return request.principal ?? ADMIN;
+  if (!request.principal) throw new BmoError('internal', `${request.method} ${request.routeOptions.url} asked who the caller is before the bearer check ran`);
+  return request.principal;
 }
 
 /** The teams a principal may act in or read: its listed ones, or (`*`) every one for an observer, the ones it created or joined for an agent. */

@@ -7,6 +7,7 @@ import { presentCredential } from '../../projections/credentials.js';
 import { credentialEntity, CREDENTIALS_STREAM_ID } from '../domain/credentials.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { principalOf } from './access.js';
 import { credentialToken, hashSecret, newSecret } from './auth.js';
 import { commandContext, idParam, parseWith, queryInt } from './request.js';
 
@@ -29,7 +30,7 @@ export const IssueCredential = z.strictObject({
 const RevokeCredential = z.strictObject({ reason: text(500).optional() }).optional();
 const ListCredentials = z.strictObject({ limit: queryInt(1, 1000).default(100), cursor: z.string().regex(/^\d{1,15}$/, 'must be the next_cursor of the page before').optional() });
 
-/** `POST/GET/DELETE /v1/credentials`: issuing (the token is shown once), listing (never a secret) and revoking; admin only (access.ts). */
+/** `POST/GET/DELETE /v1/credentials`: issuing (the token is shown once), listing (never a secret) and revoking, admin only (access.ts); `GET /v1/whoami` for every credential. */
 export async function credentialRoutes(app: FastifyInstance, { pipeline }: { pipeline: Pipeline }): Promise<void> {
   const credentials = () => pipeline.readModels.credentials.credentials;
 
@@ -65,6 +66,9 @@ export async function credentialRoutes(app: FastifyInstance, { pipeline }: { pip
     const now = pipeline.now();
     return { pos: pipeline.readModels.pos, credentials: page.map((c) => presentCredential(c, now)), next_cursor: all.length > limit ? String(page[page.length - 1].issued_pos) : null };
   });
+
+  // Any credential may ask who it is: an agent (bmo mcp) takes its member and session from here.
+  app.get('/v1/whoami', async (request) => ({ ...principalOf(request) }));
 
   app.get('/v1/credentials/:id', async (request) => {
     const id = idParam(request, 'id');

@@ -10,6 +10,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { checkAccess, principalOf, teamAllowed } from './access.js';
 import { authenticate } from './auth.js';
 import { credentialRoutes } from './credentials.js';
+import { registerRateLimits } from './rate-limit.js';
 import { answerError, registerErrorHandler } from './errors.js';
 import { logRoute } from './events.js';
 import { asOfOf, invocationIdOf, parseWith, queryInt } from './request.js';
@@ -107,6 +108,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       }
       done();
     });
+    await registerRateLimits(v1, config.limits, pipeline.clock);
     // After the body is parsed and before any route decides: a refusal writes nothing.
     v1.addHook('preHandler', (request, _reply, done) => {
       try {

@@ -47,6 +47,9 @@ async function refused(bmo: Bmo, dir: string, status: number, field: string | un
 test('an agent fills in its own member and session, and its events name it as the actor', () =>
   withBmo(async (bmo) => {
     const { lead, bob } = await teamOfAgents(bmo);
+    const me = await ok(bmo, 200, 'GET', '/v1/whoami', undefined, as(bob.token));
+    assert.equal(me.json, { credential_id: bob.id, role: 'agent', member_id: 'bob', session_id: 's-bob', scope: { teams: '*', workstreams: [] } });
+    assert.equal((await ok(bmo, 200, 'GET', '/v1/whoami')).json.credential_id, 'admin');
     const log = await ok(bmo, 200, 'GET', '/v1/teams/t1/events');
     const created = log.json.events[0];
     assert.is(created.data.lead_member_id, 'lead');
