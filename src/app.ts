@@ -9,7 +9,8 @@ import { teamsTelemetry } from './telemetry/teams.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { ReadModels } from './pipeline/read-models.js';
 import { buildPosture } from '../projections/posture.js';
-import { JsonlEventStore, type EventStore } from './store/index.js';
+import { JsonlEventStore, type EventStore, type StoreObserver } from './store/index.js';
+import { Metrics } from './telemetry/metrics.js';
 import { PostgresEventStore, describeUrl } from './store/postgres.js';
 
 export interface Bmo {
@@ -42,9 +43,14 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
       logger.flush?.();
       setImmediate(() => process.exit(70));
     });
-  const store = createStore(config, logger, onFatal, options.role);
+  const metrics = new Metrics();
+  const store = createStore(config, logger, onFatal, options.role, metrics.store);
   const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }), clock: options.clock });
+  const replayStarted = performance.now();
   await pipeline.start();
+  metrics.replayed((performance.now() - replayStarted) / 1000);
+  metrics.watch({ head: () => store.head(), appliedPos: () => pipeline.readModels.pos, remoteDegraded: () => pipeline.readModels.remote.degraded });
+  pipeline.hub.subscribe((batch) => metrics.committed(batch));
   const token = resolveToken(config.server.token, config.server.data_dir)!;
   const remoteHost = hostOnly(config.options.teams.server_url);
   const postureOf = (models: ReadModels, now: Date) =>
@@ -67,7 +73,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   };
   const telemetry = teamsTelemetry(logger);
   pipeline.hub.subscribe((batch) => telemetry.actions(batch));
-  const server = buildServer({ pipeline, config, token, logger, posture, telemetry });
+  const server = buildServer({ pipeline, config, token, logger, posture, telemetry, metrics });
   const stopSweeper = startLeaseSweeper(pipeline, config.sessions.sweep_interval_ms, telemetry, (error) => logger.error({ err: error }, 'lease sweeper failed'));
   let url: string | undefined;
   if (options.listen !== false) {
@@ -100,7 +106,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
 }
 
 /** The backend `[store] backend` names: the jsonl files in the data directory, or a shared PostgreSQL schema. */
-export function createStore(config: Config, logger: Logger, onFatal: (error: unknown) => void, role = 'bmo serve'): EventStore {
+export function createStore(config: Config, logger: Logger, onFatal: (error: unknown) => void, role = 'bmo serve', observer?: StoreObserver): EventStore {
   const storeLogger = logger.child({ component: 'store' });
   if (config.store.backend === 'postgres') {
     if (!config.store.url) {
@@ -110,7 +116,7 @@ export function createStore(config: Config, logger: Logger, onFatal: (error: unk
     }
     return new PostgresEventStore({ url: config.store.url, schema: config.store.schema, logger: storeLogger, role });
   }
-  return new JsonlEventStore({ dataDir: config.server.data_dir, logger: storeLogger, onFatal, role });
+  return new JsonlEventStore({ dataDir: config.server.data_dir, logger: storeLogger, onFatal, role, observer });
 }
 
 /** Where the configured store keeps the events, for people: the data directory, or the database and schema. */

@@ -64,6 +64,12 @@ const ConfigSchema = z.strictObject({
       max_tracked: z.number().int().positive().default(10_000),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      /** /metrics answers a scrape from this machine without a token. */
+      public_on_loopback: z.boolean().default(false),
+    })
+    .prefault({}),
   sessions: z
     .strictObject({
       lease_ms: z.number().int().min(1000).default(60_000),

@@ -16,6 +16,7 @@ import { logRoute } from './events.js';
 import { asOfOf, invocationIdOf, parseWith, queryInt } from './request.js';
 import type { ReadModels } from '../pipeline/read-models.js';
 import { createdTeamIds, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
+import { Metrics } from '../telemetry/metrics.js';
 import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteRecent, remoteTeamRoutes, RemoteTeams } from './remote.js';
 import { sessionRoutes } from './sessions.js';
@@ -30,6 +31,7 @@ export interface ServerDeps {
   /** The one posture snapshot every surface reads; given past models, the posture as it was then. */
   posture: (past?: { models: ReadModels; now: Date }) => PostureSnapshot;
   telemetry?: TeamsTelemetry;
+  metrics?: Metrics;
 }
 
 const RecentQuery = z.strictObject({
@@ -56,11 +58,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => (body === '' ? done(null, undefined) : json(request, body as string, done)));
   const telemetry = deps.telemetry ?? teamsTelemetry(deps.logger);
+  const metrics = deps.metrics ?? new Metrics();
 
   // One line per request, by route pattern: ids, names and tokens in URLs stay out of the log.
   // Callback-style hooks: no promise per request for work that never waits.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? '(no route)';
+    metrics.request(request.method, route, reply.statusCode);
     if ((request.log as unknown as Logger).isLevelEnabled('info')) {
       request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request) }, 'request');
     }
@@ -79,6 +83,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ ok: true, pos: pipeline.store.head() }));
+
+  app.get('/metrics', async (request, reply) => {
+    if (!(config.metrics.public_on_loopback && isLoopback(request.socket.remoteAddress))) {
+      const principal = authenticate(deps.token, request, pipeline.readModels.credentials, pipeline.now());
+      if (principal.role === 'agent') throw new BmoError('forbidden', 'an agent credential cannot read /metrics: use an observer or admin token', { field: 'Authorization' });
+    }
+    return reply.type(metrics.contentType).send(await metrics.text());
+  });
 
   // The plugin's own preClose would close every socket first with no code; stream.ts closes them with 4001 and where to resume.
   void app.register(websocket, {
@@ -161,6 +173,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       pingIntervalMs: config.stream.ping_interval_ms,
       maxBufferedBytes: config.stream.max_buffered_bytes,
       stallMs: config.stream.stall_ms,
+      observer: metrics.stream,
     });
   });
   return app;
@@ -179,6 +192,13 @@ function firedSubject(request: FastifyRequest): { team_id?: string; session_id?:
   const teamId = str(params?.id) ?? (isCreate ? (str(body.id) ?? createdTeamIds.get(request)) : str(body.team_id));
   const sessionId = str(request.headers['x-session-id']) ?? str(body.session_id) ?? str(body.lead?.session_id);
   return { team_id: teamId, session_id: sessionId };
+}
+
+/** A peer on this machine: 127.0.0.0/8 or ::1 (also as an IPv4-mapped address). */
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
 }
 
 /** Browsers send Origin: a cross-origin upgrade is refused unless [server] allowed_origins lists it. */

@@ -8,6 +8,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { badPattern, streamFilter, type StoredEvent } from '../store/index.js';
 import { credentialLapse } from '../../projections/credentials.js';
 import { principalOf, streamAllowed } from './access.js';
+import type { StreamObserver } from '../telemetry/metrics.js';
 import { parseWith, queryInt } from './request.js';
 
 export interface StreamOptions {
@@ -18,6 +19,7 @@ export interface StreamOptions {
   maxBufferedBytes: number;
   /** How long a full buffer may wait to drain before the client is closed as too slow. */
   stallMs?: number;
+  observer?: StreamObserver;
 }
 
 /** Close codes a client can act on. */
@@ -92,6 +94,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     sockets.add(socket);
     const principal = principalOf(request);
     if (principal.role !== 'admin') credentialOf.set(socket, principal.credential_id);
+    if (options.observer) socket.once('close', options.observer.closed);
     let query: z.output<typeof Subscribe>;
     try {
       query = parseWith(Subscribe, request.query, 'query');
@@ -119,6 +122,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
     let readTo = query.from;
     let drained: (() => void) | undefined;
     let alive = true;
+    const unobserve = options.observer?.opened(() => inFlight);
 
     const close = (code: number, reason: string) => {
       if (closed) return;
@@ -226,6 +230,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       closed = true;
       sockets.delete(socket);
       credentialOf.delete(socket);
+      unobserve?.();
       clearInterval(ping);
       unsubscribePosture?.();
       postureTimer?.cancel();

@@ -14,7 +14,7 @@ import { acquireLock } from './lock.js';
 import { PosIndex } from './pos-index.js';
 import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
-import type { AppendOptions, EventStore, OpenOptions, ReplayProgress, StoredEvent, StreamFilter } from './types.js';
+import type { AppendOptions, EventStore, OpenOptions, ReplayProgress, StoreObserver, StoredEvent, StreamFilter } from './types.js';
 
 const open = promisify(fs.open);
 const close = promisify(fs.close);
@@ -41,12 +41,25 @@ interface StreamInfo {
   onDisk: boolean;
 }
 
+/** Tells the observer of one sync and of the appends it acknowledges. */
+function observeSync(observer: StoreObserver, batch: PendingAppend[], syncStarted: number): void {
+  const now = performance.now();
+  let events = 0;
+  for (const append of batch) {
+    events += append.events.length;
+    observer.acknowledged((now - append.madeAt) / 1000);
+  }
+  observer.synced(events, (now - syncStarted) / 1000);
+}
+
 interface PendingAppend {
   stream: StreamInfo;
   /** In file order: each line starts where the one before ends, the first where the stream's committed bytes end. */
   events: StoredEvent[];
   resolve: (envelopes: Envelope[]) => void;
   reject: (error: unknown) => void;
+  /** When it was made (performance.now()), for the observer's append-to-ack latency. */
+  madeAt: number;
 }
 
 /** In a parallel replay, this thread takes MAIN_SHARE of every 20 × (workers + 1) logs. */
@@ -62,6 +75,7 @@ export interface JsonlStoreOptions {
   /** What holds the lock, for the message a second process gets. */
   role?: string;
   recentCapacity?: number;
+  observer?: StoreObserver;
 }
 
 /**
@@ -72,6 +86,7 @@ export class JsonlEventStore implements EventStore {
   readonly dataDir: string;
   private readonly logger: Logger;
   private readonly onFatal: (error: unknown) => void;
+  private readonly observer: StoreObserver | undefined;
   private readonly role: string;
   private readonly streams: StreamInfo[] = [undefined as unknown as StreamInfo];
   private readonly byName = new Map<string, StreamInfo>();
@@ -100,6 +115,7 @@ export class JsonlEventStore implements EventStore {
     this.logger = options.logger;
     this.listeners = new CommitListeners(options.logger);
     this.onFatal = options.onFatal ?? (() => {});
+    this.observer = options.observer;
     this.role = options.role ?? 'bmo';
     this.recent = new RecentEvents(options.recentCapacity ?? 4096);
   }
@@ -148,7 +164,7 @@ export class JsonlEventStore implements EventStore {
 
     const at = isoOf(options.at ?? new Date());
     const meta = options.meta ?? {};
-    const pending: PendingAppend = { stream: info, events: [], resolve: noop, reject: noop };
+    const pending: PendingAppend = { stream: info, events: [], resolve: noop, reject: noop, madeAt: performance.now() };
     for (let i = 0; i < checked.length; i++) {
       const event = checked[i];
       // Built once in the line's field order; encodeLine reads every field but the crc it computes.
@@ -289,11 +305,13 @@ export class JsonlEventStore implements EventStore {
       return;
     }
     this.syncing = batch;
+    const syncStarted = performance.now();
     const synced = fds.length === 1 ? fdatasync(fds[0]) : Promise.all(fds.map((fd) => fdatasync(fd)));
     synced.then(
       () => {
         if (this.failure) return; // refused already
         this.syncing = undefined;
+        if (this.observer) observeSync(this.observer, batch, syncStarted);
         this.commit(batch);
         this.flush();
       },

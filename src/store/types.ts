@@ -15,6 +15,14 @@ export interface AppendOptions {
   ids?: string[];
 }
 
+/** What a store reports of its writes, for metrics; it must not throw or block. */
+export interface StoreObserver {
+  /** One sync of the log (fdatasync, or a commit) that made `events` events durable, after `seconds`. */
+  synced(events: number, seconds: number): void;
+  /** One append acknowledged, `seconds` after it was made. */
+  acknowledged(seconds: number): void;
+}
+
 /** A committed event and its exact stored bytes (with the trailing newline). */
 export interface StoredEvent {
   envelope: Envelope;
