@@ -35,6 +35,12 @@ function activity(teams: { status: string; tasks: { claimed: number; ready: numb
   return { active, blocked };
 }
 
+/** Whether a team's lead session is alive: what tells an orphan (`gone`) from a team at work. */
+export function leadLiveness(team: TeamView, sessions: Map<string, SessionView>, now: Date): 'alive' | 'gone' | 'unregistered' {
+  if (team.lead_session_id === undefined) return 'unregistered';
+  return sessionAlive(sessions.get(team.lead_session_id), now) ? 'alive' : 'gone';
+}
+
 /**
  * The teams posture snapshot: the one view the CLI, HTTP, the WebSocket and the dashboard read,
  * labelled with the position it reflects.
@@ -44,7 +50,7 @@ export function buildPosture(input: PostureInput) {
   const teams = live.map((team) => {
     const liveness: Record<MemberLiveness, number> = { working: 0, idle: 0, stalled: 0, gone: 0, unregistered: 0 };
     for (const member of activeMembers(team)) liveness[memberLiveness(team, member.member_id, input.sessions, input.now)]++;
-    const lead = team.lead_session_id === undefined ? 'unregistered' : sessionAlive(input.sessions.get(team.lead_session_id), input.now) ? 'alive' : 'gone';
+    const lead = leadLiveness(team, input.sessions, input.now);
     return { ...teamSummary(team), lead, member_liveness: liveness };
   });
   const { active, blocked } = activity(teams);

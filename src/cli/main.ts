@@ -68,7 +68,14 @@ team
   .option('--all', 'include removed teams')
   .action(async (opts: { json?: boolean; all?: boolean }) =>
     withConnection(program, async (connection) => {
-      const result = ensureOk(await connection.request('GET', `/v1/teams${opts.all ? '?all=true' : ''}`));
+      // Every page, following the cursor: one row per team, however many there are.
+      const result = ensureOk(await connection.request('GET', `/v1/teams?limit=1000${opts.all ? '&all=true' : ''}`));
+      for (let next = result.next_cursor; next; ) {
+        const more = ensureOk(await connection.request('GET', `/v1/teams?limit=1000&cursor=${next}${opts.all ? '&all=true' : ''}`));
+        result.teams.push(...more.teams);
+        next = more.next_cursor;
+      }
+      delete result.next_cursor;
       print(!!opts.json, result, () =>
         result.teams.length === 0
           ? 'no teams (create one with POST /v1/teams; see README.md)'

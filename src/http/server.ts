@@ -19,6 +19,7 @@ import { createdTeamIds, teamsTelemetry, type TeamsTelemetry } from '../telemetr
 import { Metrics } from '../telemetry/metrics.js';
 import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteRecent, remoteTeamRoutes, RemoteTeams } from './remote.js';
+import { pageRoutes } from './page.js';
 import { sessionRoutes } from './sessions.js';
 import { teamRoutes } from './teams.js';
 import { workstreamRoutes } from './workstreams.js';
@@ -83,6 +84,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ ok: true, pos: pipeline.store.head() }));
+
+  void app.register(pageRoutes);
 
   app.get('/metrics', async (request, reply) => {
     if (!(config.metrics.public_on_loopback && isLoopback(request.socket.remoteAddress))) {

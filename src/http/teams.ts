@@ -4,6 +4,7 @@ import { Id, Recipient, TeamRole } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
 import { evolveTeam, inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
 import { presentTimeline, teamTimelineProjection } from '../../projections/timeline.js';
+import { leadLiveness, memberLiveness } from '../../projections/posture.js';
 import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
 import { BmoError } from '../errors.js';
 import { AsOfParam, describeAsOf, foldStreamAsOf, type AsOf } from '../pipeline/as-of.js';
@@ -13,6 +14,7 @@ import { createdTeamIds } from '../telemetry/teams.js';
 import { principalOf, teamAllowed } from './access.js';
 import { logRoute } from './events.js';
 import { asOfOf, commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
+import { PageQuery, pageOf } from './paging.js';
 
 /** Ids that name routes under /v1/teams and so cannot name a team. */
 const RESERVED_TEAM_IDS = new Set(['posture', 'events', 'cleanup', 'remote']);
@@ -42,7 +44,7 @@ const FailTask = HeldTask.extend({ error: text(8000).optional() });
 const SendMessage = z.strictObject({ message_id: Id.optional(), from: Id, to: Recipient, body: nonEmptyText(16000) });
 const ReadMessage = z.strictObject({ member_id: Id });
 const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
-const ListTeams = z.strictObject({ all: z.enum(['true', 'false']).optional() });
+const ListTeams = z.strictObject({ all: z.enum(['true', 'false']).optional(), ...PageQuery });
 const ListTasks = z.strictObject({ ready: z.enum(['true', 'false']).optional(), status: z.enum(['open', 'claimed', 'completed', 'failed']).optional(), as_of: AsOfParam.optional() });
 const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional(), as_of: AsOfParam.optional() });
 const TimelineQuery = z.strictObject({
@@ -105,7 +107,10 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const query = parseWith(ListTeams, request.query, 'query');
     const principal = principalOf(request);
     const all = teamsInOrder(teams()).filter((t) => (query.all === 'true' || t.status !== 'removed') && teamAllowed(pipeline.readModels, principal, t.team_id));
-    return { teams: all.map(teamSummary), pos: pipeline.readModels.pos };
+    const { items, next_cursor } = pageOf(all, (t) => [t.created_at, t.team_id], query.limit, query.cursor);
+    const { sessions } = pipeline.readModels;
+    const now = pipeline.now();
+    return { teams: items.map((t) => ({ ...teamSummary(t), lead: leadLiveness(t, sessions, now) })), pos: pipeline.readModels.pos, next_cursor };
   });
 
   app.post('/v1/teams', async (request, reply) => {
@@ -126,7 +131,11 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   app.get('/v1/teams/:id', async (request, reply) => {
     const team = await teamOf(request);
     void reply.header('etag', `"${team.version}"`);
-    return presentTeam(team);
+    const shown = presentTeam(team);
+    // Liveness is of now: a team read as of an earlier point has none.
+    if ((request.query as { as_of?: string }).as_of !== undefined) return shown;
+    const now = pipeline.now();
+    return { ...shown, members: shown.members.map((m) => ({ ...m, liveness: memberLiveness(team, m.member_id, pipeline.readModels.sessions, now) })) };
   });
 
   app.delete('/v1/teams/:id', async (request, reply) => {

@@ -115,9 +115,9 @@ export interface ServerProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** A real `bmo serve` process on port 0; resolves once it prints the URL it serves on. */
-export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
+/** A real `bmo serve` process (on port 0 unless told); resolves once it prints the URL it serves on. */
+export async function spawnServer(dataDir: string, env: Record<string, string> = {}, port = 0): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir], {
     cwd: dataDir,
     env: { ...process.env, HOME: dataDir, BMO_TOKEN: TOKEN, BMO_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

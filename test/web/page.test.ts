@@ -1,0 +1,266 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Page } from 'playwright-core';
+import type { Bmo } from '../../src/app.js';
+import { closedPort, runBmoCli, spawnServer, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { artifactPath, errorsOf, launchChromium, type Browser } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
+
+// The operator page in a real headless Chromium against a real bmo on a port: the token, live
+// updates over /v1/stream with no reload, the board, the chip, the tail across a server restart,
+// untrusted text shown as text, and screenshots of the teams view and of one team.
+
+// Evaluated in the page, where these are the browser's own.
+declare const window: any, document: any, sessionStorage: any;
+
+let browser: Browser;
+let bmo: Bmo;
+let dataDir: { dir: string; cleanup: () => void };
+
+test.before(async () => {
+  browser = await launchChromium();
+  dataDir = tempDir('bmo-page-');
+  bmo = await startTestBmo(dataDir.dir, { listen: true });
+});
+
+test.after(async () => {
+  await browser?.close();
+  await bmo?.close().catch(() => {});
+  dataDir?.cleanup();
+});
+
+async function post(url: string, path: string, body: unknown, status = 201): Promise<any> {
+  const response = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = await response.json();
+  assert.is(response.status, status, `POST ${path} → ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** A page signed in with the token through the form, as a person does. */
+async function signedIn(url: string, options: { width?: number; dark?: boolean; hash?: string } = {}): Promise<Page> {
+  const page = await browser.newPage(options);
+  await page.goto(`${url}/${options.hash ?? ''}`);
+  await page.fill('#token', TOKEN);
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('.link-state.live');
+  return page;
+}
+
+/** Marks the document: a reload would lose the mark. */
+async function markDocument(page: Page): Promise<void> {
+  await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+}
+
+async function stillSameDocument(page: Page): Promise<boolean> {
+  return page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload === true);
+}
+
+test('the page loads with a token, keeps it in sessionStorage and never in the URL', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${bmo.url}/`);
+  await page.waitForSelector('#token');
+  assert.is(await page.getAttribute('#token', 'type'), 'password');
+  await page.fill('#token', 'not-the-token-at-all');
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('.token-form .error');
+  assert.match(await page.textContent('.token-form .error') ?? '', 'token');
+
+  await page.fill('#token', TOKEN);
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('.link-state.live');
+  await page.waitForSelector('main h2:text("Teams")');
+  assert.is(await page.evaluate(() => sessionStorage.getItem('bmo.token')), TOKEN);
+  assert.not.match(page.url(), TOKEN);
+  assert.is(await page.textContent('#chip'), 'idle');
+
+  // A link carrying the token in its fragment: kept, and gone from the address bar at once.
+  const linked = await browser.newPage();
+  await linked.goto(`${bmo.url}/#token=${TOKEN}`);
+  await linked.waitForSelector('.link-state.live');
+  assert.not.match(linked.url(), TOKEN);
+  assert.is(await linked.evaluate(() => sessionStorage.getItem('bmo.token')), TOKEN);
+  assert.equal(errorsOf(page), []);
+  await page.close();
+  await linked.close();
+});
+
+test('a team created over HTTP appears without a reload', async () => {
+  const page = await signedIn(bmo.url!);
+  await page.waitForSelector('main h2:text("Teams")');
+  await markDocument(page);
+  await post(bmo.url!, '/v1/sessions', { session_id: 'ann-laptop', agent: 'test' });
+  await post(bmo.url!, '/v1/teams', { id: 'docs', name: 'Docs sweep', goal: 'Cover every chapter', lead: { member_id: 'ann', name: 'Ann', session_id: 'ann-laptop' } });
+  await page.waitForSelector('tr[data-team="docs"]');
+  const row = await page.textContent('tr[data-team="docs"]');
+  assert.match(row ?? '', 'Docs sweep');
+  assert.match(row ?? '', 'alive', 'the lead session is alive');
+  assert.ok(await stillSameDocument(page), 'no reload');
+  assert.equal(errorsOf(page), []);
+  await page.close();
+});
+
+test('a claim moves the task on the board, with its owner and lease countdown', async () => {
+  await post(bmo.url!, '/v1/teams/docs/members', { member_id: 'bob', name: 'Bob' });
+  await post(bmo.url!, '/v1/teams/docs/tasks', { task_id: 'outline', title: 'Outline the chapters' });
+  await post(bmo.url!, '/v1/teams/docs/tasks', { task_id: 'draft', title: 'Draft chapter 1', blocked_by: ['outline'] });
+  const page = await signedIn(bmo.url!, { hash: '#/teams/docs' });
+  await page.waitForSelector('[data-column="ready"] [data-task="outline"]');
+  await page.waitForSelector('[data-column="blocked"] [data-task="draft"]');
+  await markDocument(page);
+
+  await post(bmo.url!, '/v1/teams/docs/tasks/outline/claim', { member_id: 'bob', lease_ms: 300_000 }, 200);
+  await page.waitForSelector('[data-column="claimed"] [data-task="outline"]');
+  assert.is(await page.$('[data-column="ready"] [data-task="outline"]'), null, 'it left the ready column');
+  const card = (await page.textContent('[data-task="outline"]')) ?? '';
+  assert.match(card, 'owner bob');
+  assert.match(card, /lease \d+m \d+s left/);
+  // The log got the claim too, with its pos and seq, newest first.
+  assert.match((await page.textContent('.log tbody tr:first-child')) ?? '', 'task_claimed');
+
+  // A blocked_by edge is a link that moves the focus to the task it waits on, by keyboard.
+  await page.focus('[data-task="draft"] .edges a');
+  await page.keyboard.press('Enter');
+  assert.is(await page.evaluate(() => document.activeElement?.getAttribute('data-task')), 'outline');
+  assert.ok(await stillSameDocument(page));
+  assert.equal(errorsOf(page), []);
+  await page.close();
+});
+
+test('a goal, a name and a message holding <img src=x onerror=…> show as text', async () => {
+  const evil = '<img src=x onerror="window.__pwned=1">';
+  await post(bmo.url!, '/v1/teams', { id: 'evil', name: `Evil ${evil}`, goal: `Goal ${evil}`, lead: { member_id: 'lead', name: 'Lead' } });
+  await post(bmo.url!, '/v1/teams/evil/members', { member_id: 'mal', name: evil });
+  await post(bmo.url!, '/v1/teams/evil/messages', { from: 'mal', to: '*', body: `hi ${evil}` });
+  const page = await signedIn(bmo.url!, { hash: '#/teams/evil' });
+  await page.waitForSelector('.goal');
+  await page.waitForSelector('.message .body');
+  assert.match((await page.textContent('.goal')) ?? '', evil);
+  assert.match((await page.textContent('.message .body')) ?? '', evil);
+  assert.match((await page.textContent('main h2')) ?? '', evil);
+  await page.goto(`${bmo.url}/#/teams`);
+  await page.waitForSelector('tr[data-team="evil"]');
+  assert.is(await page.evaluate(() => document.querySelectorAll('main img').length), 0, 'no element was made from the text');
+  assert.is(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+  await page.close();
+});
+
+test('workstreams: the list, a detail with a pass/fail timeline, and the handoff rendered from its markdown', async () => {
+  await post(bmo.url!, '/v1/workstreams', { id: 'book', label: 'docs/book-visual-coverage' });
+  await post(bmo.url!, '/v1/workstreams/book/plan', { path: 'docs/plans/book.md', kind: 'custom' }, 200);
+  for (const exit_code of [1, 0, 0]) await post(bmo.url!, '/v1/workstreams/book/verify-runs', { argv: ['pnpm', 'build'], cwd: '/w', exit_code, signal: null, duration_ms: 1200, output_tail: exit_code ? 'error TS2345 <b>bold</b>' : 'ok', truncated: false });
+  await post(bmo.url!, '/v1/workstreams/book/findings', { severity: 'high', path: 'docs/ch1.md', text: 'figure 3 is missing <script>alert(1)</script>' });
+  const page = await signedIn(bmo.url!, { hash: '#/workstreams' });
+  await page.waitForSelector('tr[data-workstream="book"]');
+  await page.click('tr[data-workstream="book"] a');
+  await page.waitForSelector('.timeline li');
+  assert.equal(await page.$$eval('.timeline li', (items) => items.map((li) => li.className)), ['fail', 'pass', 'pass']);
+  await page.waitForSelector('.handoff h3');
+  assert.match((await page.textContent('.handoff h3')) ?? '', 'Handoff: docs/book-visual-coverage');
+  assert.match((await page.textContent('.findings')) ?? '', '<script>alert(1)</script>');
+  assert.is(await page.evaluate(() => document.querySelectorAll('main script, main b').length), 0);
+  await markDocument(page);
+  await post(bmo.url!, '/v1/workstreams/book/verify-runs', { argv: ['pnpm', 'build'], cwd: '/w', exit_code: 2, signal: null, duration_ms: 900, output_tail: 'boom', truncated: false });
+  await page.waitForFunction(() => document.querySelectorAll('.timeline li').length === 4);
+  await page.screenshot({ path: artifactPath('workstream-1280.png'), fullPage: true });
+  assert.ok(await stillSameDocument(page));
+  assert.equal(errorsOf(page), []);
+  await page.close();
+});
+
+test('keyboard: the views are reached by Tab and Enter', async () => {
+  const page = await signedIn(bmo.url!);
+  await page.waitForSelector('main h2:text("Teams")');
+  await page.focus('body');
+  let reached = false;
+  for (let i = 0; i < 10 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.getAttribute('data-nav') === 'tail');
+  }
+  assert.ok(reached, 'Tab reaches the tail link');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#tail');
+  assert.is(await page.getAttribute('[data-nav="tail"]', 'aria-current'), 'page');
+  await page.close();
+});
+
+test('screenshots: the teams view and one team at 1280 px and at 390 px, light and dark, none wider than the window', async () => {
+  for (const [width, dark] of [[1280, false], [390, false], [1280, true], [390, true]] as const) {
+    const suffix = `${width}${dark ? '-dark' : ''}`;
+    const page = await signedIn(bmo.url!, { width, dark, hash: '#/teams' });
+    await page.waitForSelector('tr[data-team="docs"]');
+    await page.screenshot({ path: artifactPath(`teams-${suffix}.png`), fullPage: true });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `the teams view fits ${width} px`);
+    await page.goto(`${bmo.url}/#/teams/docs`);
+    await page.waitForSelector('[data-column="claimed"] [data-task="outline"]');
+    await page.waitForSelector('.log tbody tr');
+    await page.screenshot({ path: artifactPath(`team-${suffix}.png`), fullPage: true });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `the team view fits ${width} px`);
+    assert.equal(errorsOf(page), []);
+    await page.close();
+  }
+});
+
+test('the chip reads degraded after three remote failures, and an admin resets it', async () => {
+  const tmp = tempDir('bmo-page-remote-');
+  const port = await closedPort();
+  const a = await startTestBmo(tmp.dir, { listen: true, overrides: { options: { teams: { server_url: `http://127.0.0.1:${port}`, timeout_ms: 1000 } } } });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${a.url}/#token=${TOKEN}`);
+    await page.waitForSelector('.link-state.live');
+    for (let i = 0; i < 3; i++) assert.is((await fetch(`${a.url}/v1/teams`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 502);
+    await page.waitForSelector('#chip.bad');
+    assert.match((await page.textContent('#chip')) ?? '', /^degraded: refused/);
+    assert.match((await page.textContent('#remote')) ?? '', `remote 127.0.0.1:${port}: degraded`);
+    await page.click('#remote button');
+    await page.waitForFunction(() => !document.getElementById('chip')?.textContent?.startsWith('degraded'));
+    assert.is(a.pipeline.readModels.remote.degraded, false);
+    await page.close();
+  } finally {
+    await a.close().catch(() => {});
+    tmp.cleanup();
+  }
+});
+
+test('after a server restart the tail resumes with no duplicate and no missing row', async () => {
+  const tmp = tempDir('bmo-page-restart-');
+  const port = await closedPort();
+  let server = await spawnServer(tmp.dir, {}, port);
+  try {
+    for (const id of ['w1', 'w2', 'w3']) await post(server.url, '/v1/workstreams', { id, label: `before ${id}` });
+    const page = await signedIn(server.url, { hash: '#/tail' });
+    const rows = () => page.$$eval('#tail tbody tr', (trs) => trs.map((tr) => Number(tr.getAttribute('data-pos'))));
+    await page.waitForFunction(() => document.querySelectorAll('#tail tbody tr').length === 3);
+
+    await server.stop('SIGKILL');
+    await page.waitForSelector('.link-state.disconnected');
+    // Written while no server runs: the CLI opens the data directory itself.
+    const offline = await runBmoCli(['workstream', 'create', '--label', 'written while down', '--id', 'w4', '--data-dir', tmp.dir], tmp.dir);
+    assert.is(offline.code, 0, offline.stderr);
+    server = await spawnServer(tmp.dir, {}, port);
+    for (const id of ['w5', 'w6']) await post(server.url, '/v1/workstreams', { id, label: `after ${id}` });
+    const head = ((await (await fetch(`${server.url}/healthz`)).json()) as { pos: number }).pos;
+    await page.waitForSelector(`#tail tbody tr[data-pos="${head}"]`, { timeout: 15_000 });
+    await page.waitForSelector('.link-state.live');
+    const shown = await rows();
+    assert.equal([...shown].sort((x, y) => x - y), Array.from({ length: head }, (_, i) => i + 1), 'every position once');
+    assert.equal(shown, [...shown].sort((x, y) => y - x), 'newest first');
+
+    // Pause holds rows back, resume shows them; the filter narrows to what matches.
+    await page.click('button[aria-pressed="false"]');
+    await post(server.url, '/v1/workstreams', { id: 'w7', label: 'while paused' });
+    await page.waitForSelector('text=Paused: 1 new event(s) held.');
+    assert.is((await rows()).length, head);
+    await page.click('button[aria-pressed="true"]');
+    assert.is((await rows()).length, head + 1);
+    await page.fill('#tail-filter', 'workstreams/w4');
+    assert.equal(await rows(), [4]);
+    assert.equal(errorsOf(page), []);
+    await page.close();
+  } finally {
+    await server.stop('SIGKILL');
+    tmp.cleanup();
+  }
+});
+
+test.run();
