@@ -189,11 +189,14 @@ test('screenshots: the teams view and one team at 1280 px and at 390 px, light a
     const page = await signedIn(bmo.url!, { width, dark, hash: '#/teams' });
     await page.waitForSelector('tr[data-team="docs"]');
     await page.screenshot({ path: artifactPath(`teams-${suffix}.png`), fullPage: true });
+    // The README's pictures (docs/page-*.png are copies of these): the top of each view, light.
+    if (width === 1280 && !dark) await page.screenshot({ path: artifactPath('readme-teams.png'), clip: { x: 0, y: 0, width: 1280, height: 340 } });
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `the teams view fits ${width} px`);
     await page.goto(`${bmo.url}/#/teams/docs`);
     await page.waitForSelector('[data-column="claimed"] [data-task="outline"]');
     await page.waitForSelector('.log tbody tr');
     await page.screenshot({ path: artifactPath(`team-${suffix}.png`), fullPage: true });
+    if (width === 1280 && !dark) await page.screenshot({ path: artifactPath('readme-team.png'), clip: { x: 0, y: 0, width: 1280, height: 640 } });
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `the team view fits ${width} px`);
     assert.equal(errorsOf(page), []);
     await page.close();

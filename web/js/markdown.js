@@ -41,11 +41,14 @@ export function renderMarkdown(source) {
       const rows = [];
       for (i += 2; i < lines.length && lines[i].startsWith('|'); i++) rows.push(cells(lines[i]));
       root.append(h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, inline(c))))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, inline(c)))))))));
+    } else if (/^(-{3,}|\*{3,})$/.test(line.trim())) {
+      root.append(h('hr'));
+      i++;
     } else if (line.trim() === '') {
       i++;
     } else {
       const para = [];
-      for (; i < lines.length && lines[i].trim() !== '' && !/^(#{1,6} |[-*] |\||`{3}|~{3})/.test(lines[i]); i++) para.push(lines[i]);
+      for (; i < lines.length && lines[i].trim() !== '' && !/^(#{1,6} |[-*] |\||`{3}|~{3}|-{3,}$)/.test(lines[i]); i++) para.push(lines[i]);
       root.append(h('p', {}, inline(para.join(' '))));
     }
   }
