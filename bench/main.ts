@@ -19,6 +19,7 @@ import { encodeLine, JsonlEventStore } from '../src/store/index.js';
 import { fdatasyncLoop, serialAppendLoop, startDurableNoopServer, startNoopServer, startRawWsServer } from './ceilings.js';
 import { BenchChild, fmt, mainThreadCpuUs, percentile, round, sortedCopy, type ChildMessage } from './common.js';
 import type { LoadConfig, LoadResult } from './load.js';
+import { measureFirstLoad } from './page.js';
 import { writeReplayData } from './replay-data.js';
 
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -363,6 +364,16 @@ async function main(): Promise<void> {
     };
     out.targets.replay_ratio = { value: round(replayRatio, 3), target: '>= 0.80', ok: replayRatio >= 0.8 };
     out.targets.replay_rss_mb = { value: round(replayRss), target: '<= 300', ok: replayRss <= 300 };
+
+    // ── (5) the page's first load, over the 10,000 teams just replayed ──────────────────────────
+    log(`(5) the page's first load in headless Chromium over ${fmt(REPLAY_STREAMS)} teams (one page of the teams list)…`);
+    const pageBmo = await startBenchBmo(join(root, 'replay'));
+    closers.push(() => pageBmo.close());
+    const firstLoad = await measureFirstLoad(pageBmo.url!, TOKEN);
+    await closers.pop()!();
+    log(`  ${fmt(firstLoad.bytes / 1024, 1)} KB received: ${fmt(firstLoad.http_bytes / 1024, 1)} KB over ${firstLoad.requests} HTTP responses, ${fmt(firstLoad.ws_bytes / 1024, 1)} KB in ${firstLoad.ws_frames} WebSocket frames; ${firstLoad.teams_rows} team rows shown, live after ${fmt(firstLoad.ms)} ms`);
+    out.figures.page_first_load = { kb: round(firstLoad.bytes / 1024, 1), http_kb: round(firstLoad.http_bytes / 1024, 1), ws_kb: round(firstLoad.ws_bytes / 1024, 1), requests: firstLoad.requests, ws_frames: firstLoad.ws_frames, teams: REPLAY_STREAMS, rows_shown: firstLoad.teams_rows, ms: round(firstLoad.ms) };
+    out.targets.page_first_load_kb = { value: round(firstLoad.bytes / 1024, 1), target: '<= 200', ok: firstLoad.bytes <= 200 * 1024 };
   } finally {
     for (const child of children) await child.stop().catch(() => {});
     for (const close of closers.reverse()) await close().catch(() => {});
@@ -391,6 +402,7 @@ async function main(): Promise<void> {
   console.log(`  serial durable append: p50 ${fmt(f.serial_append.p50_us, 1)} µs  (ceiling raw fdatasync p50 ${fmt(c.fdatasync.p50_us, 1)} µs; ratio ${f.serial_append.ratio.toFixed(2)}, target ≤ 1.5: ${ok(t.serial_append_p50_ratio.ok)})`);
   console.log(`  replay 1,000,000 events / 10,000 logs: ${fmt(f.replay.events_per_s)} events/s  (ceiling ${fmt(c.raw_parse.events_per_s)} parsed events/s; ratio ${f.replay.ratio.toFixed(2)}, target ≥ 0.80: ${ok(t.replay_ratio.ok)})`);
   console.log(`  replay RSS: ${fmt(f.replay.rss_mb)} MB after start(), ${fmt(f.replay.rss_after_gc_mb)} MB after gc  (target ≤ 300 MB: ${ok(t.replay_rss_mb.ok)})`);
+  console.log(`  the page's first load over ${fmt(REPLAY_STREAMS)} teams: ${fmt(f.page_first_load.kb, 1)} KB over the wire (HTTP ${fmt(f.page_first_load.http_kb, 1)} KB, WebSocket ${fmt(f.page_first_load.ws_kb, 1)} KB)  (target ≤ 200 KB: ${ok(t.page_first_load_kb.ok)})`);
   console.log(`  WebSocket fan-out to ${WS_CLIENTS}: ${fmt(f.ws_fanout.deliveries_per_s)} deliveries/s  (ceiling ${fmt(c.ws_broadcast.deliveries_per_s)} raw ws deliveries/s; ratio ${f.ws_fanout.ratio.toFixed(2)}, target ≥ 0.70: ${ok(t.ws_fanout_ratio.ok)})`);
   console.log(`    and against a raw broadcast that corks its writes as bmo does (${fmt(c.ws_broadcast_corked.deliveries_per_s)}/s): ratio ${f.ws_fanout.ratio_to_corked_raw.toFixed(2)}, with bmo's durable appends inside its time`);
   const allOk = Object.values(t).every((x: any) => x.ok);

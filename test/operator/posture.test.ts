@@ -121,10 +121,10 @@ test('what the CLI shows (team list rows, the show-teams recent tail) equals the
     assert.is(list.code, 0, list.stderr);
     const listed = JSON.parse(list.stdout);
     assert.is(listed.pos, posture.pos, 'same pos');
-    // The posture rows are the list rows plus the two posture-only fields (lead, member_liveness).
+    // The posture rows are the list rows (with the lead's liveness) plus the posture-only member_liveness.
     assert.equal(
       listed.teams,
-      posture.teams.map(({ lead: _lead, member_liveness: _liveness, ...row }: any) => row),
+      posture.teams.map(({ member_liveness: _liveness, ...row }: any) => row),
     );
     assert.is(listed.teams.length, posture.team_count);
 
