@@ -58,6 +58,13 @@ test('/metrics needs the token, unless public_on_loopback opens it to this machi
     const res = await bmo.server.inject({ method: 'GET', url: '/metrics' });
     assert.is(res.statusCode, 401);
     assert.is(res.json().error, 'unauthorized');
+    // An observer reads it; an agent does not.
+    const observer = (await ok(bmo, 201, 'POST', '/v1/credentials', { name: 'grafana', role: 'observer' })).json.token;
+    const agent = (await ok(bmo, 201, 'POST', '/v1/credentials', { name: 'bob', role: 'agent', member_id: 'bob' })).json.token;
+    assert.is((await bmo.server.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${observer}` } })).statusCode, 200);
+    const refused = await bmo.server.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${agent}` } });
+    assert.is(refused.statusCode, 403);
+    assert.match(refused.json().message, 'observer or admin');
   });
   await withBmo(
     async (bmo) => {

@@ -203,6 +203,23 @@ test('screenshots: the teams view and one team at 1280 px and at 390 px, light a
   }
 });
 
+test('an observer credential is enough to watch; what it may not do, the page says', async () => {
+  const observer = (await post(bmo.url!, '/v1/credentials', { name: 'wall screen', role: 'observer' })).token as string;
+  const page = await browser.newPage();
+  await page.goto(`${bmo.url}/`);
+  await page.fill('#token', observer);
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('.link-state.live');
+  await page.waitForSelector('tr[data-team="docs"]');
+  await markDocument(page);
+  await post(bmo.url!, '/v1/teams/docs/tasks', { task_id: 'index', title: 'Build the index' });
+  await page.goto(`${bmo.url}/#/teams/docs`);
+  await page.waitForSelector('[data-column="ready"] [data-task="index"]');
+  assert.ok(await stillSameDocument(page), 'hash navigation, no reload');
+  assert.equal(errorsOf(page), []);
+  await page.close();
+});
+
 test('the chip reads degraded after three remote failures, and an admin resets it', async () => {
   const tmp = tempDir('bmo-page-remote-');
   const port = await closedPort();

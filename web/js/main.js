@@ -38,7 +38,7 @@ function askForToken(message) {
     'form',
     { class: 'token-form', 'aria-labelledby': 'token-title' },
     h('h2', { id: 'token-title' }, 'Sign in with a token'),
-    h('p', {}, 'Paste an admin or observer token (data/auth-token on the server, or one from bmo token create). It stays in this tab only.'),
+    h('p', {}, 'Paste an admin or observer token (data/auth-token on the server, or one from bmo token issue --role observer). It stays in this tab only.'),
     message ? h('p', { class: 'error', role: 'alert' }, message) : null,
     h('label', { for: 'token' }, 'Token'),
     input,
