@@ -131,11 +131,17 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   app.get('/v1/teams/:id', async (request, reply) => {
     const team = await teamOf(request);
     void reply.header('etag', `"${team.version}"`);
-    const shown = presentTeam(team);
-    // Liveness is of now: a team read as of an earlier point has none.
-    if ((request.query as { as_of?: string }).as_of !== undefined) return shown;
+    return presentTeam(team);
+  });
+
+  // Liveness is of now (sessions and leases move with the clock), so it has a route of its own, never read as of a point.
+  app.get('/v1/teams/:id/members', async (request) => {
+    const id = idParam(request, 'id');
+    const team = teams().get(id);
+    if (!team || team.status === 'removed') throw new BmoError('not_found', `no team ${id}; GET /v1/teams lists them`, { field: 'id' });
     const now = pipeline.now();
-    return { ...shown, members: shown.members.map((m) => ({ ...m, liveness: memberLiveness(team, m.member_id, pipeline.readModels.sessions, now) })) };
+    const members = [...team.members.values()].filter((m) => m.active).map((m) => ({ ...m, liveness: memberLiveness(team, m.member_id, pipeline.readModels.sessions, now) }));
+    return { team_id: id, version: team.version, pos: pipeline.readModels.pos, members };
   });
 
   app.delete('/v1/teams/:id', async (request, reply) => {

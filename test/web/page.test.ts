@@ -114,6 +114,9 @@ test('a claim moves the task on the board, with its owner and lease countdown', 
   const card = (await page.textContent('[data-task="outline"]')) ?? '';
   assert.match(card, 'owner bob');
   assert.match(card, /lease \d+m \d+s left/);
+  // Members with liveness: ann's session is alive and she holds nothing; bob never registered a session.
+  const members = await page.$$eval('section[aria-labelledby="members-h"] tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+  assert.equal(members.map((m) => /working|idle|stalled|gone|unregistered/.exec(m)?.[0]), ['idle', 'unregistered']);
   // The log got the claim too, with its pos and seq, newest first.
   assert.match((await page.textContent('.log tbody tr:first-child')) ?? '', 'task_claimed');
 

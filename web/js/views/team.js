@@ -118,14 +118,14 @@ export function teamView(main, { id }) {
 
   async function loadTeam() {
     try {
-      const team = await api(`/v1/teams/${enc(id)}`);
+      const [team, roster] = await Promise.all([api(`/v1/teams/${enc(id)}`), api(`/v1/teams/${enc(id)}/members`)]);
       fill(
         head,
         h('h2', {}, team.name, ' ', badge(team.status)),
         h('p', { class: 'muted mono' }, `${team.team_id} · version ${team.version} · lead ${team.lead_member_id ?? '—'}`),
         team.goal ? h('p', { class: 'goal' }, h('span', { class: 'muted' }, 'Goal: '), team.goal) : null,
       );
-      fill(memberBox, members(team.members));
+      fill(memberBox, members(roster.members));
       fill(boardBox, board(team.tasks));
       return team;
     } catch (error) {
