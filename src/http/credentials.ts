@@ -1,34 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { CredentialRole, Id } from '../../events/index.js';
-import { nonEmptyText, text } from '../../events/fields.js';
 import { presentCredential } from '../../projections/credentials.js';
 import { credentialEntity, CREDENTIALS_STREAM_ID } from '../domain/credentials.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { principalOf } from './access.js';
 import { credentialToken, hashSecret, newSecret } from './auth.js';
-import { commandContext, idParam, parseWith, queryInt } from './request.js';
-
-const UNITS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** `30m`, `12h`, `7d`: how long a credential lasts from its issue. */
-export const Duration = z
-  .string()
-  .regex(/^[1-9]\d{0,5}[smhd]$/, 'must be a duration like 30m, 12h or 7d')
-  .transform((d) => Number(d.slice(0, -1)) * UNITS[d.slice(-1) as keyof typeof UNITS]);
-
-export const IssueCredential = z.strictObject({
-  name: nonEmptyText(200),
-  role: CredentialRole,
-  member_id: Id.optional(),
-  session_id: Id.optional(),
-  teams: z.union([z.literal('*'), z.array(Id).max(256)]).default('*'),
-  workstreams: z.array(Id).max(256).default([]),
-  expires_in: Duration.optional(),
-});
-const RevokeCredential = z.strictObject({ reason: text(500).optional() }).optional();
-const ListCredentials = z.strictObject({ limit: queryInt(1, 1000).default(100), cursor: z.string().regex(/^\d{1,15}$/, 'must be the next_cursor of the page before').optional() });
+import { commandContext, idParam, parseWith } from './request.js';
+import { IssueCredential, ListCredentials, RevokeCredential } from './schemas.js';
 
 /** `POST/GET/DELETE /v1/credentials`: issuing (the token is shown once), listing (never a secret) and revoking, admin only (access.ts); `GET /v1/whoami` for every credential. */
 export async function credentialRoutes(app: FastifyInstance, { pipeline }: { pipeline: Pipeline }): Promise<void> {

@@ -1,13 +1,12 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import ndjson from 'ndjson';
-import { z } from 'zod';
 import type { StreamKind, StreamName } from '../../events/index.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { idParam, parseWith, queryInt } from './request.js';
-
-const ReadEventsQuery = z.strictObject({ from_seq: queryInt(1).default(1) });
+import { streamFilter } from '../store/index.js';
+import { idParam, parseWith } from './request.js';
+import { EventsSince, ReadEventsQuery } from './schemas.js';
 
 /**
  * `GET /v1/<kind>/{id}/events?from_seq=N`: one entity's log, as JSON or as NDJSON; `404` (naming
@@ -20,6 +19,18 @@ export function logRoute(app: FastifyInstance, pipeline: Pipeline, kind: StreamK
     const stream: StreamName = `${kind}/${id}`;
     if (pipeline.store.version(stream) === 0) throw new BmoError('not_found', `no ${noun} ${id}`, { field: 'id' });
     return sendStreamEvents(pipeline, request, reply, stream, from_seq);
+  });
+}
+
+/**
+ * `GET /v1/events?from_pos=N&filter=teams/<id>,workstreams/*&limit=100`: committed events after a
+ * position across the streams the filter names, a page at a time; `next` is where to resume.
+ */
+export function eventsSinceRoute(app: FastifyInstance, pipeline: Pipeline): void {
+  app.get('/v1/events', async (request) => {
+    const { from_pos, filter, limit } = parseWith(EventsSince, request.query, 'query');
+    const { events, next } = await pipeline.store.readAll(from_pos, { filter: streamFilter(filter), limit });
+    return { from_pos, next, head: pipeline.store.head(), events: events.map((e) => e.envelope) };
   });
 }
 

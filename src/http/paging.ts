@@ -1,9 +1,4 @@
-import { z } from 'zod';
 import { BmoError } from '../errors.js';
-import { queryInt } from './request.js';
-
-/** `limit` and the opaque `cursor` of a collection route's query. */
-export const PageQuery = { limit: queryInt(1, 1000).default(100), cursor: z.string().max(500).optional() };
 
 /** A cursor names the last item of the page before: its sort key, opaque to the client. */
 export function encodeCursor(key: unknown[]): string {

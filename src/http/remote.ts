@@ -8,7 +8,8 @@ import { REMOTE_STREAM_ID } from '../../projections/remote.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { recordFailedCleanup } from '../pipeline/operations.js';
 import { commandContext, invocationIdOf, parseWith, sendCommandResult } from './request.js';
-import { Cleanup, cleanupTarget } from './teams.js';
+import { Cleanup } from './schemas.js';
+import { cleanupTarget } from './teams.js';
 
 export interface RemoteOptions {
   pipeline: Pipeline;

@@ -20,19 +20,6 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where 
   return result.data;
 }
 
-/**
- * A whole number in a query string, from `min` (to `max`): `abc`, `0x10`, `1e1`, `1.5` and an empty
- * value are refused, saying what is wanted (plain coercion made them NaN, 16, 10, … or 0).
- */
-export function queryInt(min: number, max = Number.MAX_SAFE_INTEGER) {
-  const wanted = `must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`}`;
-  return z
-    .string()
-    .regex(/^\d{1,15}$/, wanted)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, wanted);
-}
-
 /** A path segment that will name an entity: checked before it gets near a path. */
 export function idParam(request: FastifyRequest, name: string): string {
   const value = (request.params as Record<string, string>)[name];

@@ -1,9 +1,8 @@
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { scopedPosture, type PostureSnapshot } from '../../projections/posture.js';
-import { listRecentTeamEvents, RING_CAPACITY } from '../../projections/recent.js';
+import { listRecentTeamEvents } from '../../projections/recent.js';
 import { hostOnly, type Config } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -12,8 +11,9 @@ import { authenticate } from './auth.js';
 import { credentialRoutes } from './credentials.js';
 import { registerRateLimits } from './rate-limit.js';
 import { answerError, registerErrorHandler } from './errors.js';
-import { logRoute } from './events.js';
-import { asOfOf, invocationIdOf, parseWith, queryInt } from './request.js';
+import { eventsSinceRoute, logRoute } from './events.js';
+import { asOfOf, invocationIdOf, parseWith } from './request.js';
+import { RecentQuery } from './schemas.js';
 import type { ReadModels } from '../pipeline/read-models.js';
 import { createdTeamIds, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -34,10 +34,6 @@ export interface ServerDeps {
   telemetry?: TeamsTelemetry;
   metrics?: Metrics;
 }
-
-const RecentQuery = z.strictObject({
-  limit: queryInt(1, RING_CAPACITY).default(16),
-});
 
 /** Builds the HTTP and WebSocket app; it never listens, so tests drive it with `inject`. */
 export function buildServer(deps: ServerDeps): FastifyInstance {
@@ -170,6 +166,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     await v1.register(workstreamRoutes, { pipeline, teamExists });
     // The store-wide logs: system/cleanup (every cleanup's audit), system/remote (the remote's health).
     logRoute(v1, pipeline, 'system', 'system log');
+    eventsSinceRoute(v1, pipeline);
     await v1.register(streamRoutes, {
       pipeline,
       posture: postureFor,

@@ -1,7 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { Id } from '../../events/index.js';
-import { text } from '../../events/fields.js';
 import { sessionState, leaseExpiry, type SessionView } from '../../projections/session.js';
 import { sessionEntity } from '../domain/sessions.js';
 import { BmoError } from '../errors.js';
@@ -10,11 +7,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { TeamsTelemetry } from '../telemetry/teams.js';
 import { logRoute } from './events.js';
 import { commandContext, createdId, idParam, invocationIdOf, newId, parseWith, sendCommandResult } from './request.js';
-
-const Lease = z.number().int().min(1000, 'must be at least 1000 ms').max(24 * 3600_000, 'must be at most 24 h');
-const StartSession = z.strictObject({ session_id: Id.optional(), agent: text(200).optional(), parent_session_id: Id.optional(), lease_ms: Lease.optional() });
-const Heartbeat = z.strictObject({ lease_ms: Lease.optional() }).optional();
-const EndSession = z.strictObject({ reason: text(500).optional() }).optional();
+import { EndSession, Heartbeat, StartSession } from './schemas.js';
 
 export function presentSession(session: SessionView, now: Date) {
   return { ...session, state: sessionState(session, now), lease_expires_at: new Date(leaseExpiry(session)).toISOString() };

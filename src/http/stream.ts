@@ -9,7 +9,8 @@ import { badPattern, streamFilter, type StoredEvent } from '../store/index.js';
 import { credentialLapse } from '../../projections/credentials.js';
 import { principalOf, streamAllowed } from './access.js';
 import type { StreamObserver } from '../telemetry/metrics.js';
-import { parseWith, queryInt } from './request.js';
+import { parseWith } from './request.js';
+import { queryInt } from './schemas.js';
 
 export interface StreamOptions {
   pipeline: Pipeline;

@@ -1,64 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { Id, Recipient, TeamRole } from '../../events/index.js';
-import { nonEmptyText, text } from '../../events/fields.js';
+import type { z } from 'zod';
 import { evolveTeam, inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
 import { presentTimeline, teamTimelineProjection } from '../../projections/timeline.js';
 import { leadLiveness, memberLiveness } from '../../projections/posture.js';
-import { DEFAULT_LEASE_MS, teamEntity, type TeamCommand } from '../domain/teams.js';
+import { teamEntity, type TeamCommand } from '../domain/teams.js';
 import { BmoError } from '../errors.js';
-import { AsOfParam, describeAsOf, foldStreamAsOf, type AsOf } from '../pipeline/as-of.js';
+import { describeAsOf, foldStreamAsOf, type AsOf } from '../pipeline/as-of.js';
 import { cleanupTeams } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { createdTeamIds } from '../telemetry/teams.js';
 import { principalOf, teamAllowed } from './access.js';
 import { logRoute } from './events.js';
-import { asOfOf, commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
-import { PageQuery, pageOf } from './paging.js';
-
-/** Ids that name routes under /v1/teams and so cannot name a team. */
-const RESERVED_TEAM_IDS = new Set(['posture', 'events', 'cleanup', 'remote']);
-
-const TeamId = Id.refine((id) => !RESERVED_TEAM_IDS.has(id), 'is reserved for a route; pick another team id');
-const Lease = z.number().int().min(1000, 'must be at least 1000 ms').max(24 * 3600_000, 'must be at most 24 h');
-const Token = z.number().int().positive();
-
-const CreateTeam = z.strictObject({
-  id: TeamId.optional(),
-  name: nonEmptyText(200),
-  goal: text(4000).optional(),
-  lead: z.strictObject({ member_id: Id.default('lead'), name: nonEmptyText(200), session_id: Id.optional() }),
-});
-const JoinTeam = z.strictObject({ member_id: Id.optional(), name: nonEmptyText(200), role: TeamRole.default('member'), session_id: Id.optional() });
-const LeaveTeam = z.strictObject({ reason: text(500).optional() }).optional();
-const Blockers = z
-  .array(Id)
-  .max(64)
-  .refine((ids) => new Set(ids).size === ids.length, 'names a task more than once');
-const CreateTask = z.strictObject({ task_id: Id.optional(), title: nonEmptyText(500), description: text(8000).optional(), blocked_by: Blockers.default([]) });
-const UpdateTask = z.strictObject({ title: nonEmptyText(500).optional(), description: text(8000).optional(), blocked_by: Blockers.optional(), note: text(2000).optional() });
-const ClaimTask = z.strictObject({ member_id: Id, session_id: Id.optional(), lease_ms: Lease.default(DEFAULT_LEASE_MS) });
-const HeldTask = z.strictObject({ member_id: Id, fencing_token: Token });
-const CompleteTask = HeldTask.extend({ result: text(8000).optional() });
-const FailTask = HeldTask.extend({ error: text(8000).optional() });
-const SendMessage = z.strictObject({ message_id: Id.optional(), from: Id, to: Recipient, body: nonEmptyText(16000) });
-const ReadMessage = z.strictObject({ member_id: Id });
-const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
-const ListTeams = z.strictObject({ all: z.enum(['true', 'false']).optional(), ...PageQuery });
-const ListTasks = z.strictObject({ ready: z.enum(['true', 'false']).optional(), status: z.enum(['open', 'claimed', 'completed', 'failed']).optional(), as_of: AsOfParam.optional() });
-const Inbox = z.strictObject({ unread: z.enum(['true', 'false']).optional(), as_of: AsOfParam.optional() });
-const TimelineQuery = z.strictObject({
-  limit: queryInt(1, 1000).default(100),
-  cursor: z
-    .string()
-    .regex(/^p\d{1,15}$/, 'is not a cursor of this timeline; pass the next_cursor of the page before, unchanged')
-    .transform((c) => Number(c.slice(1)))
-    .optional(),
-});
-/** `POST /v1/teams/cleanup`: here and on a forwarding server, which audits an attempt the remote never answered. */
-export const Cleanup = z
-  .strictObject({ scope: z.enum(['all', 'single']).default('all'), team_id: Id.optional() })
-  .refine((c) => (c.scope === 'single') === (c.team_id !== undefined), { message: 'give team_id with scope "single", and only then', path: ['team_id'] });
+import { asOfOf, commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import { pageOf } from './paging.js';
+import { ClaimTask, Cleanup, CompleteTask, CreateTask, CreateTeam, FailTask, HeldTask, Inbox, JoinTeam, LeaveTeam, ListTasks, ListTeams, ReadMessage, SendMessage, Shutdown, TimelineQuery, UpdateTask } from './schemas.js';
 
 export function cleanupTarget(body: z.output<typeof Cleanup>): { scope: 'all' } | { scope: 'single'; team_id: string } {
   return body.scope === 'single' ? { scope: 'single', team_id: body.team_id! } : { scope: 'all' };
@@ -106,7 +61,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   app.get('/v1/teams', async (request) => {
     const query = parseWith(ListTeams, request.query, 'query');
     const principal = principalOf(request);
-    const all = teamsInOrder(teams()).filter((t) => (query.all === 'true' || t.status !== 'removed') && teamAllowed(pipeline.readModels, principal, t.team_id));
+    const all = teamsInOrder(teams()).filter((t) => (query.all || t.status !== 'removed') && teamAllowed(pipeline.readModels, principal, t.team_id));
     const { items, next_cursor } = pageOf(all, (t) => [t.created_at, t.team_id], query.limit, query.cursor);
     const { sessions } = pipeline.readModels;
     const now = pipeline.now();
@@ -191,7 +146,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const team = await teamOf(request);
     const query = parseWith(ListTasks, request.query, 'query');
     const tasks = [...team.tasks.values()].filter(
-      (task) => (query.ready !== 'true' || taskIsReady(team, task)) && (query.status === undefined || task.status === query.status),
+      (task) => (!query.ready || taskIsReady(team, task)) && (query.status === undefined || task.status === query.status),
     );
     return { team_id: team.team_id, version: team.version, tasks: tasks.map((task) => presentTask(team, task)) };
   });
@@ -269,7 +224,7 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     if (!team.members.has(memberId)) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
     const query = parseWith(Inbox, request.query, 'query');
     const messages = inboxOf(team, memberId)
-      .filter((m) => query.unread !== 'true' || !m.read_by.includes(memberId))
+      .filter((m) => !query.unread || !m.read_by.includes(memberId))
       .map((m) => ({ ...m, read: m.read_by.includes(memberId) }));
     return { team_id: team.team_id, member_id: memberId, version: team.version, messages };
   });

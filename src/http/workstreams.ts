@@ -1,39 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { Boundary, GitContext, Id, PlanKind, WorkstreamStatus } from '../../events/index.js';
-import { nonEmptyText, text } from '../../events/fields.js';
-import { workstreamEvents } from '../../events/workstreams.js';
 import { presentCartography } from '../../projections/cartography.js';
 import { buildHandoff, handoffMarkdown } from '../../projections/handoff.js';
 import { evolveWorkstream, presentWorkstream, recipeSteps, workstreamStatus, workstreamSummary, type WorkstreamView } from '../../projections/workstream.js';
-import { AsOfParam, describeAsOf, foldStreamAsOf } from '../pipeline/as-of.js';
+import { describeAsOf, foldStreamAsOf } from '../pipeline/as-of.js';
 import { workstreamEntity, type WorkstreamCommand } from '../domain/workstreams.js';
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { logRoute } from './events.js';
-import { asOfOf, commandContext, createdId, idParam, newId, parseWith, queryInt, sendCommandResult } from './request.js';
+import { asOfOf, commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import { AddMarker, AttachArtifact, BindPlan, CartographyQuery, ChangeStatus, ClearMarker, CompleteNanite, CreateWorkstream, DeclareBoundary, HandoffQuery, ListWorkstreams, MarkersQuery, RecordFinding, RecordVerifyRun, SetRecipeStep, StartNanite } from './schemas.js';
 
-const Label = nonEmptyText(200).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line with no control characters');
-const CreateWorkstream = z.strictObject({ id: Id.optional(), label: Label, goal: workstreamEvents.workstream_created.shape.goal, git: GitContext.optional() });
-const BindPlan = z.strictObject({ path: workstreamEvents.plan_bound.shape.path, kind: PlanKind, git: GitContext.optional() });
-const SetRecipeStep = workstreamEvents.recipe_step_set;
-const DeclareBoundary = z
-  .strictObject({ boundary: Boundary, team_id: Id.optional(), note: text(1000).optional() })
-  .refine((b) => (b.boundary === 'team') === (b.team_id !== undefined), { message: 'give team_id with boundary "team", and only then', path: ['team_id'] });
-const RecordVerifyRun = workstreamEvents.verify_run_recorded.extend({ run_id: Id.optional() });
-const StartNanite = workstreamEvents.nanite_started.extend({ nanite_id: Id.optional() });
-const CompleteNanite = workstreamEvents.nanite_completed.omit({ nanite_id: true, session_id: true });
-const RecordFinding = workstreamEvents.finding_recorded.extend({ finding_id: Id.optional() });
-const AttachArtifact = workstreamEvents.artifact_attached.extend({ artifact_id: Id.optional() });
-const AddMarker = workstreamEvents.marker_added.extend({ marker_id: Id.optional() });
-const ClearMarker = z.strictObject({ reason: text(500).optional() }).optional();
-const ChangeStatus = z.strictObject({ status: WorkstreamStatus, reason: text(1000).optional(), force: z.boolean().optional() });
-const ListWorkstreams = z.strictObject({ session: Id.optional(), status: WorkstreamStatus.optional() });
-const HandoffQuery = z.strictObject({ format: z.enum(['json', 'md', 'markdown']).optional(), full: z.enum(['true', 'false']).optional(), as_of: AsOfParam.optional() });
-const MarkersQuery = z.strictObject({ open: z.enum(['true', 'false']).optional() });
-const CartographyQuery = z.strictObject({ limit: queryInt(1, 1000).default(100) });
-
-/** The id a create answered with: on an idempotent retry, the one the first request made, not a fresh one. */
 export interface WorkstreamRoutesOptions {
   pipeline: Pipeline;
   /** Whether a team a `team` boundary names exists; undefined where teams live on a remote server. */
@@ -95,7 +71,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     const ws = await workstreamOf(request, asOf);
     // The trail reads every workstream's runs: as of a point, the store folded up to it.
     const cartography = asOf ? (await pipeline.modelsAsOf.get(asOf)).models.cartography : models().cartography;
-    const handoff = buildHandoff(ws, cartography, { full: full === 'true' });
+    const handoff = buildHandoff(ws, cartography, { full: full === true });
     const markdown = format === 'md' || format === 'markdown' || (format === undefined && (request.headers.accept ?? '').includes('text/markdown'));
     void reply.header('etag', `"${ws.version}"`);
     if (markdown) return reply.type('text/markdown; charset=utf-8').send(handoffMarkdown(handoff));
@@ -227,7 +203,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
   app.get('/v1/workstreams/:id/markers', async (request) => {
     const ws = await workstreamOf(request);
     const { open } = parseWith(MarkersQuery, request.query, 'query');
-    const markers = [...ws.markers.values()].filter((m) => open !== 'true' || m.cleared_at === undefined);
+    const markers = [...ws.markers.values()].filter((m) => !open || m.cleared_at === undefined);
     return { workstream_id: ws.workstream_id, version: ws.version, markers };
   });
 
