@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
@@ -7,6 +8,8 @@ import { buildServer } from './http/server.js';
 import { startLeaseSweeper } from './pipeline/operations.js';
 import { teamsTelemetry } from './telemetry/teams.js';
 import { Pipeline } from './pipeline/pipeline.js';
+import type { SnapshotOptions } from './pipeline/snapshotter.js';
+import { FileSnapshots, TableSnapshots } from './pipeline/snapshots.js';
 import type { ReadModels } from './pipeline/read-models.js';
 import { buildPosture } from '../projections/posture.js';
 import { JsonlEventStore, type EventStore, type StoreObserver } from './store/index.js';
@@ -28,6 +31,8 @@ export interface StartOptions {
   /** A failed write or sync: by default the process exits, never acknowledging. */
   onFatal?: (error: unknown) => void;
   listen?: boolean;
+  /** Write projection snapshots (default: when it listens; a CLI that opens the data directory only reads them). */
+  writeSnapshots?: boolean;
   /** The time and timers of the pipeline, the sessions, the lease sweeper and the stream (default: the system clock). */
   clock?: Clock;
   /** What the data directory's LOCK names as its holder: `bmo serve`, or the CLI command that opened it. */
@@ -45,7 +50,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
     });
   const metrics = new Metrics();
   const store = createStore(config, logger, onFatal, options.role, metrics.store);
-  const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }), clock: options.clock });
+  const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }), clock: options.clock, snapshots: snapshotOptions(config, store, options.writeSnapshots ?? options.listen !== false) });
   const replayStarted = performance.now();
   await pipeline.start();
   metrics.replayed((performance.now() - replayStarted) / 1000);
@@ -103,6 +108,15 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
       await pipeline.stop();
     },
   };
+}
+
+/** `[snapshots]`: in `<data_dir>/snapshots`, or the PostgreSQL schema's `snapshots` table. */
+function snapshotOptions(config: Config, store: EventStore, write: boolean): SnapshotOptions | undefined {
+  const { enabled, every_events, every_minutes, keep } = config.snapshots;
+  if (!enabled) return undefined;
+  const where =
+    store instanceof PostgresEventStore ? new TableSnapshots(`PostgreSQL schema ${config.store.schema}, table snapshots`, store, keep) : new FileSnapshots(join(config.server.data_dir, 'snapshots'), keep);
+  return { store: where, everyEvents: every_events, everyMs: every_minutes * 60_000, write };
 }
 
 /** The backend `[store] backend` names: the jsonl files in the data directory, or a shared PostgreSQL schema. */

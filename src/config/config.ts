@@ -70,6 +70,14 @@ const ConfigSchema = z.strictObject({
       public_on_loopback: z.boolean().default(false),
     })
     .prefault({}),
+  snapshots: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      every_events: z.number().int().min(0).default(100_000),
+      every_minutes: z.number().min(0).default(10),
+      keep: z.number().int().min(1).max(10).default(2),
+    })
+    .prefault({}),
   sessions: z
     .strictObject({
       lease_ms: z.number().int().min(1000).default(60_000),

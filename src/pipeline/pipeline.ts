@@ -9,6 +9,7 @@ import { evolveTeam, type TeamView } from '../../projections/team.js';
 import { evolveWorkstream, type WorkstreamView } from '../../projections/workstream.js';
 import { ModelsAsOf } from './as-of.js';
 import { DetailCache } from './details.js';
+import { Snapshotter, type SnapshotOptions } from './snapshotter.js';
 import { Hub } from './hub.js';
 import { ReadModels, type ReadModelsPart } from './read-models.js';
 
@@ -62,6 +63,8 @@ export interface PipelineOptions {
   replayWorkers?: number;
   /** Stores with fewer streams are replayed on this thread alone (default 1000). */
   replayMinStreams?: number;
+  /** Projection snapshots to start from and to write (none: every start replays the whole log). */
+  snapshots?: SnapshotOptions;
 }
 
 /**
@@ -85,6 +88,7 @@ export class Pipeline {
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly operationsInFlight = new Map<string, Promise<unknown>>();
+  readonly snapshots: Snapshotter | undefined;
 
   constructor(options: PipelineOptions) {
     this.store = options.store;
@@ -99,13 +103,17 @@ export class Pipeline {
       (stream) => this.readModels.workstreams.get(streamRef(stream).id)?.version ?? 0,
     );
     this.modelsAsOf = new ModelsAsOf(this.store);
+    this.snapshots = options.snapshots && new Snapshotter(options.snapshots, this.readModels, this.store, this.logger, () => this.now());
     this.store.onCommit((batch) => this.applyCommitted(batch));
   }
 
   /** Opens the store and folds every stored event into the read models, logging progress. */
   async start(): Promise<void> {
     const started = Date.now();
+    const snapshots = this.snapshots;
     await this.store.open({
+      startFrom: snapshots && (() => snapshots.startFrom()),
+      onCheckpointRefused: snapshots && ((reason) => snapshots.refused(reason)),
       onEvent: (event) => this.readModels.apply(event),
       parallel: { module: REPLAY_FOLD, merge: (part) => this.readModels.merge(part as ReadModelsPart), ...this.replay },
       onProgress: (p) => {
@@ -117,6 +125,7 @@ export class Pipeline {
       },
     });
     this.hub.publish([], this.store.head());
+    snapshots?.started();
   }
 
   now(): Date {
@@ -294,10 +303,12 @@ export class Pipeline {
       else if (kind === 'workstreams') this.workstreamDetails.apply(envelope);
     }
     this.hub.publish(batch, this.store.head());
+    this.snapshots?.committed(batch.length);
   }
 
   async stop(): Promise<void> {
     this.hub.close();
+    await this.snapshots?.stop();
     await this.store.close();
   }
 }

@@ -6,7 +6,7 @@ import { recentTeamEvents } from '../../projections/recent.js';
 import { remoteHealthProjection } from '../../projections/remote.js';
 import { sessionsProjection } from '../../projections/session.js';
 import { teamsProjection } from '../../projections/team.js';
-import type { Projection } from '../../projections/types.js';
+import { fromPlain, toPlain, type Projection } from '../../projections/types.js';
 import { workstreamsProjection } from '../../projections/workstream.js';
 
 /** Every read model by the name surfaces read it under: a new projection is one line here. */
@@ -50,6 +50,37 @@ export class ReadModels {
     if (event.pos > this.pos) this.pos = event.pos;
   }
 
+  /** Every state as JSON-ready data (each projection's `serialize`, or Maps and Sets tagged): what a snapshot writes, in the same turn. */
+  serialize(): { pos: number } & Record<ReadModelName, unknown> {
+    const states = this as unknown as Record<ReadModelName, unknown>;
+    const out = { pos: this.pos } as { pos: number } & Record<ReadModelName, unknown>;
+    for (const name of NAMES) {
+      const projection = PROJECTIONS[name] as Projection<unknown>;
+      out[name] = projection.serialize ? projection.serialize(states[name]) : toPlain(states[name]);
+    }
+    return out;
+  }
+
+  /** Starts from what `serialize` gave, read back from a snapshot. */
+  restore(data: { pos: number } & Record<string, unknown>): void {
+    const states = this as unknown as Record<ReadModelName, unknown>;
+    for (const name of NAMES) {
+      const projection = PROJECTIONS[name] as Projection<unknown>;
+      states[name] = projection.restore ? projection.restore(data[name]) : fromPlain(data[name]);
+    }
+    this.pos = data.pos;
+  }
+
+  /** Back to the initial states: a snapshot that turned out unusable is dropped. */
+  reset(): void {
+    Object.assign(this, new ReadModels());
+  }
+
+  /** Every state as it is (not a copy). */
+  part(): ReadModelsPart {
+    return Object.fromEntries([...NAMES.map((name) => [name, this[name]]), ['pos', this.pos]]) as ReadModelsPart;
+  }
+
   /** Takes in what another thread folded from other streams (a parallel replay, `replay-fold.ts`). */
   merge(part: ReadModelsPart): void {
     const states = this as unknown as Record<ReadModelName, unknown>;
@@ -60,3 +91,6 @@ export class ReadModels {
 
 /** The read models' states as data: what a replay worker sends back (structured clone keeps Maps). */
 export type ReadModelsPart = ReadModelStates & { pos: number };
+
+/** Each projection's version: a snapshot taken under other versions is of another shape, and ignored. */
+export const PROJECTION_VERSIONS = Object.fromEntries(NAMES.map((name) => [name, PROJECTIONS[name].version])) as Record<ReadModelName, number>;

@@ -1,4 +1,4 @@
-export type { AppendOptions, EventStore, ExpectedVersion, OpenOptions, ReplayProgress, StoreObserver, StoredEvent, StreamFilter } from './types.js';
+export type { AppendOptions, EventStore, ExpectedVersion, OpenOptions, ReplayProgress, StoreCheckpoint, StoreObserver, StoredEvent, StreamFilter } from './types.js';
 export { JsonlEventStore, LOG_FILE, type JsonlStoreOptions } from './jsonl.js';
 export { encodeLine, decodeLine, isoOf } from './line.js';
 export { badPattern, streamFilter } from './filter.js';

@@ -14,7 +14,7 @@ import { acquireLock } from './lock.js';
 import { PosIndex } from './pos-index.js';
 import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
-import type { AppendOptions, EventStore, OpenOptions, ReplayProgress, StoreObserver, StoredEvent, StreamFilter } from './types.js';
+import type { AppendOptions, EventStore, OpenOptions, ReplayProgress, StoreCheckpoint, StoreObserver, StoredEvent, StreamFilter } from './types.js';
 
 const open = promisify(fs.open);
 const close = promisify(fs.close);
@@ -37,8 +37,21 @@ interface StreamInfo {
   size: number;
   committedSeq: number;
   committedSize: number;
+  /** The pos of the last committed line: where a scan of the rest starts from. */
+  lastPos: number;
   /** The file exists and its directory entry is synced. */
   onDisk: boolean;
+  /** Where the scan on startup starts: the end of what a snapshot's checkpoint covers. */
+  scanFrom?: { offset: number; seq: number; lastPos: number };
+}
+
+/** What a snapshot keeps of the jsonl store: each log's committed length in stream order, and the pos index. */
+export interface JsonlCheckpoint extends StoreCheckpoint {
+  backend: 'jsonl';
+  pos: number;
+  /** [stream, seq, size, lastPos], in the store's stream order (the index refers to it). */
+  streams: [string, number, number, number][];
+  index: { streams: string; offsets: string; lengths: string };
 }
 
 /** Tells the observer of one sync and of the appends it acknowledges. */
@@ -125,6 +138,12 @@ export class JsonlEventStore implements EventStore {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.releaseLock = acquireLock(this.dataDir, this.role);
     try {
+      const checkpoint = (await options.startFrom?.()) as JsonlCheckpoint | undefined;
+      if (checkpoint) {
+        const refused = this.checkpointRefused(checkpoint);
+        if (refused) options.onCheckpointRefused?.(refused);
+        else this.takeCheckpoint(checkpoint);
+      }
       await this.recover(options);
     } catch (error) {
       this.releaseLock();
@@ -135,6 +154,41 @@ export class JsonlEventStore implements EventStore {
 
   version(stream: StreamName): number {
     return this.byName.get(stream)?.seq ?? 0;
+  }
+
+  /** What a snapshot taken now keeps of the store: call it in the same turn as the read models are taken. */
+  checkpoint(): JsonlCheckpoint {
+    const streams: JsonlCheckpoint['streams'] = [];
+    for (let idx = 1; idx < this.streams.length; idx++) {
+      const info = this.streams[idx];
+      streams.push([info.name, info.committedSeq, info.committedSize, info.lastPos]);
+    }
+    return { backend: 'jsonl', pos: this.committedPos, streams, index: this.index.export(this.committedPos) };
+  }
+
+  /** Why a checkpoint cannot be used (a log is gone or shorter than it says: the logs were restored from an older copy), or undefined. */
+  private checkpointRefused(checkpoint: JsonlCheckpoint): string | undefined {
+    if (checkpoint.backend !== 'jsonl') return `it was taken of a ${checkpoint.backend} store`;
+    for (const [name, , size] of checkpoint.streams) {
+      let onDisk = -1;
+      try {
+        onDisk = fs.statSync(join(this.dataDir, name, LOG_FILE)).size;
+      } catch {
+        /* gone: refused below */
+      }
+      if (size > 0 && onDisk < size) return `${name} holds ${onDisk < 0 ? 'no log' : `${onDisk} bytes`} where the snapshot covers ${size}: its pos is beyond the log`;
+    }
+    return undefined;
+  }
+
+  /** The checkpoint's logs and index as known: their scans start where it ends. */
+  private takeCheckpoint(checkpoint: JsonlCheckpoint): void {
+    for (const [name, seq, size, lastPos] of checkpoint.streams) {
+      const info = this.streamInfo(name as StreamName, parseStreamName(name)!.kind);
+      info.scanFrom = { offset: size, seq, lastPos };
+    }
+    this.index.import(checkpoint.index);
+    this.committedPos = checkpoint.pos;
   }
 
   head(): number {
@@ -244,7 +298,7 @@ export class JsonlEventStore implements EventStore {
     let info = this.byName.get(name);
     if (!info) {
       const dir = join(this.dataDir, name);
-      info = { idx: this.streams.length, name, kind, dir, file: join(dir, LOG_FILE), seq: 0, size: 0, committedSeq: 0, committedSize: 0, onDisk: false };
+      info = { idx: this.streams.length, name, kind, dir, file: join(dir, LOG_FILE), seq: 0, size: 0, committedSeq: 0, committedSize: 0, lastPos: 0, onDisk: false };
       this.streams.push(info);
       this.byName.set(name, info);
     }
@@ -365,6 +419,7 @@ export class JsonlEventStore implements EventStore {
         this.recent.push(event);
         info.committedSeq = seq;
         info.committedSize += event.line.length;
+        info.lastPos = pos;
         this.committedPos = pos;
         committed.push(event);
       }
@@ -465,7 +520,9 @@ export class JsonlEventStore implements EventStore {
       }
     }
     const progress: ReplayProgress = { events: 0, bytesDone: 0, done: 0, total: found.length, counting: 'logs' };
-    const workers = options.parallel && found.length >= options.parallel.minStreams ? Math.max(0, Math.min(options.parallel.workers, found.length - 1)) : 0;
+    // From a checkpoint only the tails are left to read: this thread alone.
+    const fromCheckpoint = found.some((info) => info.scanFrom);
+    const workers = !fromCheckpoint && options.parallel && found.length >= options.parallel.minStreams ? Math.max(0, Math.min(options.parallel.workers, found.length - 1)) : 0;
     // Logs are dealt round robin in rounds of 20 × (workers + 1): this thread takes 19 of each round,
     // the workers the rest in turn; this thread also takes in the workers' results, so it does a little less.
     const round = 20 * (workers + 1);
@@ -505,10 +562,17 @@ export class JsonlEventStore implements EventStore {
       const scratch = newScanBuffer();
       for (let i = 0; i < mine.length; i++) {
         const info = mine[i];
-        const scanned = scanLog(info.file, info.name, scratch, (envelope, offset, length, lineNo) => {
-          this.indexEvent(info, envelope.pos, offset, length, lineNo);
-          onEvent(envelope);
-        });
+        const scanned = scanLog(
+          info.file,
+          info.name,
+          scratch,
+          (envelope, offset, length, lineNo) => {
+            this.indexEvent(info, envelope.pos, offset, length, lineNo);
+            onEvent(envelope);
+          },
+          info.scanFrom,
+        );
+        info.scanFrom = undefined;
         if (scanned) await this.recovered(info, scanned, progress);
         if (replays.length > 0 && i % TAKE_IN_EVERY === 0) {
           await new Promise(setImmediate); // lets the workers' messages in
@@ -537,6 +601,7 @@ export class JsonlEventStore implements EventStore {
   private async recovered(info: StreamInfo, scanned: ScannedLog, progress: ReplayProgress): Promise<void> {
     info.seq = info.committedSeq = scanned.seq;
     info.size = info.committedSize = scanned.goodEnd;
+    info.lastPos = scanned.lastPos;
     info.onDisk = true;
     progress.bytesDone += scanned.size;
     progress.done++;

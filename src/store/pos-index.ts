@@ -40,4 +40,23 @@ export class PosIndex {
     this.offsets = offsets;
     this.lengths = lengths;
   }
+
+  /** Positions 0..head as bytes, for a snapshot's checkpoint. */
+  export(head: number): { streams: string; offsets: string; lengths: string } {
+    const bytes = (array: Uint32Array | Float64Array) => Buffer.from(array.buffer, array.byteOffset, Math.min(head + 1, array.length) * array.BYTES_PER_ELEMENT).toString('base64');
+    return { streams: bytes(this.streams), offsets: bytes(this.offsets), lengths: bytes(this.lengths) };
+  }
+
+  /** Takes back what `export` gave. */
+  import(saved: { streams: string; offsets: string; lengths: string }): void {
+    const buffer = (b64: string, size: number) => {
+      const bytes = Buffer.from(b64, 'base64');
+      const copy = new ArrayBuffer(Math.max(bytes.length, 1024 * size));
+      new Uint8Array(copy).set(bytes);
+      return copy;
+    };
+    this.streams = new Uint32Array(buffer(saved.streams, 4));
+    this.offsets = new Float64Array(buffer(saved.offsets, 8));
+    this.lengths = new Uint32Array(buffer(saved.lengths, 4));
+  }
 }

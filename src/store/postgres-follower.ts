@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { CommitListeners } from './listeners.js';
 import type { RowDecoder, Tables } from './postgres-schema.js';
 import type { RecentEvents } from './recent.js';
-import type { OpenOptions, ReplayProgress, StoredEvent } from './types.js';
+import type { OpenOptions, ReplayProgress, StoreCheckpoint, StoredEvent } from './types.js';
 
 /** Rows per query when following the log. */
 export const PAGE = 1000;
@@ -147,6 +147,8 @@ export class PostgresFollower {
     const { rows: headRows } = await pool.query<{ pos: string }>(`SELECT pos FROM ${this.d.t.head}`);
     // Replay runs in pos order, not stream by stream: the percent is of the events there were at the start.
     const progress: ReplayProgress = { events: 0, bytesDone: 0, done: 0, total: Number(headRows[0]?.pos ?? 0), counting: 'events' };
+    const checkpoint = await options.startFrom?.();
+    if (checkpoint) await this.startAt(checkpoint, Number(headRows[0]?.pos ?? 0), options);
     let lastReport = Date.now();
     for (;;) {
       const { rows } = await pool.query<{ pos: string; line: string }>(`SELECT pos, line FROM ${this.d.t.events} WHERE pos > $1 ORDER BY pos LIMIT ${REPLAY_PAGE}`, [this.deliveredPos]);
@@ -203,6 +205,21 @@ export class PostgresFollower {
     const listener = this.listenClient;
     this.listenClient = undefined;
     await listener?.end().catch(() => {});
+  }
+
+  /**
+   * Starts the replay after a snapshot's pos: every stream's version up to it comes from one
+   * query instead of reading its events. A pos beyond the table's is refused (replayed in full).
+   */
+  private async startAt({ backend, pos }: StoreCheckpoint, head: number, options: OpenOptions): Promise<void> {
+    if (backend !== 'postgres') return options.onCheckpointRefused?.(`it was taken of a ${backend} store`);
+    if (pos > head) return options.onCheckpointRefused?.(`the snapshot covers pos ${pos} but the events table ends at ${head}: its pos is beyond the log`);
+    const { rows } = await this.d.pool().query<{ stream: string; seq: string }>(`SELECT stream, max(seq) AS seq FROM ${this.d.t.events} WHERE pos <= $1 GROUP BY stream`, [pos]);
+    for (const row of rows) {
+      const state = this.d.streams.get(row.stream);
+      state.committed = state.assigned = Number(row.seq);
+    }
+    this.deliveredPos = pos;
   }
 
   /** One replayed row, checked to continue pos and its stream's seq without a gap. */

@@ -10,7 +10,7 @@ import { PAGE, PostgresFollower, StreamStates, type StoreState } from './postgre
 import { RowDecoder, describeUrl, ensureSchema, tablesFor, type Tables } from './postgres-schema.js';
 import { PostgresWriter, type PendingAppend } from './postgres-writer.js';
 import { RecentEvents } from './recent.js';
-import { SCHEMA_PATTERN, type AppendOptions, type EventStore, type OpenOptions, type StoredEvent, type StreamFilter } from './types.js';
+import { SCHEMA_PATTERN, type AppendOptions, type EventStore, type OpenOptions, type StoreCheckpoint, type StoredEvent, type StreamFilter } from './types.js';
 
 export { describeUrl } from './postgres-schema.js';
 
@@ -125,6 +125,30 @@ export class PostgresEventStore implements EventStore {
 
   version(stream: StreamName): number {
     return this.streams.has(stream) ? this.streams.get(stream).assigned : 0;
+  }
+
+  /** Keeps a snapshot in the schema's `snapshots` table (made on first use), and the `keep` newest only. */
+  async saveSnapshot(pos: number, body: string, keep: number): Promise<void> {
+    const pool = this.pool!;
+    const table = `"${this.t.schema}".snapshots`;
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (pos bigint PRIMARY KEY, taken_at timestamptz NOT NULL DEFAULT now(), body text NOT NULL)`);
+    await pool.query(`INSERT INTO ${table} (pos, body) VALUES ($1, $2) ON CONFLICT (pos) DO UPDATE SET body = EXCLUDED.body, taken_at = now()`, [pos, body]);
+    await pool.query(`DELETE FROM ${table} WHERE pos NOT IN (SELECT pos FROM ${table} ORDER BY pos DESC LIMIT ${keep})`);
+  }
+
+  /** The snapshots kept, newest first; none before the table exists. Needs a pool: called once the store has connected. */
+  async loadSnapshots(pool: pg.Pool | undefined = this.pool): Promise<{ pos: number; body: string }[]> {
+    if (!pool) return [];
+    const { rows } = await pool.query<{ pos: string; body: string }>(`SELECT pos, body FROM "${this.t.schema}".snapshots ORDER BY pos DESC LIMIT 4`).catch((error: { code?: string }) => {
+      if (error.code === '42P01') return { rows: [] }; // no such table: no snapshot taken yet
+      throw error;
+    });
+    return rows.map((row) => ({ pos: Number(row.pos), body: row.body }));
+  }
+
+  /** A snapshot's start: the delivered pos (stream versions are read back from the table). */
+  checkpoint(): StoreCheckpoint {
+    return { backend: 'postgres', pos: this.follower.head() };
   }
 
   /** The highest pos delivered to this instance's listeners. */

@@ -33,7 +33,14 @@ export const newScanBuffer = (): ScanBuffer => ({ buffer: Buffer.allocUnsafe(REA
  * bad line with nothing good after it is a torn tail, left to the caller. Synchronous: startup has
  * nothing else to do, and reads into one reused buffer are the fastest way through.
  */
-export function scanLog(file: string, stream: string, scratch: ScanBuffer, onLine: (envelope: Envelope, offset: number, length: number, lineNo: number) => void): ScannedLog | undefined {
+export function scanLog(
+  file: string,
+  stream: string,
+  scratch: ScanBuffer,
+  onLine: (envelope: Envelope, offset: number, length: number, lineNo: number) => void,
+  /** Where a known good prefix ends (a snapshot's checkpoint): the scan starts there. */
+  from: { offset: number; seq: number; lastPos: number } = { offset: 0, seq: 0, lastPos: 0 },
+): ScannedLog | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -41,15 +48,15 @@ export function scanLog(file: string, stream: string, scratch: ScanBuffer, onLin
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  let lineNo = 0;
-  let goodEnd = 0;
-  let lastPos = 0;
-  let seq = 0;
+  let lineNo = from.seq;
+  let goodEnd = from.offset;
+  let lastPos = from.lastPos;
+  let seq = from.seq;
   let firstBad: { line: number; reason: string } | undefined;
   let size = 0;
   try {
     size = fs.fstatSync(fd).size;
-    let offset = 0;
+    let offset = from.offset;
     let carried = 0;
     while (offset < size) {
       if (scratch.buffer.length < carried + READ_CHUNK) {

@@ -51,6 +51,20 @@ export interface OpenOptions {
    * result once this thread's share went through `onEvent`. A stream is never split.
    */
   parallel?: ParallelReplay;
+  /**
+   * Called once the store can be read, before any event: what `checkpoint()` gave when the snapshot
+   * to start from was taken. Only events after it are replayed (through `onEvent`). A checkpoint
+   * the store cannot use (the log is shorter than it says) goes to `onCheckpointRefused` with the
+   * reason, before any event, and everything is replayed.
+   */
+  startFrom?: () => Promise<StoreCheckpoint | undefined>;
+  onCheckpointRefused?: (reason: string) => void;
+}
+
+/** A store's own state at a snapshot's pos, as JSON: what lets it skip reading what the snapshot covers. */
+export interface StoreCheckpoint {
+  backend: string;
+  pos: number;
 }
 
 export interface ParallelReplay {
@@ -91,6 +105,8 @@ export interface EventStore {
   version(stream: StreamName): number;
   /** The highest committed position. */
   head(): number;
+  /** The store's state at `head()`, for a snapshot taken in the same turn; absent where a store cannot start from one. */
+  checkpoint?(): StoreCheckpoint;
   /** Called after each commit with its events in pos order, before any append of it resolves. */
   onCommit(listener: (batch: StoredEvent[]) => void): () => void;
   /**
