@@ -69,6 +69,8 @@ export const workstreamEvents = {
     prompt: nonEmptyText(8000),
     executor: z.array(text(4096)).min(1).max(64),
     git: GitContext.optional(),
+    /** The process running the lane: when it is gone and the lane never reported, the lane is closed as lost. */
+    runner: z.strictObject({ pid: z.number().int().positive(), host: text(255), start_ticks: z.number().int().nonnegative().optional() }).optional(),
   }),
   nanite_completed: z.strictObject({
     nanite_id: Id,

@@ -49,6 +49,7 @@ export interface NaniteView {
   prompt: string;
   executor: string[];
   git?: GitContext;
+  runner?: { pid: number; host: string; start_ticks?: number };
   state: 'running' | NaniteOutcome;
   started_at: string;
   completed_at?: string;
@@ -202,7 +203,7 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
     }
     case 'nanite_started': {
       const d = event.data;
-      ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: lean ? '' : d.prompt, executor: d.executor, git: d.git, state: 'running', started_at: event.at });
+      ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: lean ? '' : d.prompt, executor: d.executor, git: d.git, runner: d.runner, state: 'running', started_at: event.at });
       break;
     }
     case 'nanite_completed': {

@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import { ConfigError, hostOnly, type Config } from './config/config.js';
 import { resolveToken } from './auth-token.js';
 import { buildServer } from './http/server.js';
-import { startLeaseSweeper } from './pipeline/operations.js';
+import { closeLostNanites, startLeaseSweeper } from './pipeline/operations.js';
 import { teamsTelemetry } from './telemetry/teams.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { SnapshotOptions } from './pipeline/snapshotter.js';
@@ -79,6 +79,8 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   const telemetry = teamsTelemetry(logger);
   pipeline.hub.subscribe((batch) => telemetry.actions(batch));
   const server = buildServer({ pipeline, config, token, logger, posture, telemetry, metrics });
+  // The next command closes a lane lost while nothing was running, before it answers anything.
+  await closeLostNanites(pipeline).catch((error) => logger.error({ err: error }, 'closing lost nanite lanes failed'));
   const stopSweeper = startLeaseSweeper(pipeline, config.sessions.sweep_interval_ms, telemetry, (error) => logger.error({ err: error }, 'lease sweeper failed'));
   let url: string | undefined;
   if (options.listen !== false) {

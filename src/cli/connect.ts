@@ -134,9 +134,23 @@ export function safeJson(text: string): unknown {
   }
 }
 
-/** A non-2xx answer as the error the CLI reports (and the exit code it maps to). */
+/** HTTP routes a server's message names, as the CLI verbs that do the same: a CLI user gets words they can type. */
+const ROUTE_WORDS: [RegExp, string][] = [
+  [/ \(GET \/v1\/workstreams\)/g, ''],
+  [/GET \/v1\/workstreams\/([a-z0-9-]+)\/nanites/g, 'bmo nanite status $1'],
+  [/GET \/v1\/workstreams(?![\w/])/g, 'bmo workstream list'],
+  [/bmo team list \(GET \/v1\/teams\)/g, 'bmo team list'],
+  [/GET \/v1\/teams(?![\w/])/g, 'bmo team list'],
+  [/GET \/v1\/credentials/g, 'bmo token list'],
+];
+
+export function cliWords(message: string): string {
+  return ROUTE_WORDS.reduce((text, [route, verb]) => text.replace(route, verb), message);
+}
+
+/** A non-2xx answer as the error the CLI reports (and the exit code it maps to), in the CLI's words. */
 export function ensureOk(reply: Reply): any {
   if (reply.status < 400) return reply.json;
   const code = (reply.json?.error as ErrorCode) in ERROR_CODES ? (reply.json.error as ErrorCode) : 'internal';
-  throw new BmoError(code, reply.json?.message ?? `HTTP ${reply.status}`);
+  throw new BmoError(code, cliWords(reply.json?.message ?? `HTTP ${reply.status}`), { field: reply.json?.field, details: reply.json?.details });
 }

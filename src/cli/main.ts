@@ -240,6 +240,10 @@ program
   );
 
 (await import('./workstreams.js')).registerWorkstreamCommands(program);
+const verbGroup = (name: string) => program.commands.find((c) => c.name() === name)!;
+(await import('./verify.js')).registerRecipeCommands(program, verbGroup('workstream'));
+(await import('./nanite-lanes.js')).registerLaneCommands(program, verbGroup('nanite'));
+(await import('./deliver.js')).registerSyncCommand(program);
 (await import('./transfer.js')).registerTransferCommands(program);
 (await import('./tokens.js')).registerTokenCommands(program);
 
@@ -260,18 +264,22 @@ program.parseAsync(commandAfterId(process.argv)).catch((error: unknown) => {
 function commandAfterId(argv: string[]): string[] {
   const at = argv.indexOf('verify-run');
   if (at < 0 || argv[at - 1] !== 'workstream') return argv;
-  const takesValue = new Map([['--timeout', true], ['--max-output', true], ['--session', true], ['--config', true], ['--data-dir', true], ['--url', true], ['--wait', true], ['--json', false], ['--help', false], ['-h', false]]);
-  let id: number | undefined;
+  const takesValue = new Map([['--timeout', true], ['--max-output', true], ['--session', true], ['--config', true], ['--data-dir', true], ['--url', true], ['--wait', true], ['--again', false], ['--json', false], ['--help', false], ['-h', false]]);
+  const options: string[] = [];
+  let id: string | undefined;
+  // bmo's own options go before the id, wherever they were given, so commander takes them as bmo's.
+  const rebuilt = (rest: string[]) => [...argv.slice(0, at + 1), ...options, ...(id === undefined ? [] : [id]), ...rest];
   for (let i = at + 1; i < argv.length; i++) {
     const word = argv[i];
-    if (word === '--') return argv; // set apart already: commander takes it from there
+    if (word === '--') return rebuilt(argv.slice(i)); // set apart already: commander takes it from there
     const option = takesValue.get(word.split('=')[0]);
     if (option !== undefined) {
-      if (option && !word.includes('=')) i++;
+      options.push(word);
+      if (option && !word.includes('=') && i + 1 < argv.length) options.push(argv[++i]);
       continue;
     }
-    if (id === undefined) id = i;
-    else return [...argv.slice(0, i), '--', ...argv.slice(i)];
+    if (id === undefined) id = word;
+    else return rebuilt(['--', ...argv.slice(i)]);
   }
-  return argv;
+  return rebuilt([]);
 }

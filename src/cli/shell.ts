@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../config/config.js'
 import { BmoError } from '../errors.js';
 import { AsOfParam } from '../pipeline/as-of.js';
 import { connect, type Connection } from './connect.js';
+import { sendSpooled, spooledNames, syncWords } from './spool.js';
 
 /** An option's parser for a whole number from `min` (to `max`): anything else is a usage error that names the option. */
 export const wholeNumber =
@@ -71,6 +72,8 @@ export async function withConnection(program: Command, run: (connection: Connect
   const { wait } = program.opts<{ wait?: number }>();
   const connection = await connect(loaded.config, { role: cliRole(), waitMs: (wait ?? 10) * 1000 });
   try {
+    // Results spooled while this server could not be reached go first, in the order they were made.
+    if (connection.mode === 'server' && spooledNames().length > 0) process.stderr.write(syncWords(await sendSpooled(connection)));
     await run(connection, loaded);
   } finally {
     await connection.close();

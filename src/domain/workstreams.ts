@@ -12,7 +12,7 @@ export type WorkstreamCommand =
   | { type: 'set_recipe_step'; step: string; argv: string[] }
   | { type: 'declare_boundary'; boundary: Boundary; team_id?: string; note?: string }
   | ({ type: 'record_verify_run' } & EventOf<'verify_run_recorded'>['data'])
-  | { type: 'start_nanite'; nanite_id: string; session_id: string; prompt: string; executor: string[]; git?: GitContext }
+  | ({ type: 'start_nanite' } & EventOf<'nanite_started'>['data'])
   | { type: 'complete_nanite'; nanite_id: string; outcome: NaniteOutcome; handoff: string; exit_code: number | null; duration_ms: number; truncated: boolean }
   | { type: 'record_finding'; finding_id: string; severity: Severity; path?: string; text: string }
   | { type: 'attach_artifact'; artifact_id: string; ref: string; kind: string; digest?: string }
@@ -58,9 +58,11 @@ export function decideWorkstream(command: WorkstreamCommand, ws: WorkstreamView 
       const { type: _type, ...data } = command;
       return [event('verify_run_recorded', data)];
     }
-    case 'start_nanite':
+    case 'start_nanite': {
       if (ws.nanites.has(command.nanite_id)) throw new BmoError('conflict', `nanite ${command.nanite_id} already started`, { field: 'nanite_id' });
-      return [event('nanite_started', { nanite_id: command.nanite_id, session_id: command.session_id, prompt: command.prompt, executor: command.executor, git: command.git })];
+      const { type: _type, ...data } = command;
+      return [event('nanite_started', data)];
+    }
     case 'complete_nanite': {
       const nanite = ws.nanites.get(command.nanite_id);
       if (!nanite) throw new BmoError('not_found', `no nanite ${command.nanite_id} on workstream ${id}`, { field: 'nanite_id' });

@@ -108,7 +108,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
       const id = idParam(request, 'id');
       const body = parseWith(DeclareBoundary, request.body);
       if (body.team_id !== undefined && teamExists && !teamExists(body.team_id)) {
-        throw new BmoError('not_found', `team_id: no team ${body.team_id}; bmo team list (GET /v1/teams) lists them`, { field: 'team_id' });
+        throw new BmoError('not_found', `no team ${body.team_id}; bmo team list (GET /v1/teams) lists them`, { field: 'team_id' });
       }
       return sendCommandResult(reply, 200, await run(request, id, { type: 'declare_boundary', ...body }), { workstream_id: id });
     },
@@ -162,7 +162,7 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     const id = idParam(request, 'id');
     const body = parseWith(StartNanite, request.body);
     const naniteId = body.nanite_id ?? newId();
-    const envelopes = await run(request, id, { type: 'start_nanite', nanite_id: naniteId, session_id: body.session_id, prompt: body.prompt, executor: body.executor, git: body.git });
+    const envelopes = await run(request, id, { type: 'start_nanite', ...body, nanite_id: naniteId });
     return sendCommandResult(reply, 201, envelopes, { workstream_id: id, nanite_id: createdId(envelopes, 'nanite_id', naniteId) });
   });
 

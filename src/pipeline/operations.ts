@@ -1,10 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Envelope } from '../../events/index.js';
 import type { TeamView } from '../../projections/team.js';
 import type { TeamsTelemetry } from '../telemetry/teams.js';
 import { leaseLapsed, teamEntity } from '../domain/teams.js';
 import { CLEANUP_STREAM_ID, cleanupEntity, orphanTeams } from '../domain/system.js';
 import { sessionEntity } from '../domain/sessions.js';
+import { workstreamEntity } from '../domain/workstreams.js';
+import { holderRuns } from '../store/lock.js';
 import { BmoError } from '../errors.js';
 import type { CommandContext, Pipeline } from './pipeline.js';
 
@@ -139,7 +142,33 @@ export async function reclaimLapsedClaims(pipeline: Pipeline, invocationId = `sw
   return reclaimed;
 }
 
-/** Runs the lease sweeper every `intervalMs` until the returned stop is called. */
+/**
+ * Closes as `partial` every running nanite whose lane ran on this host in a process that is gone
+ * (its pid no longer runs, or runs another program): a lane never stays `running` after its
+ * process died without reporting.
+ */
+export async function closeLostNanites(pipeline: Pipeline, invocationId = `sweep-${Date.now()}`): Promise<number> {
+  const here = hostname();
+  const now = pipeline.now();
+  let closed = 0;
+  for (const ws of pipeline.readModels.workstreams.values()) {
+    for (const nanite of ws.nanites.values()) {
+      const runner = nanite.runner;
+      if (nanite.state !== 'running' || !runner || runner.host !== here || holderRuns(runner)) continue;
+      const handoff = `lost: the process that ran this lane (pid ${runner.pid} on ${runner.host}) is gone and never reported an outcome; closed by the sweep`;
+      const command = { type: 'complete_nanite' as const, nanite_id: nanite.nanite_id, outcome: 'partial' as const, handoff, exit_code: null, duration_ms: Math.max(0, now.getTime() - Date.parse(nanite.started_at)), truncated: false };
+      try {
+        closed += (await pipeline.execute(workstreamEntity, ws.workstream_id, command, { invocationId })).length;
+      } catch (error) {
+        // Reported by its own lane meanwhile: nothing to close.
+        if (!(error instanceof BmoError && error.status < 500)) throw error;
+      }
+    }
+  }
+  return closed;
+}
+
+/** Runs the lease sweeper (and the lost-lane sweep) every `intervalMs` until the returned stop is called. */
 export function startLeaseSweeper(pipeline: Pipeline, intervalMs: number, telemetry: TeamsTelemetry, onError: (error: unknown) => void): () => void {
   let running = false;
   const timer = pipeline.clock.every(
@@ -150,6 +179,7 @@ export function startLeaseSweeper(pipeline: Pipeline, intervalMs: number, teleme
       const invocationId = randomUUID();
       reclaimLapsedClaims(pipeline, invocationId)
         .then((n) => n > 0 && telemetry.fired({ invocation_id: invocationId, lifecycle: 'lease_sweep', outcome: 'ok' }))
+        .then(() => closeLostNanites(pipeline, invocationId))
         .catch(onError)
         .finally(() => (running = false));
     },

@@ -39,7 +39,7 @@ interface LockOwner {
  * as a container's init may not) and a pid now reused by another process, which started at another
  * clock tick than the one the LOCK recorded (ticks since boot: no wall clock, which may step).
  */
-function holderRuns(holder: LockOwner): boolean {
+export function holderRuns(holder: { pid: number; start_ticks?: number }): boolean {
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
@@ -52,7 +52,7 @@ function holderRuns(holder: LockOwner): boolean {
 }
 
 /** A process's state letter and start (clock ticks since boot) from `/proc/<pid>/stat` (Linux); undefined elsewhere. */
-function processStat(pid: number): { state: string; startTicks: number } | undefined {
+export function processStat(pid: number): { state: string; startTicks: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -1,5 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { startTestBmo } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
 import { ok, withBmo } from '../http/support.js';
 
 // Seed 000 through HTTP: the goal and git context kept in the events and shown, preflight flags
@@ -141,5 +145,30 @@ test('a team boundary names a team that exists, else 404 naming team_id', () =>
     await ok(bmo, 201, 'POST', '/v1/teams', { id: 'docs', name: 'Docs', lead: { name: 'L' } });
     await ok(bmo, 200, 'POST', '/v1/workstreams/w/boundary', { boundary: 'team', team_id: 'docs' });
   }));
+
+test('a running nanite whose lane process is gone is closed as partial (lost) by the next bmo that opens the data directory; a live one is left running', async () => {
+  const tmp = tempDir('bmo-lost-lane-');
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid; // ran and exited: no process has this pid now
+  try {
+    let bmo = await startTestBmo(tmp.dir);
+    await ok(bmo, 201, 'POST', '/v1/workstreams', { id: 'w', label: 'x' });
+    await ok(bmo, 201, 'POST', '/v1/workstreams/w/nanites', { nanite_id: 'lost', session_id: 's', prompt: 'p', executor: ['x'], runner: { pid: gone, host: hostname() } });
+    await ok(bmo, 201, 'POST', '/v1/workstreams/w/nanites', { nanite_id: 'alive', session_id: 's', prompt: 'p', executor: ['x'], runner: { pid: process.pid, host: hostname() } });
+    await ok(bmo, 201, 'POST', '/v1/workstreams/w/nanites', { nanite_id: 'elsewhere', session_id: 's', prompt: 'p', executor: ['x'], runner: { pid: gone, host: 'another-host' } });
+    await bmo.close();
+    bmo = await startTestBmo(tmp.dir);
+    try {
+      const lost = (await ok(bmo, 200, 'GET', '/v1/workstreams/w/nanites/lost')).json;
+      assert.is(lost.state, 'partial');
+      assert.match(lost.handoff, new RegExp(`lost: the process that ran this lane \\(pid ${gone} on `));
+      assert.is((await ok(bmo, 200, 'GET', '/v1/workstreams/w/nanites/alive')).json.state, 'running');
+      assert.is((await ok(bmo, 200, 'GET', '/v1/workstreams/w/nanites/elsewhere')).json.state, 'running', 'a lane on another host is not judged here');
+    } finally {
+      await bmo.close();
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
 
 test.run();

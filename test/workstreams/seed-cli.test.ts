@@ -1,0 +1,172 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CLI, closedPort, spawnServer, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
+import { getJson, runCli } from './support.js';
+
+// Seed 000 through the real CLI: git context captured where the CLI runs, recipes run as verify
+// steps, and a result the server could not take spooled and sent later, never lost nor doubled.
+
+interface Dirs {
+  root: string;
+  dataDir: string;
+  cwd: string;
+}
+
+async function withDirs(fn: (dirs: Dirs) => Promise<void>): Promise<void> {
+  const tmp = tempDir('bmo-seed-ws-');
+  const dirs = { root: tmp.dir, dataDir: join(tmp.dir, 'data'), cwd: join(tmp.dir, 'repo') };
+  mkdirSync(dirs.dataDir);
+  mkdirSync(dirs.cwd);
+  try {
+    await fn(dirs);
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+/** A git repository in `cwd` with one commit on branch `main`; answers HEAD. */
+function gitRepo(cwd: string): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).trim();
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(cwd, 'README'), 'x\n');
+  git('add', 'README');
+  git('commit', '-q', '-m', 'first');
+  return git('rev-parse', 'HEAD');
+}
+
+/** `bmo serve` on a port chosen here, so that a restart answers at the same URL. */
+async function serveOn(dataDir: string, port: number): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir], { cwd: dataDir, env: { ...process.env, HOME: dataDir, BMO_TOKEN: TOKEN, BMO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /serving on (http:\/\/\S+)/.exec(stdout);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`bmo serve exited with ${code}`)));
+  });
+  return {
+    child,
+    url,
+    stdout: () => stdout,
+    stderr: () => '',
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return (await once(child, 'exit'))[0] as number | null;
+    },
+  };
+}
+
+const node = (script: string) => [process.execPath, '-e', script];
+const verifyRuns = (dataDir: string, id: string) =>
+  readFileSync(join(dataDir, 'workstreams', id, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.type === 'verify_run_recorded');
+
+test('recipe steps run in order through bmo workstream verify, each recorded with its step and the git context; the first failure stops it with its code', () =>
+  withDirs(async ({ dataDir, cwd }) => {
+    const head = gitRepo(cwd);
+    const server = await spawnServer(dataDir);
+    try {
+      const env = { BMO_SPOOL_DIR: join(dataDir, '..', 'spool') };
+      assert.is((await runCli(cwd, server.url, ['workstream', 'create', '--label', 'x', '--id', 'w'], env)).code, 0);
+      for (const [step, script] of [
+        ['build', 'console.log("built")'],
+        ['test', 'process.exit(3)'],
+        ['lint', 'console.log("linted")'],
+      ]) {
+        const added = await runCli(cwd, server.url, ['workstream', 'recipe', 'add', 'w', step, '--', ...node(script)], env);
+        assert.is(added.code, 0, added.stderr);
+      }
+      const verify = await runCli(cwd, server.url, ['workstream', 'verify', 'w'], env);
+      assert.is(verify.code, 3, verify.stderr);
+      assert.match(verify.stdout, /built/);
+      assert.not.match(verify.stdout, /linted/, 'stopped at the first failure');
+      const runs = verifyRuns(dataDir, 'w');
+      assert.equal(runs.map((r) => [r.data.step, r.data.exit_code]), [['build', 0], ['test', 3]]);
+      assert.equal(runs[0].data.git, { root: cwd, branch: 'main', commit: head, dirty: false });
+
+      const one = await runCli(cwd, server.url, ['workstream', 'verify', 'w', 'lint'], env);
+      assert.is(one.code, 0, one.stderr);
+      const status = await getJson(server.url, '/v1/workstreams/w/status');
+      assert.match(status.preflight.checks.find((c: { check: string }) => c.check === 'verified_since_plan').detail, /no plan bound/);
+      assert.equal(verifyRuns(dataDir, 'w').map((r) => r.data.step), ['build', 'test', 'lint']);
+
+      const unknown = await runCli(cwd, server.url, ['workstream', 'verify', 'w', 'deploy'], env);
+      assert.is(unknown.code, 3);
+      assert.match(unknown.stderr, /no step deploy in the recipe of w \(steps: build, test, lint\)/);
+    } finally {
+      await server.stop();
+    }
+  }));
+
+test('a verify run whose server is killed while it runs is spooled with its key, said so, exits with its own code; the next command sends it once', () =>
+  withDirs(async ({ root, dataDir, cwd }) => {
+    const port = await closedPort();
+    let server = await serveOn(dataDir, port);
+    const spool = join(root, 'spool');
+    const env = { BMO_SPOOL_DIR: spool };
+    try {
+      assert.is((await runCli(cwd, server.url, ['workstream', 'create', '--label', 'x', '--id', 'w'], env)).code, 0);
+      const pid = server.child.pid!;
+      // The verification itself kills the server: its result has nowhere to go.
+      assert.is((await runCli(cwd, server.url, ['workstream', 'recipe', 'add', 'w', 'check', '--', ...node(`process.kill(${pid}, 'SIGKILL'); console.log('verified')`)], env)).code, 0);
+      const killing = await runCli(cwd, server.url, ['workstream', 'verify', 'w'], env);
+      assert.is(killing.code, 0, killing.stderr);
+      assert.match(killing.stdout, /verified/);
+      assert.match(killing.stderr, /recorded locally \(.*\); will be sent by the next bmo command that reaches .*, or by bmo sync/);
+      const spooled = readdirSync(spool).filter((n) => n.endsWith('.json'));
+      assert.is(spooled.length, 1);
+      const entry = JSON.parse(readFileSync(join(spool, spooled[0]), 'utf8'));
+      assert.match(entry.headers['idempotency-key'], /^[0-9a-f-]{36}$/);
+      if (server.child.exitCode === null && server.child.signalCode === null) await once(server.child, 'exit');
+      assert.equal(verifyRuns(dataDir, 'w'), []);
+
+      server = await serveOn(dataDir, port);
+      const list = await runCli(cwd, server.url, ['workstream', 'list'], env);
+      assert.is(list.code, 0, list.stderr);
+      assert.match(list.stderr, /sent 1 result\(s\) recorded locally earlier: verify run \(step check\) on w/);
+      assert.equal(verifyRuns(dataDir, 'w').map((r) => r.data.exit_code), [0]);
+      assert.equal(readdirSync(spool).filter((n) => n.endsWith('.json')), []);
+
+      // Sent twice (the answer lost after the server took it): the key makes the second a no-op.
+      writeFileSync(join(spool, spooled[0]), JSON.stringify(entry));
+      const sync = await runCli(cwd, server.url, ['sync'], env);
+      assert.is(sync.code, 0, sync.stderr);
+      assert.equal(verifyRuns(dataDir, 'w').length, 1, 'recorded once');
+      const nothing = await runCli(cwd, server.url, ['sync'], env);
+      assert.match(nothing.stdout, /nothing recorded locally/);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  }));
+
+test('outside a git repository no context is recorded, and the CLI says so once', () =>
+  withDirs(async ({ dataDir, root }) => {
+    const plain = join(root, 'plain');
+    mkdirSync(plain);
+    const server = await spawnServer(dataDir);
+    try {
+      const env = { BMO_SPOOL_DIR: join(root, 'spool'), GIT_CEILING_DIRECTORIES: root };
+      assert.is((await runCli(plain, server.url, ['workstream', 'create', '--label', 'x', '--id', 'w'], env)).code, 0);
+      assert.is((await runCli(plain, server.url, ['workstream', 'recipe', 'add', 'w', 'noop', '--', ...node('0')], env)).code, 0);
+      const run = await runCli(plain, server.url, ['workstream', 'verify', 'w'], env);
+      assert.is(run.code, 0, run.stderr);
+      assert.is(run.stderr.match(/not in a git repository/g)?.length, 1);
+      assert.is(verifyRuns(dataDir, 'w')[0].data.git, undefined);
+      assert.ok(!existsSync(join(root, 'spool')) || readdirSync(join(root, 'spool')).length === 0);
+    } finally {
+      await server.stop();
+    }
+  }));
+
+test.run();
