@@ -142,13 +142,17 @@ class AgentAccess {
   /** Only the team's lead (or an admin) removes another member, shuts the team down, deletes or cleans it up. */
   lead(teamId: string, field: string, what: string): void {
     if (!teamAllowed(this.models, this.principal, teamId)) throw refuse(field, `${field}: team ${teamId} is outside this credential's scope; only its lead or an admin may ${what}`);
+    // A team this server does not hold (a forwarding server's) has no lead to check: refused, not waved through.
     const team = this.models.teams.get(teamId);
-    if (team && team.lead_member_id !== this.principal.member_id) throw refuse(field, `${field}: only the lead of team ${teamId} (${team.lead_member_id}) or an admin may ${what}`);
+    if (!team) throw refuse(field, `${field}: team ${teamId} is not held here, so its lead cannot be checked; only an admin may ${what}`);
+    if (team.lead_member_id !== this.principal.member_id) throw refuse(field, `${field}: only the lead of team ${teamId} (${team.lead_member_id}) or an admin may ${what}`);
   }
 
   /** A claim is released, completed or failed by the member who holds it, whatever fencing token is sent. */
   holdsTask(): void {
-    const task = this.models.teams.get(this.params.id)?.tasks.get(this.params.task);
+    const team = this.models.teams.get(this.params.id);
+    if (!team) throw refuse('id', `id: team ${this.params.id} is not held here, so who holds the claim cannot be checked; only an admin may release, complete or fail it`);
+    const task = team.tasks.get(this.params.task);
     if (task?.status === 'claimed' && task.owner !== this.principal.member_id) {
       throw refuse('member_id', `member_id: task ${task.task_id} is held by another member; only its holder may release, complete or fail it`);
     }

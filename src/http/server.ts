@@ -105,30 +105,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   app.decorateRequest('principal', null as never);
   void app.register(async (v1) => {
-    v1.addHook('onRequest', (request, _reply, done) => {
-      try {
-        const isStream = request.url.startsWith('/v1/stream');
-        // The caller, resolved once: every rule below and every event's meta.actor read it.
-        request.principal = authenticate(deps.token, request, pipeline.readModels.credentials, pipeline.now(), isStream);
-        if (isStream) checkOrigin(request.headers.origin, request.headers.host, config.server.allowed_origins);
-        if (request.url.startsWith('/v1/teams') && !config.options.teams.enabled) {
-          throw new BmoError('teams_disabled', 'teams are disabled: set [options.teams] enabled = true in bmo.toml and restart bmo');
-        }
-      } catch (error) {
-        return done(error as Error);
-      }
-      done();
-    });
-    await registerRateLimits(v1, config.limits, pipeline.clock);
-    // After the body is parsed and before any route decides: a refusal writes nothing.
-    v1.addHook('preHandler', (request, _reply, done) => {
-      try {
-        checkAccess(request, pipeline.readModels);
-      } catch (error) {
-        return done(error as Error);
-      }
-      done();
-    });
+    await guardV1(v1, deps);
     await v1.register(credentialRoutes, { pipeline });
     const remoteHost = hostOnly(config.options.teams.server_url);
     const remote =
@@ -199,6 +176,36 @@ function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
   return v4.startsWith('127.') || address === '::1';
+}
+
+/**
+ * Who calls, and may they: the caller resolved once from its bearer token (every rule and every
+ * event's meta.actor read it), its request budget, then the object-level rules once the body is
+ * parsed and before any route decides, so that a refusal writes nothing.
+ */
+async function guardV1(v1: FastifyInstance, { token, pipeline, config }: ServerDeps): Promise<void> {
+  v1.addHook('onRequest', (request, _reply, done) => {
+    try {
+      const isStream = request.url.startsWith('/v1/stream');
+      request.principal = authenticate(token, request, pipeline.readModels.credentials, pipeline.now(), isStream);
+      if (isStream) checkOrigin(request.headers.origin, request.headers.host, config.server.allowed_origins);
+      if (request.url.startsWith('/v1/teams') && !config.options.teams.enabled) {
+        throw new BmoError('teams_disabled', 'teams are disabled: set [options.teams] enabled = true in bmo.toml and restart bmo');
+      }
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
+  });
+  await registerRateLimits(v1, config.limits, pipeline.clock);
+  v1.addHook('preHandler', (request, _reply, done) => {
+    try {
+      checkAccess(request, pipeline.readModels);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
+  });
 }
 
 /** Browsers send Origin: a cross-origin upgrade is refused unless [server] allowed_origins lists it. */

@@ -127,7 +127,10 @@ test('an agent acts only in its teams: a listed one, or one it created or joined
     await ok(bmo, 201, 'POST', '/v1/teams', { id: 'docs', name: 'Docs', lead: { member_id: 'lead', name: 'Lead' } });
     await ok(bmo, 201, 'POST', '/v1/teams/docs/members', { member_id: 'cy', name: 'Cy' });
     await ok(bmo, 201, 'POST', '/v1/teams', { id: 'other', name: 'Other', lead: { member_id: 'lead', name: 'Lead' } });
-    const cy = await issue(bmo, { name: 'cy', role: 'agent', member_id: 'cy', teams: ['docs'] });
+    const cy = await issue(bmo, { name: 'cy', role: 'agent', member_id: 'cy', teams: ['docs', 'ghost'] });
+    // A listed team this server does not hold has no lead or holder to check: refused, not waved through.
+    await refused(bmo, dir, 403, 'id', 'POST', '/v1/teams/ghost/shutdown', undefined, as(cy.token));
+    await refused(bmo, dir, 403, 'id', 'POST', '/v1/teams/ghost/tasks/t/complete', { fencing_token: 1 }, as(cy.token));
     await ok(bmo, 201, 'POST', '/v1/teams/docs/tasks', { title: 'mine' }, as(cy.token));
     await refused(bmo, dir, 403, 'id', 'POST', '/v1/teams/other/tasks', { title: 'not mine' }, as(cy.token));
     await refused(bmo, dir, 403, 'id', 'GET', '/v1/teams/other', undefined, as(cy.token));
