@@ -35,6 +35,7 @@ export function registerTokenCommands(program: Command): void {
     .action(async (opts: IssueOptions) =>
       withConnection(program, async (connection) => {
         if (opts.role === 'agent' && !opts.member) throw new BmoError('bad_request', `--member: an agent acts as one member; name it (bmo token issue --name ${opts.name} --role agent --member <id>)`);
+        if (opts.expires !== undefined && !/^[1-9]\d{0,5}[smhd]$/.test(opts.expires)) throw new BmoError('bad_request', `--expires: "${opts.expires}" is not a duration; say 30m, 12h or 7d`);
         if (opts.role !== 'agent' && (opts.member || opts.session)) throw new BmoError('bad_request', `--member and --session name an agent's member and session; an ${opts.role} has none`);
         const body = {
           name: opts.name,

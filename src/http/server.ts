@@ -15,7 +15,7 @@ import { eventsSinceRoute, logRoute } from './events.js';
 import { asOfOf, invocationIdOf, parseWith } from './request.js';
 import { RecentQuery } from './schemas.js';
 import type { ReadModels } from '../pipeline/read-models.js';
-import { createdTeamIds, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
+import { createdTeamIds, idHash, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteRecent, remoteTeamRoutes, RemoteTeams } from './remote.js';
@@ -63,7 +63,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const route = request.routeOptions.url ?? '(no route)';
     metrics.request(request.method, route, reply.statusCode);
     if ((request.log as unknown as Logger).isLevelEnabled('info')) {
-      request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request) }, 'request');
+      request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request), actor_hash: idHash(request.principal?.credential_id) }, 'request');
     }
     // A read that failed still did something worth joining: a forwarded GET records remote_failed.
     if (route.startsWith('/v1/teams') && (request.method !== 'GET' || reply.statusCode >= 500)) {

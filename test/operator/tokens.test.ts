@@ -16,6 +16,9 @@ test('bmo token issue prints the token once, list never shows a secret, revoke r
     const missing = await runBmoCli(['--data-dir', tmp.dir, 'token', 'issue', '--name', 'x', '--role', 'agent'], tmp.dir);
     assert.is(missing.code, 2);
     assert.match(missing.stderr, /--member: an agent acts as one member/);
+    const badExpiry = await runBmoCli(['--data-dir', tmp.dir, 'token', 'issue', '--name', 'x', '--member', 'x', '--expires', 'soon'], tmp.dir);
+    assert.is(badExpiry.code, 2);
+    assert.match(badExpiry.stderr, /--expires: "soon" is not a duration; say 30m, 12h or 7d/);
 
     const list = await runBmoCli(['--data-dir', tmp.dir, 'token', 'list', '--json'], tmp.dir);
     assert.is(list.code, 0, list.stderr);
