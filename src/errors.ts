@@ -10,7 +10,6 @@ export const ERROR_CODES = {
   forbidden: 403,
   not_found: 404,
   teams_disabled: 404,
-  not_acceptable: 406,
   conflict: 409,
   version_conflict: 409,
   payload_too_large: 413,
