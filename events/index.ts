@@ -22,5 +22,5 @@ export {
 export { EnvelopeSchema, MetaSchema, type Envelope, type Meta } from './envelope.js';
 export { parseEvent, formatIssues, type ParseResult } from './parse.js';
 export { Recipient, TeamRole } from './teams.js';
-export { CleanupOutcome, CredentialRole, CredentialScope, RemoteFailureKind } from './system.js';
+export { CleanupOutcome, CleanupScope, CredentialRole, CredentialScope, RemoteFailureKind } from './system.js';
 export { Boundary, GitContext, NaniteOutcome, PlanKind, RecipeArgv, Severity, StepName, WorkstreamStatus } from './workstreams.js';

@@ -2,12 +2,17 @@ import { z } from 'zod';
 import { Id, text } from './fields.js';
 
 export const RemoteFailureKind = z.enum(['timeout', 'refused', 'dns', '5xx', 'bad_response', 'auth']);
+export type RemoteFailureKind = z.output<typeof RemoteFailureKind>;
 
 /** How a cleanup attempt ended: it ran, the team it named was not there, or the remote that holds the teams failed. */
 export const CleanupOutcome = z.enum(['completed', 'not_found', 'remote_failed']);
 
 /** What a credential may do: everything, act as one member and session, or read. */
 export const CredentialRole = z.enum(['admin', 'agent', 'observer']);
+export type CredentialRole = z.output<typeof CredentialRole>;
+
+/** What a cleanup covers: every orphan team, or the one it names. */
+export const CleanupScope = z.enum(['all', 'single']);
 
 /**
  * Where a credential acts: its teams (`*`: for an agent, the teams it creates or joins; for an
@@ -24,7 +29,7 @@ const Host = text(255);
 export const systemEvents = {
   cleanup_completed: z.strictObject({
     removed: z.number().int().nonnegative(),
-    scope: z.enum(['all', 'single']),
+    scope: CleanupScope,
     team_ids: z.array(Id).default([]),
     /** Absent on lines written before outcomes were recorded: those all completed. */
     outcome: CleanupOutcome.default('completed'),

@@ -14,6 +14,10 @@ export const Boundary = z.enum([
 export const WorkstreamStatus = z.enum(['active', 'completed', 'partial', 'blocked', 'superseded', 'unavailable']);
 export const Severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
 export const NaniteOutcome = z.enum(['completed', 'failed', 'timeout', 'partial']);
+export type PlanKind = z.output<typeof PlanKind>;
+export type WorkstreamStatus = z.output<typeof WorkstreamStatus>;
+export type Severity = z.output<typeof Severity>;
+export type NaniteOutcome = z.output<typeof NaniteOutcome>;
 
 /** Where the CLI stood when it wrote: the repository's root, branch (null when detached), HEAD and whether the tree had changes. */
 export const GitContext = z.strictObject({
@@ -22,6 +26,7 @@ export const GitContext = z.strictObject({
   commit: z.string().regex(/^[0-9a-f]{7,64}$/, 'must be a commit hash'),
   dirty: z.boolean(),
 });
+export type GitContext = z.output<typeof GitContext>;
 
 /** A recipe step's name: what `bmo workstream verify <id> <step>` runs. */
 export const StepName = Id;

@@ -1,10 +1,9 @@
-import { STREAM_KINDS, streamRef, type Envelope } from '../events/index.js';
+import { STREAM_KINDS, streamRef, type CredentialRole, type Envelope } from '../events/index.js';
 import type { Projection } from './types.js';
 
 /** The stream every credential lives in. */
 export const CREDENTIALS_STREAM = 'system/credentials';
 
-export type CredentialRole = 'admin' | 'agent' | 'observer';
 
 export interface CredentialView {
   credential_id: string;

@@ -1,16 +1,5 @@
-import { idIn, type Envelope } from '../events/index.js';
+import { idIn, Severity, type Envelope, type GitContext, type NaniteOutcome, type PlanKind, type WorkstreamStatus } from '../events/index.js';
 import { mergeByKey, type Projection } from './types.js';
-
-export type PlanKind = 'custom' | 'recipe' | 'prompt' | 'staged';
-export type WorkstreamStatus = 'active' | 'completed' | 'partial' | 'blocked' | 'superseded' | 'unavailable';
-export type NaniteOutcome = 'completed' | 'failed' | 'timeout' | 'partial';
-
-export interface GitContext {
-  root: string;
-  branch: string | null;
-  commit: string;
-  dirty: boolean;
-}
 
 export interface PlanBinding {
   path: string;
@@ -301,7 +290,8 @@ export function presentWorkstream(ws: WorkstreamView) {
   };
 }
 
-const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+/** The severities most severe first: the order a status counts findings in. */
+const SEVERITIES = [...Severity.options].reverse();
 
 /** One line per workstream, for lists. */
 export function workstreamSummary(ws: WorkstreamView) {
@@ -450,7 +440,7 @@ function nanitePosture(ws: WorkstreamView) {
  */
 export function workstreamStatus(ws: WorkstreamView) {
   const last = lastVerify(ws);
-  const findingsBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<(typeof SEVERITIES)[number], number>;
+  const findingsBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const finding of ws.findings.values()) findingsBySeverity[finding.severity]++;
   const open = openMarkers(ws).length;
   const checks = preflightChecks(ws);

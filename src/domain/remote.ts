@@ -1,8 +1,6 @@
-import type { DomainEvent } from '../../events/index.js';
+import type { DomainEvent, RemoteFailureKind } from '../../events/index.js';
 import { DEGRADED_AFTER, evolveRemote, type RemoteHealth } from '../../projections/remote.js';
 import type { Entity } from './entity.js';
-
-export type RemoteFailureKind = 'timeout' | 'refused' | 'dns' | '5xx' | 'bad_response' | 'auth';
 
 export type RemoteCommand =
   | { type: 'record_failure'; host: string; kind: RemoteFailureKind; operation: string }

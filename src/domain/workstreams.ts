@@ -1,5 +1,5 @@
-import type { DomainEvent, EventOf } from '../../events/index.js';
-import { evolveWorkstream, preflightChecks, type GitContext, type NaniteOutcome, type PlanKind, type WorkstreamStatus, type WorkstreamView } from '../../projections/workstream.js';
+import type { DomainEvent, EventOf, GitContext, NaniteOutcome, PlanKind, WorkstreamStatus } from '../../events/index.js';
+import { evolveWorkstream, preflightChecks, type WorkstreamView } from '../../projections/workstream.js';
 import { BmoError } from '../errors.js';
 import type { Entity } from './entity.js';
 

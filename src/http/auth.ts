@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { credentialLapse, type CredentialRole, type CredentialsState } from '../../projections/credentials.js';
+import type { CredentialRole } from '../../events/index.js';
+import { credentialLapse, type CredentialsState } from '../../projections/credentials.js';
 import { BmoError } from '../errors.js';
 
 /** Who makes a request, resolved once from its bearer token: what every rule and `meta.actor` read. */

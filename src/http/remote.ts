@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { remoteEntity, type RemoteFailureKind } from '../domain/remote.js';
+import type { RemoteFailureKind } from '../../events/index.js';
+import { remoteEntity } from '../domain/remote.js';
 import { BmoError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { chipOf, type PostureSnapshot } from '../../projections/posture.js';
 import type { RecentEvent } from '../../projections/recent.js';

@@ -3,7 +3,7 @@
  * input schemas from them, and the OpenAPI document is built from them. A field is declared here once.
  */
 import { z } from 'zod';
-import { Boundary, CredentialRole, GitContext, Id, PlanKind, Recipient, TeamRole, WorkstreamStatus } from '../../events/index.js';
+import { Boundary, CleanupScope, CredentialRole, GitContext, Id, PlanKind, Recipient, TeamRole, WorkstreamStatus } from '../../events/index.js';
 import { nonEmptyText, text } from '../../events/fields.js';
 import { workstreamEvents } from '../../events/workstreams.js';
 import { RING_CAPACITY } from '../../projections/recent.js';
@@ -72,7 +72,7 @@ export const ListTasks = z.strictObject({ ready: Flag.optional(), status: TaskSt
 export const Inbox = z.strictObject({ unread: Flag.optional(), as_of: AsOfParam.optional() });
 /** `POST /v1/teams/cleanup`: here and on a forwarding server, which audits an attempt the remote never answered. */
 export const Cleanup = z
-  .strictObject({ scope: z.enum(['all', 'single']).default('all'), team_id: Id.optional() })
+  .strictObject({ scope: CleanupScope.default('all'), team_id: Id.optional() })
   .refine((c) => (c.scope === 'single') === (c.team_id !== undefined), { message: 'give team_id with scope "single", and only then', path: ['team_id'] });
 export const TimelineQuery = z.strictObject({
   limit: count(1, 1000).default(100),

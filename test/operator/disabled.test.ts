@@ -2,8 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Bmo } from '../../src/app.js';
-import { call, closedPort, runBmoCli, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { call, closedPort, runBmoCli, spawnServer, TOKEN, withBmo, type ServerProcess } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Teams are opt-in: with [options.teams] enabled = false every team route answers 404
@@ -43,19 +42,8 @@ const ROUTES: [string, string, unknown?][] = [
   ['DELETE', '/v1/teams/crew'],
 ];
 
-async function withBmo(overrides: Record<string, unknown>, fn: (bmo: Bmo, dir: string) => Promise<void>) {
-  const tmp = tempDir('bmo-operator-');
-  const bmo = await startTestBmo(tmp.dir, { overrides });
-  try {
-    await fn(bmo, tmp.dir);
-  } finally {
-    await bmo.close().catch(() => {});
-    tmp.cleanup();
-  }
-}
-
 test('with teams disabled every team route answers 404 teams_disabled with how to enable them, and writes nothing', () =>
-  withBmo(DISABLED, async (bmo, dir) => {
+  withBmo(async (bmo, dir) => {
     for (const [method, url, body] of ROUTES) {
       const res = await call(bmo, method, url, body);
       assert.is(res.status, 404, `${method} ${url}`);
@@ -72,11 +60,11 @@ test('with teams disabled every team route answers 404 teams_disabled with how t
     // The rest of the API is not affected.
     assert.is((await call(bmo, 'GET', '/healthz')).status, 200);
     assert.is((await call(bmo, 'POST', '/v1/sessions', { session_id: 's1' })).status, 201);
-  }),
+  }, { overrides: DISABLED }),
 );
 
 test('with teams enabled the same routes all work', () =>
-  withBmo({}, async (bmo) => {
+  withBmo(async (bmo) => {
     for (const [method, url, body] of ROUTES) {
       const res = await call(bmo, method, url, body);
       if (url === '/v1/teams/remote/reset') {

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
-import { call, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { call, okJson, readLog, spawnServer, startTestBmo, TOKEN, type ServerProcess } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Instance A with [options.teams] server_url pointing at a real second `bmo serve` (B): team and
@@ -15,21 +15,7 @@ interface Line {
   data: Record<string, any>;
 }
 
-function readLog(file: string): Line[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
-
-const remoteLog = (dir: string) => readLog(join(dir, 'system', 'remote', 'events.jsonl'));
-
-async function ok(bmo: Bmo, status: number, method: string, url: string, body?: unknown, headers?: Record<string, string>) {
-  const res = await call(bmo, method, url, body, headers);
-  assert.is(res.status, status, `${method} ${url} → ${res.status} ${res.body}`);
-  return res.json;
-}
+const remoteLog = (dir: string) => readLog<Line>(join(dir, 'system', 'remote', 'events.jsonl'));
 
 async function direct(server: ServerProcess, method: string, path: string) {
   const res = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${TOKEN}` } });
@@ -58,7 +44,7 @@ async function withPair(aTeams: Record<string, unknown>, fn: (ctx: { a: Bmo; b: 
 
 test("a team created through A is served by B and written to B's log, not A's", () =>
   withPair({}, async ({ a, b, aDir, bDir }) => {
-    const created = await ok(a, 201, 'POST', '/v1/teams', { id: 'far-team', name: 'Far', goal: 'served remotely', lead: { member_id: 'lead', name: 'Lead' } });
+    const created = await okJson(a, 201, 'POST', '/v1/teams', { id: 'far-team', name: 'Far', goal: 'served remotely', lead: { member_id: 'lead', name: 'Lead' } });
     assert.is(created.team_id, 'far-team');
     assert.equal(
       created.events.map((e: Line) => [e.stream, e.type]),
@@ -67,11 +53,11 @@ test("a team created through A is served by B and written to B's log, not A's", 
         ['teams/far-team', 'member_joined'],
       ],
     );
-    await ok(a, 201, 'POST', '/v1/teams/far-team/tasks', { task_id: 't1', title: 'one' });
-    await ok(a, 201, 'POST', '/v1/sessions', { session_id: 'far-session' });
+    await okJson(a, 201, 'POST', '/v1/teams/far-team/tasks', { task_id: 't1', title: 'one' });
+    await okJson(a, 201, 'POST', '/v1/sessions', { session_id: 'far-session' });
 
     // B's own log holds it; A's data directory holds no team and no session.
-    const bLog = readLog(join(bDir, 'teams', 'far-team', 'events.jsonl'));
+    const bLog = readLog<Line>(join(bDir, 'teams', 'far-team', 'events.jsonl'));
     assert.equal(
       bLog.map((e) => e.type),
       ['team_created', 'member_joined', 'task_created'],
@@ -83,12 +69,12 @@ test("a team created through A is served by B and written to B's log, not A's", 
     assert.is(a.pipeline.readModels.teams.size, 0);
 
     // Reads through A and straight from B agree.
-    const viaA = await ok(a, 200, 'GET', '/v1/teams/far-team');
+    const viaA = await okJson(a, 200, 'GET', '/v1/teams/far-team');
     const fromB = await direct(b, 'GET', '/v1/teams/far-team');
     assert.is(fromB.status, 200);
     assert.equal(viaA, fromB.json);
     assert.equal(
-      (await ok(a, 200, 'GET', '/v1/teams')).teams.map((t: { team_id: string }) => t.team_id),
+      (await okJson(a, 200, 'GET', '/v1/teams')).teams.map((t: { team_id: string }) => t.team_id),
       ['far-team'],
     );
     // Refusals come back as B gave them, and count as successes of the remote (B answered).
@@ -97,7 +83,7 @@ test("a team created through A is served by B and written to B's log, not A's", 
     assert.is(conflict.json.error, 'conflict');
 
     // The posture through A: B's teams under A's config and A's view of the remote's health, host only.
-    const posture = await ok(a, 200, 'GET', '/v1/teams/posture');
+    const posture = await okJson(a, 200, 'GET', '/v1/teams/posture');
     assert.is(posture.team_count, 1);
     assert.equal(
       posture.teams.map((t: { team_id: string }) => t.team_id),
@@ -108,7 +94,7 @@ test("a team created through A is served by B and written to B's log, not A's", 
     assert.is(posture.remote.host, host);
     assert.is(posture.remote_degraded, false);
     assert.not.match(JSON.stringify(posture.config), /http:/);
-    const health = await ok(a, 200, 'GET', '/v1/teams/remote');
+    const health = await okJson(a, 200, 'GET', '/v1/teams/remote');
     assert.equal([health.configured, health.host, health.degraded, health.consecutive_failures, health.total_failures], [true, host, false, 0, 0]);
     assert.equal(remoteLog(aDir), [], 'no failure, nothing recorded');
   }));
@@ -125,7 +111,7 @@ test('a wrong token on the remote is a clear auth error (502 remote_unauthorized
       remoteLog(aDir).map((e) => [e.type, e.data.kind, e.data.consecutive]),
       [['remote_failed', 'auth', 1]],
     );
-    const health = await ok(a, 200, 'GET', '/v1/teams/remote');
+    const health = await okJson(a, 200, 'GET', '/v1/teams/remote');
     assert.equal([health.consecutive_failures, health.last_failure_kind, health.degraded], [1, 'auth', false]);
 
     // Three in a row degrade the remote like any other failure.

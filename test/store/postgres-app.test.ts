@@ -6,18 +6,11 @@ import { ConfigError } from '../../src/config/config.js';
 import { call, runBmoCli, startTestBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 import { PG_URL, dropSchema, randomSchema, runWithPostgres } from '../fixtures/pg-schema.js';
+import { until } from '../helpers/wait.js';
 
 // `[store] backend = "postgres"`: two bmo on one schema serve the same teams, whichever took the write.
 
 const it = suite('postgres: bmo on a shared schema');
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.unreachable(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const teamIds = async (bmo: Bmo) => ((await call(bmo, 'GET', '/v1/teams')).json?.teams ?? []).map((t: { team_id: string }) => t.team_id).sort();
 
@@ -49,7 +42,7 @@ it('a team created through one bmo is served by another on the same schema, and 
 
     const created = await call(first, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', goal: 'ship', lead: { member_id: 'boss', name: 'Boss' } });
     assert.is(created.status, 201, created.body);
-    await waitFor('the second bmo to list alpha', async () => (await teamIds(second)).includes('alpha'));
+    await until(async () => (await teamIds(second)).includes('alpha'), 'the second bmo to list alpha', 10_000);
     const team = await call(second, 'GET', '/v1/teams/alpha');
     assert.is(team.status, 200, team.body);
     assert.is(team.json.name, 'Alpha');
@@ -57,7 +50,7 @@ it('a team created through one bmo is served by another on the same schema, and 
     // The other way round, on another team.
     const other = await call(second, 'POST', '/v1/teams', { id: 'beta', name: 'Beta', lead: { member_id: 'lead', name: 'Lead' } });
     assert.is(other.status, 201, other.body);
-    await waitFor('the first bmo to list beta', async () => (await teamIds(first)).join() === 'alpha,beta');
+    await until(async () => (await teamIds(first)).join() === 'alpha,beta', 'the first bmo to list beta', 10_000);
     assert.is(first.pipeline.store.head(), second.pipeline.store.head());
 
     const third = await start();
@@ -74,10 +67,10 @@ it('a bmo whose team was moved by another on the same schema still writes to it,
     // The first bmo decides on alpha (so it holds a write model), then the second moves alpha.
     assert.is((await call(first, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', lead: { member_id: 'boss', name: 'Boss' } })).status, 201);
     assert.is((await call(first, 'POST', '/v1/teams/alpha/members', { member_id: 'ann', name: 'Ann' })).status, 201);
-    await waitFor('the second bmo to see ann', async () => (await call(second, 'GET', '/v1/teams/alpha')).json?.members?.some((m: { member_id: string }) => m.member_id === 'ann'));
+    await until(async () => (await call(second, 'GET', '/v1/teams/alpha')).json?.members?.some((m: { member_id: string }) => m.member_id === 'ann'), 'the second bmo to see ann', 10_000);
     const moved = await call(second, 'POST', '/v1/teams/alpha/members', { member_id: 'bob', name: 'Bob' });
     assert.is(moved.status, 201, moved.body);
-    await waitFor('the first bmo to see bob', async () => (await call(first, 'GET', '/v1/teams/alpha')).json?.members?.some((m: { member_id: string }) => m.member_id === 'bob'));
+    await until(async () => (await call(first, 'GET', '/v1/teams/alpha')).json?.members?.some((m: { member_id: string }) => m.member_id === 'bob'), 'the first bmo to see bob', 10_000);
 
     const joined = await call(first, 'POST', '/v1/teams/alpha/members', { member_id: 'cy', name: 'Cy' });
     assert.is(joined.status, 201, `the first bmo decides on alpha as it is now, not as it last wrote it: ${joined.body}`);
@@ -97,7 +90,7 @@ it('two bmo writing one team at once: plain writes all land, an If-Match read fr
     const b = await start();
     assert.is((await call(a, 'POST', '/v1/teams', { id: 'busy', name: 'Busy', lead: { member_id: 'lead', name: 'Lead' } })).status, 201);
     assert.is((await call(a, 'POST', '/v1/teams/busy/members', { member_id: 'bob', name: 'Bob' })).status, 201);
-    await waitFor('b to see bob', async () => (await call(b, 'GET', '/v1/teams/busy')).json?.members?.length === 2);
+    await until(async () => (await call(b, 'GET', '/v1/teams/busy')).json?.members?.length === 2, 'b to see bob', 10_000);
 
     // Four writers, two on each instance, no If-Match: each is decided again on fresh state until it lands.
     const refusals: string[] = [];

@@ -8,19 +8,12 @@ import { PostgresEventStore } from '../../src/store/postgres.js';
 import { testLogger } from '../helpers/bmo.js';
 import { PG_URL, dropSchema, randomSchema, runWithPostgres, sql } from '../fixtures/pg-schema.js';
 import { collect, message } from './contract.js';
+import { until } from '../helpers/wait.js';
 
 // A database error is not a disk failure: the appends it hits are refused with store_unavailable,
 // nothing of them is written, and the store keeps serving once PostgreSQL answers again.
 
 const it = suite('postgres: failures');
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.unreachable(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function settled<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
   try {
@@ -46,7 +39,7 @@ it('a transaction killed while it waits for the head lock is refused with store_
     const second = settled(store.append('teams/f', [message('killed 2')]));
     const waiting = async () =>
       (await sql(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`bmo (${role})`])).length === 1;
-    await waitFor('the append transaction to wait for the head lock', waiting);
+    await until(waiting, 'the append transaction to wait for the head lock', 10_000);
     // Queued behind the transaction in flight: one decided on its events, one on another stream.
     assert.is(store.version('teams/f'), 3);
     const onTop = settled(store.append('teams/f', [message('on top')], { expectedVersion: 3 }));
@@ -98,11 +91,11 @@ it('an instance whose connections are all killed (LISTEN included) catches up an
   try {
     const acked: Envelope[] = [];
     for (let i = 0; i < 5; i++) acked.push(...(await a.store.append('teams/k', [message()])));
-    await waitFor('b to catch up', () => b.store.head() === 5);
+    await until(() => b.store.head() === 5, 'b to catch up', 10_000);
     const killed = await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1`, [`bmo (victim ${schema})%`]);
     assert.ok(killed.length >= 2, `the pool and the LISTEN connection were killed (${killed.length})`);
     for (let i = 0; i < 10; i++) acked.push(...(await a.store.append('teams/k', [message()])));
-    await waitFor('b to deliver what a wrote while it was cut off', () => b.store.head() === 15);
+    await until(() => b.store.head() === 15, 'b to deliver what a wrote while it was cut off', 10_000);
     assert.equal(
       b.seen.map((e) => e.envelope),
       acked,
@@ -116,13 +109,13 @@ it('an instance whose connections are all killed (LISTEN included) catches up an
       else assert.is((result.error as BmoError).code, 'store_unavailable');
     }
     assert.ok(written, 'b appends again');
-    await waitFor('a to deliver b’s append', () => a.store.head() === 16);
+    await until(() => a.store.head() === 16, 'a to deliver b’s append', 10_000);
     assert.equal(
       a.seen.map((e) => e.envelope.pos),
       Array.from({ length: 16 }, (_, i) => i + 1),
     );
     // The LISTEN connection is back: a new event reaches b without waiting for a poll.
-    await waitFor('b to LISTEN again', async () => (await sql(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [`bmo (victim ${schema}) listener`])).length === 1);
+    await until(async () => (await sql(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [`bmo (victim ${schema}) listener`])).length === 1, 'b to LISTEN again', 10_000);
   } finally {
     await a.store.close();
     await b.store.close();

@@ -7,6 +7,7 @@ import { PostgresEventStore, type PostgresStoreOptions } from '../../src/store/p
 import { testLogger } from '../helpers/bmo.js';
 import { PG_URL, dropSchema, randomSchema, runWithPostgres, sql } from '../fixtures/pg-schema.js';
 import { collect, message, readEverything } from './contract.js';
+import { until } from '../helpers/wait.js';
 
 // Several bmo instances on one schema: every instance delivers every committed event, its own and
 // the others', exactly once and in pos order; conflicts between instances write nothing.
@@ -43,14 +44,6 @@ async function instances(count: number, options: Partial<PostgresStoreOptions> =
       await dropSchema(schema);
     },
   };
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.unreachable(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** An append's outcome, whether it was refused at once or once it reached the database. */
@@ -93,7 +86,7 @@ it('concurrent appends from two instances: both deliver the same full sequence, 
       range(1, total),
       'every pos handed out once',
     );
-    await waitFor('both instances to deliver everything', () => a.store.head() === total && b.store.head() === total);
+    await until(() => a.store.head() === total && b.store.head() === total, 'both instances to deliver everything', 10_000);
 
     assertDeliveredInOrder(a.seen, total, 'instance a');
     assertDeliveredInOrder(b.seen, total, 'instance b');
@@ -157,7 +150,7 @@ it('a reader resuming from a middle pos on the other instance gets exactly the r
     const acked: Envelope[] = [];
     for (let i = 0; i < 40; i++) acked.push(...(await writer.store.append(i % 2 ? 'teams/odd' : 'workstreams/w', i % 2 ? [message(), message()] : [{ type: 'marker_added', data: { marker_id: `mk-${i}`, path: `f${i}.ts`, note: `n ${i}` } }])));
     const total = acked.length;
-    await waitFor('the readers to catch up', () => reader.store.head() === total && fresh.store.head() === total);
+    await until(() => reader.store.head() === total && fresh.store.head() === total, 'the readers to catch up', 10_000);
     for (const { store } of [reader, fresh]) {
       for (const middle of [0, 1, 17, total - 5, total - 1]) {
         const rest: Envelope[] = [];
@@ -188,7 +181,7 @@ it('an expected-version conflict between instances is a VersionConflictError and
   const [a, b] = all;
   try {
     await a.store.append('teams/race', [message(), message()]);
-    await waitFor('b to see the stream', () => b.store.version('teams/race') === 2);
+    await until(() => b.store.version('teams/race') === 2, 'b to see the stream', 10_000);
 
     // Both expect version 2: exactly one is written.
     const [fromA, fromB] = await Promise.all([outcome(() => a.store.append('teams/race', [message('a wins?')], { expectedVersion: 2 })), outcome(() => b.store.append('teams/race', [message('b wins?')], { expectedVersion: 2 }))]);
@@ -198,7 +191,7 @@ it('an expected-version conflict between instances is a VersionConflictError and
     assert.instance(losers[0].error, VersionConflictError);
     assert.is((losers[0].error as VersionConflictError).actual, 3, 'the conflict names the version the database holds');
     const winner = (winners[0] as { envelopes: Envelope[] }).envelopes[0];
-    await waitFor('both to deliver pos 3', () => a.store.head() === 3 && b.store.head() === 3);
+    await until(() => a.store.head() === 3 && b.store.head() === 3, 'both to deliver pos 3', 10_000);
     for (const { store } of all) {
       const stored = await collect(store.readStream('teams/race'));
       assert.equal(
@@ -224,7 +217,7 @@ it('an expected-version conflict between instances is a VersionConflictError and
     for (let attempt = 0; attempt < 20 && !chain; attempt++) {
       const stream = `teams/chain-${attempt}` as const;
       await a.store.append(stream, [message()]);
-      await waitFor(`b to see ${stream}`, () => b.store.version(stream) === 1);
+      await until(() => b.store.version(stream) === 1, `b to see ${stream}`, 10_000);
       await a.store.append(stream, [message('a moves it to 2')], { expectedVersion: 1 });
       let first: Promise<Envelope[]>;
       try {
@@ -245,7 +238,7 @@ it('an expected-version conflict between instances is a VersionConflictError and
 
     const rows = await sql<{ n: string }>(`SELECT count(*) AS n FROM "${a.store.schema}".events WHERE line LIKE '%"body":"b %' OR line LIKE '%stale%'`);
     assert.is(Number(rows[0].n), (fromB.ok ? 1 : 0), 'no refused append left a row');
-    await waitFor('b to catch up', () => b.store.head() === a.store.head());
+    await until(() => b.store.head() === a.store.head(), 'b to catch up', 10_000);
     assert.is(b.store.version(chain as StreamName), 2);
     const [ok] = await b.store.append(chain as StreamName, [message('b again')], { expectedVersion: 2 });
     assert.is(ok.seq, 3);
@@ -259,7 +252,7 @@ it('an instance opened later replays everything the others wrote, then follows t
   const [a, b] = all;
   try {
     await Promise.all([a.store.append('teams/one', [message(), message()]), b.store.append('teams/two', [message()])]);
-    await waitFor('a to catch up', () => a.store.head() === 3);
+    await until(() => a.store.head() === 3, 'a to catch up', 10_000);
     const replayed: Envelope[] = [];
     const late = new PostgresEventStore({ url: PG_URL, schema: a.store.schema, logger: testLogger(), poolSize: 2 });
     const lateSeen: StoredEvent[] = [];
@@ -273,7 +266,7 @@ it('an instance opened later replays everything the others wrote, then follows t
       assert.is(late.head(), 3);
       assert.is(late.version('teams/one'), 2);
       await b.store.append('teams/one', [message()], { expectedVersion: 2 });
-      await waitFor('the late instance to deliver pos 4', () => late.head() === 4);
+      await until(() => late.head() === 4, 'the late instance to deliver pos 4', 10_000);
       assert.equal(
         lateSeen.map((e) => e.envelope.pos),
         [4],
