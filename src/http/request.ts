@@ -114,7 +114,7 @@ export function newId(): string {
   return randomUUID();
 }
 
-const AsOfQuery = z.object({ as_of: AsOfParam.optional() });
+export const AsOfQuery = z.object({ as_of: AsOfParam.optional() });
 
 /** `?as_of=<pos|time>` of a read: a point the log has reached, or undefined for the live answer. */
 export function asOfOf(request: FastifyRequest, pipeline: Pipeline): AsOf | undefined {

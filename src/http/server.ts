@@ -19,6 +19,7 @@ import { createdTeamIds, idHash, teamsTelemetry, type TeamsTelemetry } from '../
 import { Metrics } from '../telemetry/metrics.js';
 import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteRecent, remoteTeamRoutes, RemoteTeams } from './remote.js';
+import { collectRoutes, openApiRoutes } from './openapi.js';
 import { pageRoutes } from './page.js';
 import { sessionRoutes } from './sessions.js';
 import { teamRoutes } from './teams.js';
@@ -46,6 +47,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Router refusals (a path segment over maxParamLength, a bad %-escape) go through the one error handler too.
     frameworkErrors: answerError,
   });
+  // Before any route: the OpenAPI test holds the document against every route registered.
+  app.decorate('bmoRoutes', collectRoutes(app));
   registerErrorHandler(app);
   // JSON only: a text/plain body is refused as such (415), not parsed as a string and refused for its type.
   app.removeContentTypeParser('text/plain');
@@ -82,6 +85,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.get('/healthz', async () => ({ ok: true, pos: pipeline.store.head() }));
 
   void app.register(pageRoutes);
+  void app.register(openApiRoutes);
 
   app.get('/metrics', async (request, reply) => {
     if (!(config.metrics.public_on_loopback && isLoopback(request.socket.remoteAddress))) {

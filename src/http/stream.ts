@@ -29,7 +29,7 @@ export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_BAD_SUBSCRIPTION = 4000;
 export const CLOSE_CREDENTIAL_LAPSED = 4003;
 
-const Subscribe = z.strictObject({
+export const Subscribe = z.strictObject({
   from: queryInt(0).default(0),
   filter: z.string().max(2000).default('*'),
   projections: z
