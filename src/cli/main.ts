@@ -246,6 +246,7 @@ const verbGroup = (name: string) => program.commands.find((c) => c.name() === na
 (await import('./deliver.js')).registerSyncCommand(program);
 (await import('./transfer.js')).registerTransferCommands(program);
 (await import('./tokens.js')).registerTokenCommands(program);
+(await import('./mcp.js')).registerMcpCommand(program);
 
 program.parseAsync(commandAfterId(process.argv)).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage); // --help, --version, or already said

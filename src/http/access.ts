@@ -242,6 +242,8 @@ export function checkAccess(request: FastifyRequest, models: ReadModels): void {
   const principal = principalOf(request);
   if (principal.role === 'admin') return;
   const route = request.routeOptions.url ?? '';
+  // Each MCP tool call is checked as the HTTP request it becomes, with this same credential.
+  if (route === '/mcp') return;
   const method = request.method;
   if (method === 'GET' || method === 'HEAD') return checkRead(route, principal, models, request);
   if (principal.role === 'observer') throw refuse('Authorization', `an observer credential only reads; ${method} ${route} needs an agent or admin credential`);

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import ndjson from 'ndjson';
 import type { StreamKind, StreamName } from '../../events/index.js';
 import { BmoError } from '../errors.js';
+import { principalOf, streamAllowed } from './access.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { streamFilter } from '../store/index.js';
 import { idParam, parseWith } from './request.js';
@@ -29,7 +30,11 @@ export function logRoute(app: FastifyInstance, pipeline: Pipeline, kind: StreamK
 export function eventsSinceRoute(app: FastifyInstance, pipeline: Pipeline): void {
   app.get('/v1/events', async (request) => {
     const { from_pos, filter, limit } = parseWith(EventsSince, request.query, 'query');
-    const { events, next } = await pipeline.store.readAll(from_pos, { filter: streamFilter(filter), limit });
+    const principal = principalOf(request);
+    const wanted = streamFilter(filter)!;
+    // A credential sees only its own streams: the rest of the log is skipped as if filtered out.
+    const matches = principal.role === 'admin' ? wanted : (stream: string) => wanted(stream) && streamAllowed(pipeline.readModels, principal, stream);
+    const { events, next } = await pipeline.store.readAll(from_pos, { filter: matches, limit });
     return { from_pos, next, head: pipeline.store.head(), events: events.map((e) => e.envelope) };
   });
 }

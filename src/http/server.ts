@@ -12,6 +12,7 @@ import { credentialRoutes } from './credentials.js';
 import { registerRateLimits } from './rate-limit.js';
 import { answerError, registerErrorHandler } from './errors.js';
 import { eventsSinceRoute, logRoute } from './events.js';
+import { mcpRoutes } from './mcp.js';
 import { asOfOf, invocationIdOf, parseWith } from './request.js';
 import { RecentQuery } from './schemas.js';
 import type { ReadModels } from '../pipeline/read-models.js';
@@ -148,6 +149,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // The store-wide logs: system/cleanup (every cleanup's audit), system/remote (the remote's health).
     logRoute(v1, pipeline, 'system', 'system log');
     eventsSinceRoute(v1, pipeline);
+    await v1.register(mcpRoutes, { pipeline, root: app });
     await v1.register(streamRoutes, {
       pipeline,
       posture: postureFor,

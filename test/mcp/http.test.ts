@@ -1,0 +1,81 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Bmo } from '../../src/app.js';
+import { call, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { until } from '../helpers/mcp.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** A listening bmo and the SDK's client over Streamable HTTP at /mcp with the token (and these headers). */
+async function withMcp(fn: (bmo: Bmo, client: Client) => Promise<void>, headers: Record<string, string> = {}) {
+  const tmp = tempDir();
+  const bmo = await startTestBmo(tmp.dir, { listen: true });
+  const client = new Client({ name: 'bmo-test', version: '0.0.0' });
+  try {
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${bmo.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${TOKEN}`, ...headers } } }));
+    await fn(bmo, client);
+  } finally {
+    await client.close().catch(() => {});
+    await bmo.close();
+    tmp.cleanup();
+  }
+}
+
+const textOf = (result: Record<string, unknown>) => (result.content as { text: string }[])[0].text;
+
+test('/mcp with the token: the same tools, and a refusal is the HTTP answer word for word', () =>
+  withMcp(
+    async (bmo, client) => {
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === 'task_claim'));
+      const created = await client.callTool({ name: 'team_create', arguments: { id: 'crew', name: 'Crew' } });
+      assert.not.ok(created.isError, textOf(created));
+      assert.is((created.structuredContent as { team_id: string }).team_id, 'crew');
+      const team = await call(bmo, 'GET', '/v1/teams/crew');
+      assert.is(team.json.lead_member_id, 'boss', 'X-Member-Id is the identity of the MCP session');
+      const refused = await client.callTool({ name: 'message_send', arguments: { team_id: 'crew', to: 'nobody', body: 'hi' } });
+      assert.ok(refused.isError);
+      const viaHttp = await call(bmo, 'POST', '/v1/teams/crew/messages', { from: 'boss', to: 'nobody', body: 'hi' });
+      assert.is(viaHttp.status, 404);
+      assert.equal(JSON.parse(textOf(refused)), viaHttp.json);
+    },
+    { 'x-member-id': 'boss' },
+  ),
+);
+
+test('/mcp: a subscribed team is notified after a commit from the hub', () =>
+  withMcp(async (bmo, client) => {
+    await client.callTool({ name: 'team_create', arguments: { id: 'crew', name: 'Crew' } });
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    await client.subscribeResource({ uri: 'bmo://teams/crew' });
+    await call(bmo, 'POST', '/v1/teams/crew/tasks', { title: 'Build' });
+    await until('the update', async () => updated.length > 0, 1000);
+    assert.equal(updated, ['bmo://teams/crew']);
+  }),
+);
+
+test('/mcp without the token, or with a wrong one, is 401 and opens nothing', async () => {
+  const tmp = tempDir();
+  const bmo = await startTestBmo(tmp.dir, { listen: true });
+  try {
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '0' } } };
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }] as Record<string, string>[]) {
+      const response = await fetch(`${bmo.url}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body: JSON.stringify(initialize),
+      });
+      assert.is(response.status, 401);
+      assert.is(((await response.json()) as { error: string }).error, 'unauthorized');
+      assert.is(response.headers.get('mcp-session-id'), null);
+    }
+  } finally {
+    await bmo.close();
+    tmp.cleanup();
+  }
+});
+
+test.run();
