@@ -346,6 +346,7 @@ async function main(): Promise<void> {
       pipelineReplays.push(await replayChild(`run ${r + 1} product (3) Pipeline.start()`, ['pipeline', data.dataDir]));
     }
     for (const r of pipelineReplays) if (r.events !== data.events) throw new Error(`replay folded ${r.events} events, expected ${data.events}`);
+    const snapshotStarts = await snapshotRestart(data.dataDir, data.events, replayChild);
     const bestRawParse = Math.max(...rawReplays.map((r) => r.perSec as number));
     const bestReplay = Math.max(...pipelineReplays.map((r) => r.perSec as number));
     const replayRss = Math.max(...pipelineReplays.map((r) => r.rssMb as number));
@@ -364,6 +365,9 @@ async function main(): Promise<void> {
     };
     out.targets.replay_ratio = { value: round(replayRatio, 3), target: '>= 0.80', ok: replayRatio >= 0.8 };
     out.targets.replay_rss_mb = { value: round(replayRss), target: '<= 300', ok: replayRss <= 300 };
+    const snapshotRatio = Math.min(...snapshotStarts.starts.map((r) => r.ms as number)) / Math.min(...pipelineReplays.map((r) => r.ms as number));
+    out.figures.snapshot_restart = { ms: snapshotStarts.starts.map((r) => round(r.ms as number)), write_ms: round(snapshotStarts.writeMs), bytes: snapshotStarts.bytes, ratio: round(snapshotRatio, 3) };
+    out.targets.snapshot_restart_ratio = { value: round(snapshotRatio, 3), target: '<= 0.10', ok: snapshotRatio <= 0.1 };
 
     // ── (5) the page's first load, over the 10,000 teams just replayed ──────────────────────────
     log(`(5) the page's first load in headless Chromium over ${fmt(REPLAY_STREAMS)} teams (one page of the teams list)…`);
@@ -401,6 +405,7 @@ async function main(): Promise<void> {
   );
   console.log(`  serial durable append: p50 ${fmt(f.serial_append.p50_us, 1)} µs  (ceiling raw fdatasync p50 ${fmt(c.fdatasync.p50_us, 1)} µs; ratio ${f.serial_append.ratio.toFixed(2)}, target ≤ 1.5: ${ok(t.serial_append_p50_ratio.ok)})`);
   console.log(`  replay 1,000,000 events / 10,000 logs: ${fmt(f.replay.events_per_s)} events/s  (ceiling ${fmt(c.raw_parse.events_per_s)} parsed events/s; ratio ${f.replay.ratio.toFixed(2)}, target ≥ 0.80: ${ok(t.replay_ratio.ok)})`);
+  console.log(`  restart from a snapshot at ${fmt(f.replay.events)} events: ${f.snapshot_restart.ms.map(fmt).join(', ')} ms vs the full replay's best (ratio ${f.snapshot_restart.ratio.toFixed(3)}, target ≤ 0.10: ${ok(t.snapshot_restart_ratio.ok)}); the snapshot: ${fmt(f.snapshot_restart.bytes / 1024 / 1024, 1)} MB, written in ${fmt(f.snapshot_restart.write_ms)} ms`);
   console.log(`  replay RSS: ${fmt(f.replay.rss_mb)} MB after start(), ${fmt(f.replay.rss_after_gc_mb)} MB after gc  (target ≤ 300 MB: ${ok(t.replay_rss_mb.ok)})`);
   console.log(`  the page's first load over ${fmt(REPLAY_STREAMS)} teams: ${fmt(f.page_first_load.kb, 1)} KB over the wire (HTTP ${fmt(f.page_first_load.http_kb, 1)} KB, WebSocket ${fmt(f.page_first_load.ws_kb, 1)} KB)  (target ≤ 200 KB: ${ok(t.page_first_load_kb.ok)})`);
   console.log(`  WebSocket fan-out to ${WS_CLIENTS}: ${fmt(f.ws_fanout.deliveries_per_s)} deliveries/s  (ceiling ${fmt(c.ws_broadcast.deliveries_per_s)} raw ws deliveries/s; ratio ${f.ws_fanout.ratio.toFixed(2)}, target ≥ 0.70: ${ok(t.ws_fanout_ratio.ok)})`);
@@ -417,3 +422,14 @@ main().then(
     process.exit(1);
   },
 );
+
+/** A snapshot of the replayed store (written once, not timed as a start), then starts from it: what a restart costs with snapshots. */
+async function snapshotRestart(dataDir: string, events: number, replayChild: (label: string, args: string[]) => Promise<ChildMessage>) {
+  const written = await replayChild('snapshot: a full replay, then a snapshot of it', ['snapshot-write', dataDir]);
+  const info = written.snapshot as { writeMs: number; bytes: number };
+  log(`  snapshot written in ${fmt(info.writeMs)} ms, ${fmt(info.bytes / 1024 / 1024, 1)} MB`);
+  const starts: ChildMessage[] = [];
+  for (let r = 0; r < REPLAY_ROUNDS; r++) starts.push(await replayChild(`run ${r + 1} product (3s) Pipeline.start() from the snapshot`, ['snapshot', dataDir]));
+  for (const r of starts) if (r.events !== events) throw new Error(`a start from the snapshot holds ${r.events} events, expected ${events}`);
+  return { starts, writeMs: info.writeMs, bytes: info.bytes };
+}

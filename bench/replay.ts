@@ -1,13 +1,17 @@
 /**
  * Replay, run in its own process so that its RSS is the replay's alone:
  *   `replay.js pipeline <dataDir>`: `new Pipeline({store}).start()` (open + fold every event);
+ *   `replay.js snapshot-write <dataDir>`: the same, then a snapshot written to `<dataDir>/snapshots`;
+ *   `replay.js snapshot <dataDir>`: a start from that snapshot (open + the tail, none here);
  *   `replay.js raw <file>`: the ceiling, fs.createReadStream + split on '\n' + JSON.parse.
  * Reports `{type:'result', events, bytes, ms, rssMb, rssAfterGcMb, heapUsedMb}`.
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
+import { join } from 'node:path';
 import { Pipeline } from '../src/pipeline/pipeline.js';
+import { FileSnapshots } from '../src/pipeline/snapshots.js';
 import { JsonlEventStore } from '../src/store/index.js';
 import { report } from './common.js';
 
@@ -52,10 +56,19 @@ async function main(): Promise<void> {
   }
   const logger = pino({ level: 'silent' });
   const store = new JsonlEventStore({ dataDir: path, logger, role: 'bmo bench replay' });
-  const pipeline = new Pipeline({ store, logger });
+  // `snapshot-write`: a full replay, then a snapshot of it; `snapshot`: a start from that snapshot.
+  const snapshots = mode.startsWith('snapshot') ? { store: new FileSnapshots(join(path, 'snapshots'), 2), everyEvents: 0, everyMs: 0, write: false } : undefined;
+  const pipeline = new Pipeline({ store, logger, snapshots });
   const t0 = performance.now();
   await pipeline.start();
   const ms = performance.now() - t0;
+  let snapshot: { writeMs: number; bytes: number } | undefined;
+  if (mode === 'snapshot-write') {
+    const w0 = performance.now();
+    await pipeline.snapshots!.write();
+    const file = fs.readdirSync(join(path, 'snapshots')).find((n) => n.endsWith('.json'))!;
+    snapshot = { writeMs: performance.now() - w0, bytes: fs.statSync(join(path, 'snapshots', file)).size };
+  }
   const before = memory();
   gc?.();
   const after = memory();
@@ -69,6 +82,7 @@ async function main(): Promise<void> {
     rssAfterGcMb: after.rssMb,
     heapUsedAfterGcMb: after.heapUsedMb,
     gcExposed: gc !== undefined,
+    snapshot,
   });
   await pipeline.stop();
 }

@@ -5,7 +5,7 @@ import type { StoreCheckpoint } from '../store/index.js';
 import { PROJECTION_VERSIONS } from './read-models.js';
 
 /** The snapshot format's own version: a file of another is ignored. */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 const FORMAT = 'bmo-read-models';
 
 /** A header line, then the body line; the header carries the body's length and CRC-32. */

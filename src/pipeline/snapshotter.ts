@@ -38,14 +38,15 @@ export class Snapshotter {
       let decoded;
       try {
         decoded = decodeSnapshot(bytes);
+        if (!('refused' in decoded)) this.models.restore(decoded.models);
       } catch (error) {
+        this.models.reset();
         decoded = { refused: `it does not read (${(error as Error).message})` };
       }
       if ('refused' in decoded) {
         this.logger.warn({ snapshot: name, reason: decoded.refused }, 'a snapshot was ignored; an older one or the whole log is replayed instead');
         continue;
       }
-      this.models.restore(decoded.models);
       this.lastPos = decoded.pos;
       this.logger.info({ snapshot: name, pos: decoded.pos }, 'starting from a snapshot: only the events after it are replayed');
       return decoded.store;

@@ -43,6 +43,8 @@ interface StreamInfo {
   onDisk: boolean;
   /** Where the scan on startup starts: the end of what a snapshot's checkpoint covers. */
   scanFrom?: { offset: number; seq: number; lastPos: number };
+  /** The file's size when the checkpoint was checked against it. */
+  sizeSeen?: number;
 }
 
 /** What a snapshot keeps of the jsonl store: each log's committed length in stream order, and the pos index. */
@@ -104,6 +106,8 @@ export class JsonlEventStore implements EventStore {
   private readonly streams: StreamInfo[] = [undefined as unknown as StreamInfo];
   private readonly byName = new Map<string, StreamInfo>();
   private readonly index = new PosIndex();
+  /** Each checkpointed log's size, from the check of a checkpoint to its use. */
+  private readonly sizesSeen = new Map<string, number>();
   private readonly recent: RecentEvents;
   private readonly listeners: CommitListeners;
   private readonly writers = new Map<number, number>();
@@ -169,6 +173,7 @@ export class JsonlEventStore implements EventStore {
   /** Why a checkpoint cannot be used (a log is gone or shorter than it says: the logs were restored from an older copy), or undefined. */
   private checkpointRefused(checkpoint: JsonlCheckpoint): string | undefined {
     if (checkpoint.backend !== 'jsonl') return `it was taken of a ${checkpoint.backend} store`;
+    this.sizesSeen.clear();
     for (const [name, , size] of checkpoint.streams) {
       let onDisk = -1;
       try {
@@ -176,6 +181,7 @@ export class JsonlEventStore implements EventStore {
       } catch {
         /* gone: refused below */
       }
+      this.sizesSeen.set(name, onDisk);
       if (size > 0 && onDisk < size) return `${name} holds ${onDisk < 0 ? 'no log' : `${onDisk} bytes`} where the snapshot covers ${size}: its pos is beyond the log`;
     }
     return undefined;
@@ -186,7 +192,9 @@ export class JsonlEventStore implements EventStore {
     for (const [name, seq, size, lastPos] of checkpoint.streams) {
       const info = this.streamInfo(name as StreamName, parseStreamName(name)!.kind);
       info.scanFrom = { offset: size, seq, lastPos };
+      info.sizeSeen = this.sizesSeen.get(name);
     }
+    this.sizesSeen.clear();
     this.index.import(checkpoint.index);
     this.committedPos = checkpoint.pos;
   }
@@ -562,7 +570,8 @@ export class JsonlEventStore implements EventStore {
       const scratch = newScanBuffer();
       for (let i = 0; i < mine.length; i++) {
         const info = mine[i];
-        const scanned = scanLog(
+        // A log the checkpoint covers to its end (its size seen when the checkpoint was checked): nothing to read.
+        const scanned = info.scanFrom && info.scanFrom.offset === info.sizeSeen ? { size: info.sizeSeen, goodEnd: info.scanFrom.offset, seq: info.scanFrom.seq, lastPos: info.scanFrom.lastPos } : scanLog(
           info.file,
           info.name,
           scratch,
@@ -572,7 +581,7 @@ export class JsonlEventStore implements EventStore {
           },
           info.scanFrom,
         );
-        info.scanFrom = undefined;
+        info.scanFrom = info.sizeSeen = undefined;
         if (scanned) await this.recovered(info, scanned, progress);
         if (replays.length > 0 && i % TAKE_IN_EVERY === 0) {
           await new Promise(setImmediate); // lets the workers' messages in

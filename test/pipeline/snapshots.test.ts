@@ -172,13 +172,13 @@ test('a snapshot with a bad CRC, or of a newer version, is ignored with one warn
       await storeWithSnapshot(tmp.dir);
       const file = snapshotFile(tmp.dir);
       const text = readFileSync(file, 'utf8');
-      const spoiled = spoil === 'crc' ? text.replace('"team_id":"t1"', '"team_id":"t9"') : text.replace('"version":1,', '"version":2,');
+      const spoiled = spoil === 'crc' ? text.replace('"team_id":"t1"', '"team_id":"t9"') : text.replace('"version":2,', '"version":3,');
       assert.is.not(spoiled, text);
       writeFileSync(file, spoiled);
       const { restarted, replayed, lines } = await bothStarts(tmp.dir);
       assert.not.ok(lines.includes('starting from a snapshot'), spoil);
       assert.is(lines.split('a snapshot was ignored').length - 1, 1, `one warning (${spoil})`);
-      assert.match(lines, spoil === 'crc' ? 'its CRC is' : 'version 2, not bmo-read-models version 1');
+      assert.match(lines, spoil === 'crc' ? 'its CRC is' : 'version 3, not bmo-read-models version 2');
       assert.is(restarted, replayed);
     } finally {
       tmp.cleanup();
