@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ID_PATTERN } from '../../events/index.js';
 import { BmoError } from '../errors.js';
 import { principalOf } from './access.js';
@@ -49,7 +49,7 @@ export async function mcpRoutes(app: FastifyInstance, { pipeline, root }: McpRou
     done();
   });
 
-  app.all('/mcp', async (request, reply) => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const id = header(request, 'mcp-session-id');
     let session = id === undefined ? undefined : sessions.get(id);
     if (id !== undefined && !session) throw new BmoError('not_found', `no MCP session ${id} (it ended or bmo restarted): initialize a new one`, { field: 'Mcp-Session-Id' });
@@ -58,7 +58,9 @@ export async function mcpRoutes(app: FastifyInstance, { pipeline, root }: McpRou
     session.usedAt = Date.now();
     reply.hijack();
     await session.transport.handleRequest(request.raw, reply.raw, request.body);
-  });
+  };
+  // POST carries JSON-RPC, GET opens the notification stream, DELETE ends the MCP session.
+  app.route({ method: ['POST', 'GET', 'DELETE'], url: '/mcp', handler });
 }
 
 async function openSession(request: FastifyRequest, sessions: Map<string, McpSession>, closeSession: (id: string) => void, pipeline: Pipeline, root: FastifyInstance): Promise<McpSession> {
