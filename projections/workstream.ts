@@ -243,7 +243,7 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
 /** Every workstream by id, as the logs tell them. */
 export const workstreamsProjection: Projection<Map<string, WorkstreamView>> = {
   name: 'workstreams',
-  version: 2,
+  version: 3,
   handles: ['workstreams'],
   initialState: () => new Map(),
   merge: mergeByKey,

@@ -2,11 +2,17 @@ import { Command, Option } from 'commander';
 import { Id } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
 import { workstreamEvents } from '../../events/workstreams.js';
+import { gitWords } from '../../projections/handoff.js';
 import { commandLine } from '../../projections/workstream.js';
 import { BmoError } from '../errors.js';
 import { MAX_KEPT_BYTES, runBounded, shellExitCode, type BoundedRunResult } from './bounded-run.js';
 import { ensureOk, type Connection } from './connect.js';
 import { section, table } from './format.js';
+import { existsSync } from 'node:fs';
+import { deliver } from './deliver.js';
+import { gitContextOrSay } from './git.js';
+import { announceLane, detachLane, laneRunner } from './nanite-lanes.js';
+import { runVerify } from './verify.js';
 import { asOfOption, asOfQuery, configFrom, EXIT, print, wholeNumber, withConnection } from './shell.js';
 
 
@@ -55,6 +61,8 @@ function statusText(s: any): string {
   const lv = s.last_verify;
   return [
     `workstream ${s.workstream_id} "${s.label}": ${s.status}${s.status_reason ? ` (${s.status_reason})` : ''}, version ${s.version}`,
+    ...(s.goal ? [`goal:      ${s.goal}`] : []),
+    `git:       ${s.git ? gitWords(s.git) : 'no git context recorded'}`,
     `plan:      ${s.bindings.plan ? `${s.bindings.plan.kind} ${s.bindings.plan.path}` : 'none bound'}`,
     `boundary:  ${s.bindings.boundary ? `${s.bindings.boundary.boundary}${s.bindings.boundary.team_id ? ` (team ${s.bindings.boundary.team_id})` : ''}` : 'not declared'}`,
     `verify:    ${s.verify.posture}; ${s.verify.runs} run(s), ${s.verify.passed} passed, ${s.verify.failed} failed, ${s.verify.consecutive_failures} failing in a row`,
@@ -65,7 +73,7 @@ function statusText(s: any): string {
     section(
       'drill in',
       Object.entries(s.drill_in)
-        .map(([name, d]: [string, any]) => `${name.padEnd(12)} ${d.route}${d.count !== undefined ? ` (${d.count})` : ''}`)
+        .map(([name, d]: [string, any]) => `${name.padEnd(12)} ${d.verb}${d.count !== undefined ? ` (${d.count})` : ''}`)
         .join('\n'),
     ),
   ].join('\n');
@@ -74,7 +82,9 @@ function statusText(s: any): string {
 function showText(w: any): string {
   return [
     `workstream ${w.workstream_id} "${w.label}": ${w.status}${w.status_reason ? ` (${w.status_reason})` : ''}, version ${w.version}, created ${w.created_at}, updated ${w.updated_at}`,
-    `plan: ${w.plan ? `${w.plan.kind} ${w.plan.path} (bound ${w.plan.bound_at})` : 'none'}; boundary: ${w.boundary ? w.boundary.boundary : 'none'}; sessions: ${w.sessions.join(', ') || 'none'}`,
+    ...(w.goal ? [`goal: ${w.goal}`] : []),
+    `git: ${w.git ? gitWords(w.git) : 'no git context recorded'}`,
+    `plan: ${w.plan ? `${w.plan.kind} ${w.plan.path} (bound ${w.plan.bound_at})` : 'none'}; boundary: ${w.boundary ? w.boundary.boundary : 'none'}; recipe: ${w.recipe.map((r: any) => r.step).join(', ') || 'none'}; sessions: ${w.sessions.join(', ') || 'none'}`,
     section(
       `verify runs (${w.verify_runs.length})`,
       w.verify_runs.length === 0 ? 'none' : table(['RUN', 'RESULT', 'MS', 'TRUNC', 'AT', 'COMMAND'], w.verify_runs.map((r: any) => [r.run_id, resultText(r), r.duration_ms, r.truncated ? 'yes' : 'no', r.recorded_at, commandLine(r.argv)])),
@@ -142,15 +152,19 @@ export function registerWorkstreamCommands(program: Command): void {
     .command('create')
     .description('create a workstream')
     .requiredOption('--label <label>', 'what it is, e.g. docs/book-visual-coverage')
+    .option('--goal <goal>', 'what it is for, kept with it and shown by status and the handoff')
     .option('--id <id>', 'its id (default: generated)')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (opts: { label: string; id?: string; session?: string; json?: boolean }) =>
-      connected(async (c) => {
-        const result = ensureOk(await c.request('POST', '/v1/workstreams', { label: opts.label, ...(opts.id ? { id: opts.id } : {}) }, sessionHeader(sessionOf(opts))));
-        print(!!opts.json, result, () => `created workstream ${result.workstream_id} "${opts.label}"\n${result.workstream_id}`);
-      }),
-    );
+    .option('--quiet', 'print only the id')
+    .action(async (opts: { label: string; goal?: string; id?: string; session?: string; json?: boolean; quiet?: boolean }) => {
+      const git = gitContextOrSay(!!opts.json || !!opts.quiet);
+      await connected(async (c) => {
+        const body = { label: opts.label, ...(opts.goal ? { goal: opts.goal } : {}), ...(opts.id ? { id: opts.id } : {}), ...(git ? { git } : {}) };
+        const result = ensureOk(await c.request('POST', '/v1/workstreams', body, sessionHeader(sessionOf(opts))));
+        print(!!opts.json, result, () => (opts.quiet ? result.workstream_id : `created workstream ${result.workstream_id} "${opts.label}"${git ? ` on ${git.branch ?? 'a detached HEAD'} at ${git.commit.slice(0, 12)}` : ''}`));
+      });
+    });
 
   workstream
     .command('list')
@@ -211,13 +225,15 @@ export function registerWorkstreamCommands(program: Command): void {
     .description('the inspectable handoff: plan, boundary, lane results, findings, verification, artifacts, open markers, status, next steps')
     .addOption(new Option('--format <format>', 'md or json').choices(['md', 'json']).default('md'))
     .option('--json', 'print JSON (same as --format json)')
-    .action(async (id: string, opts: { format: 'md' | 'json'; json?: boolean }) =>
+    .option('--full', 'everything: no section capped, no text clipped (the default is compact, at most 16 KB of markdown)')
+    .action(async (id: string, opts: { format: 'md' | 'json'; json?: boolean; full?: boolean }) =>
       connected(async (c) => {
+        const full = opts.full ? '&full=true' : '';
         if (opts.json || opts.format === 'json') {
-          print(true, ensureOk(await c.request('GET', path(id, '/handoff?format=json'))), () => '');
+          print(true, ensureOk(await c.request('GET', path(id, `/handoff?format=json${full}`))), () => '');
           return;
         }
-        const result = ensureOk(await c.request('GET', path(id, '/handoff?format=md')));
+        const result = ensureOk(await c.request('GET', path(id, `/handoff?format=md${full}`)));
         process.stdout.write(String(result));
       }),
     );
@@ -229,12 +245,15 @@ export function registerWorkstreamCommands(program: Command): void {
     .option('--kind <kind>', 'custom, recipe, prompt or staged', 'custom')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { path: string; kind: string; session?: string; json?: boolean }) =>
-      connected(async (c) => {
-        const result = ensureOk(await c.request('PUT', path(id, '/plan'), { path: opts.path, kind: opts.kind }, sessionHeader(sessionOf(opts))));
+    .action(async (id: string, opts: { path: string; kind: string; session?: string; json?: boolean }) => {
+      const git = gitContextOrSay(!!opts.json);
+      // A plan that is not written yet is fine to bind; said, so a typo does not go unseen.
+      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(opts.path) && !existsSync(opts.path)) process.stderr.write(`bmo: warning: ${opts.path} does not exist here (bound anyway)\n`);
+      await connected(async (c) => {
+        const result = ensureOk(await c.request('PUT', path(id, '/plan'), { path: opts.path, kind: opts.kind, ...(git ? { git } : {}) }, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `workstream ${id}: plan bound to ${opts.kind} ${opts.path} (version ${result.version})`);
-      }),
-    );
+      });
+    });
 
   workstream
     .command('boundary <id> <boundary>')
@@ -243,59 +262,45 @@ export function registerWorkstreamCommands(program: Command): void {
     .option('--note <note>', 'why')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, boundary: string, opts: { team?: string; note?: string; session?: string; json?: boolean }) =>
-      connected(async (c) => {
+    .action(async (id: string, boundary: string, opts: { team?: string; note?: string; session?: string; json?: boolean }) => {
+      if ((boundary === 'team') !== (opts.team !== undefined)) {
+        throw new BmoError('invalid_body', boundary === 'team' ? 'boundary team needs the team: --team <team-id> (bmo team list lists them)' : `--team goes with boundary team only, not with ${boundary}`, { field: 'team' });
+      }
+      await connected(async (c) => {
         const body = { boundary, ...(opts.team ? { team_id: opts.team } : {}), ...(opts.note ? { note: opts.note } : {}) };
         const result = ensureOk(await c.request('PUT', path(id, '/boundary'), body, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `workstream ${id}: boundary ${boundary}${opts.team ? ` (team ${opts.team})` : ''} (version ${result.version})`);
-      }),
-    );
+      });
+    });
 
   workstream
     .command('verify-run')
     .description('run a verification command here (not on the server), stream its output, record the result; exits with the command\'s code')
     .argument('<id>', 'the workstream')
-    .argument('<cmd...>', 'the command: every word from here on is its own, options and -- included')
+    .argument('[cmd...]', 'the command: every word from here on is its own, options and -- included')
+    .option('--again', 'run the last verify run\'s command again')
     .option('--timeout <ms>', 'stop it after this long (default [verify] timeout_ms)', wholeNumber('--timeout', 1))
-    .option('--max-output <bytes>', `keep at most this much of the output tail (default [verify] max_output_bytes, at most ${MAX_KEPT_BYTES})`, wholeNumber('--max-output', 1))
+    .option('--max-output <bytes>', `keep at most this much of the output tail (default [verify] max_output_bytes, at most ${MAX_KEPT_BYTES})`, wholeNumber('--max-output', 1, MAX_KEPT_BYTES))
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print the recorded run as JSON (the command\'s output then goes to stderr)')
     .passThroughOptions()
     .allowUnknownOption()
-    .action(async (id: string, cmd: string[], opts: { timeout?: number; maxOutput?: number; session?: string; json?: boolean }) => {
-      const { config } = configFrom(program);
+    .action(async (id: string, cmd: string[], opts: { again?: boolean; timeout?: number; maxOutput?: number; session?: string; json?: boolean }) => {
       // The `--` that set the command apart, when commander leaves it in (it does after options).
-      const argv = check(workstreamEvents.verify_run_recorded.shape.argv, cmd[0] === '--' ? cmd.slice(1) : cmd, 'argv');
+      const words = cmd[0] === '--' ? cmd.slice(1) : cmd;
+      if (opts.again && words.length > 0) throw new BmoError('bad_request', '--again runs the last command again: give it no command', { field: 'cmd' });
       const session = sessionOf(opts);
-      const maxBytes = Math.min(opts.maxOutput ?? config.verify.max_output_bytes, MAX_KEPT_BYTES);
+      let argv = opts.again ? [] : check(workstreamEvents.verify_run_recorded.shape.argv, words, 'argv');
       // Refuse before running when the workstream is not there; the store is let go while the command runs.
-      await connected(async (c) => void ensureOk(await c.request('GET', path(id, '/status'))));
-      const json = !!opts.json;
-      const result = await runBounded({
-        argv,
-        cwd: process.cwd(),
-        timeoutMs: opts.timeout ?? config.verify.timeout_ms,
-        maxOutputBytes: maxBytes,
-        stdout: json ? process.stderr : process.stdout,
-        stderr: process.stderr,
-      });
-      const record = {
-        argv,
-        cwd: process.cwd(),
-        exit_code: result.exit_code,
-        signal: result.signal,
-        duration_ms: result.duration_ms,
-        output_tail: result.output_tail,
-        truncated: result.truncated,
-        timed_out: result.timed_out,
-        ...(session ? { session_id: session } : {}),
-      };
       await connected(async (c) => {
-        const recorded = ensureOk(await c.request('POST', path(id, '/verify-runs'), record, sessionHeader(session)));
-        if (json) print(true, { workstream_id: id, run_id: recorded.run_id, pos: recorded.pos, ...record }, () => '');
-        else process.stderr.write(`bmo: verify run ${recorded.run_id} recorded on ${id}: ${runLine(result, maxBytes)}\n`);
+        const last = ensureOk(await c.request('GET', path(id, '/status'))).last_verify;
+        if (!opts.again) return;
+        if (!last) throw new BmoError('not_found', `no verify run on ${id} to run again: bmo workstream verify-run ${id} CMD…`, { field: 'again' });
+        argv = last.argv;
       });
-      process.exitCode = shellExitCode(result);
+      if (opts.again && !opts.json) process.stderr.write(`bmo: again: ${commandLine(argv)}\n`);
+      const { code } = await runVerify(program, id, argv, { ...opts, session });
+      process.exitCode = code;
     });
 
   workstream
@@ -305,13 +310,11 @@ export function registerWorkstreamCommands(program: Command): void {
     .option('--path <path>', 'where it is')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, text: string[], opts: { severity: string; path?: string; session?: string; json?: boolean }) =>
-      connected(async (c) => {
-        const body = { severity: opts.severity, text: text.join(' '), ...(opts.path !== undefined ? { path: opts.path } : {}) };
-        const result = ensureOk(await c.request('POST', path(id, '/findings'), body, sessionHeader(sessionOf(opts))));
-        print(!!opts.json, result, () => `finding ${result.finding_id} recorded on ${id} (${opts.severity})`);
-      }),
-    );
+    .action(async (id: string, text: string[], opts: { severity: string; path?: string; session?: string; json?: boolean }) => {
+      const body = { severity: opts.severity, text: text.join(' '), ...(opts.path !== undefined ? { path: opts.path } : {}) };
+      const result = await deliver(program, { method: 'POST', path: path(id, '/findings'), body, headers: sessionHeader(sessionOf(opts)), what: `finding on ${id}` });
+      if (result) print(!!opts.json, result, () => `finding ${result.finding_id} recorded on ${id} (${opts.severity})`);
+    });
 
   workstream
     .command('artifact <id> <ref>')
@@ -331,9 +334,9 @@ export function registerWorkstreamCommands(program: Command): void {
   const marker = workstream.command('marker').description('markers: bounded notes on a path for the next turn ("inspect here before editing")');
   marker
     .command('add <id>')
-    .description('leave a marker on a path')
+    .description('leave a marker on a path: --path and --note are both required')
     .requiredOption('--path <path>', 'the path')
-    .requiredOption('--note <note>', 'what to know about it')
+    .requiredOption('--note <note>', 'what to know about it (required)')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { path: string; note: string; session?: string; json?: boolean }) =>
@@ -359,12 +362,15 @@ export function registerWorkstreamCommands(program: Command): void {
   workstream
     .command('set-status <id> <status>')
     .description('set the outcome: active, completed, partial, blocked, superseded or unavailable')
-    .option('--reason <reason>', 'why')
+    .option('--reason <reason>', 'why (needed with --force, and recorded with it)')
+    .option('--force', 'complete it although the preflight is not ready (with --reason)')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, status: string, opts: { reason?: string; session?: string; json?: boolean }) =>
+    .action(async (id: string, status: string, opts: { reason?: string; force?: boolean; session?: string; json?: boolean }) =>
       connected(async (c) => {
-        const result = ensureOk(await c.request('PUT', path(id, '/status'), { status, ...(opts.reason ? { reason: opts.reason } : {}) }, sessionHeader(sessionOf(opts))));
+        if (opts.force && !opts.reason) throw new BmoError('bad_request', '--force needs --reason "…": why it is done although the preflight is not, recorded with it', { field: 'reason' });
+        const body = { status, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.force ? { force: true } : {}) };
+        const result = ensureOk(await c.request('PUT', path(id, '/status'), body, sessionHeader(sessionOf(opts))));
         print(!!opts.json, result, () => `workstream ${id} is ${status}`);
       }),
     );
@@ -399,8 +405,19 @@ export function registerWorkstreamCommands(program: Command): void {
     .option('--session <parent-session-id>', 'the parent session delegating the lane (default $BMO_SESSION_ID)')
     .option('--workstream <id>', 'the workstream (default $BMO_WORKSTREAM, else the most recent one carrying the session)')
     .option('--timeout <ms>', 'stop it after this long (default [nanite] timeout_ms)', wholeNumber('--timeout', 1))
+    .option('--detach', 'answer the nanite id at once and run the lane in its own process group (bmo nanite status|wait|logs)')
     .option('--json', 'print the recorded result as JSON (the nanite\'s output then goes to stderr)')
-    .action(async (words: string[], opts: { session?: string; workstream?: string; timeout?: number; json?: boolean }) => {
+    .action(async (words: string[], opts: { session?: string; workstream?: string; timeout?: number; detach?: boolean; json?: boolean }) => {
+      if (opts.detach) {
+        const lane = await detachLane(process.argv.slice(1));
+        if (!lane.naniteId) {
+          process.stderr.write(`bmo: the lane did not start (exit ${lane.code}); its output: ${lane.log}\n`);
+          process.exitCode = lane.code ?? 1;
+          return;
+        }
+        print(!!opts.json, { nanite_id: lane.naniteId, log: lane.log }, () => lane.naniteId!);
+        return;
+      }
       const { config, files } = configFrom(program);
       const executor = config.nanite.command;
       if (!executor) {
@@ -432,9 +449,12 @@ export function registerWorkstreamCommands(program: Command): void {
           workstreamId = found.workstreams[0]?.workstream_id;
           if (!workstreamId) throw await noWorkstreamFor(c, session);
         }
-        const started = ensureOk(await c.request('POST', path(workstreamId, '/nanites'), { session_id: session, prompt, executor }, sessionHeader(session)));
+        const git = gitContextOrSay(!!opts.json);
+        const body = { session_id: session, prompt, executor, runner: laneRunner(), ...(git ? { git } : {}) };
+        const started = ensureOk(await c.request('POST', path(workstreamId, '/nanites'), body, sessionHeader(session)));
         naniteId = started.nanite_id;
       });
+      announceLane(naniteId);
       const json = !!opts.json;
       if (!json) process.stderr.write(`bmo: nanite ${naniteId} on workstream ${workstreamId}: running ${executor.join(' ')}\n`);
       const result = await runBounded({
@@ -449,11 +469,9 @@ export function registerWorkstreamCommands(program: Command): void {
       });
       const outcome = naniteOutcome(result);
       const completion = { outcome, handoff: result.output_tail, exit_code: result.exit_code, duration_ms: result.duration_ms, truncated: result.truncated };
-      await connected(async (c) => {
-        const recorded = ensureOk(await c.request('POST', path(workstreamId!, `/nanites/${naniteId}/complete`), completion, sessionHeader(session)));
-        if (json) print(true, { workstream_id: workstreamId, nanite_id: naniteId, session_id: session, pos: recorded.pos, ...completion }, () => '');
-        else process.stderr.write(`bmo: nanite ${naniteId} ${outcome}: ${runLine(result, maxBytes)}; handoff recorded on ${workstreamId}\n`);
-      });
+      const recorded = await deliver(program, { method: 'POST', path: path(workstreamId!, `/nanites/${naniteId}/complete`), body: completion, headers: sessionHeader(session), what: `nanite ${naniteId} outcome on ${workstreamId}` });
+      if (json) print(true, { workstream_id: workstreamId, nanite_id: naniteId, session_id: session, pos: recorded?.pos, recorded: recorded !== undefined, ...completion }, () => '');
+      else if (recorded) process.stderr.write(`bmo: nanite ${naniteId} ${outcome}: ${runLine(result, maxBytes)}; handoff recorded on ${workstreamId}\n`);
       process.exitCode = result.exit_code === 0 && !result.timed_out ? 0 : shellExitCode(result);
     });
 
