@@ -32,8 +32,10 @@ export async function deliver(program: Command, delivery: Delivery): Promise<any
     await withConnection(program, async (c) => void (reply = ensureOk(await c.request(delivery.method, delivery.path, delivery.body, headers))));
     return reply;
   } catch (error) {
-    if (!undelivered(error)) throw error;
-    const url = serverUrl(configFrom(program).config);
+    const { config } = configFrom(program);
+    // Only for a server that was named: with none, the CLI records into the data directory itself.
+    if (!undelivered(error) || !config.server.url) throw error;
+    const url = serverUrl(config);
     const name = spool({ method: delivery.method, path: delivery.path, body: delivery.body, headers, what: delivery.what, url });
     process.stderr.write(`bmo: ${(error as Error).message}\nbmo: ${delivery.what}: recorded locally (${name}); will be sent by the next bmo command that reaches ${url}, or by bmo sync\n`);
     return undefined;

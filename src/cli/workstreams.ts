@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { Id } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
@@ -8,7 +9,6 @@ import { BmoError } from '../errors.js';
 import { MAX_KEPT_BYTES, runBounded, shellExitCode, type BoundedRunResult } from './bounded-run.js';
 import { ensureOk, type Connection } from './connect.js';
 import { section, table } from './format.js';
-import { existsSync } from 'node:fs';
 import { deliver } from './deliver.js';
 import { gitContextOrSay } from './git.js';
 import { announceLane, detachLane, laneRunner } from './nanite-lanes.js';
