@@ -11,7 +11,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { FileSnapshots, TableSnapshots } from '../../src/pipeline/snapshots.js';
 import { PostgresEventStore } from '../../src/store/postgres.js';
 import { JsonlEventStore } from '../../src/store/index.js';
-import { testLogger } from '../helpers/bmo.js';
+import { spawnServer, testLogger, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 import { PG_URL, dropSchema, pgProblem, randomSchema, sql } from '../fixtures/pg-schema.js';
 
@@ -223,6 +223,27 @@ test('bmo writes a snapshot on a clean stop and every so many events, keeping th
     await pipeline.stop();
     const names = readdirSync(join(tmp.dir, 'snapshots')).sort();
     assert.equal(names, ['snapshot-4.json', 'snapshot-5.json'], 'every 2 events (2, 4), on the stop (5); the two newest kept');
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('bmo serve writes a snapshot on SIGTERM and the next serve starts from it', async () => {
+  const tmp = tempDir('bmo-snap-');
+  try {
+    let server = await spawnServer(tmp.dir, { BMO_LOG_LEVEL: 'info' });
+    const post = await fetch(`${server.url}/v1/sessions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ session_id: 'ann', agent: 'test' }) });
+    assert.is(post.status, 201);
+    assert.is(await server.stop('SIGTERM'), 0);
+    assert.equal(readdirSync(join(tmp.dir, 'snapshots')), ['snapshot-1.json']);
+    server = await spawnServer(tmp.dir, { BMO_LOG_LEVEL: 'info' });
+    try {
+      const got = await fetch(`${server.url}/v1/sessions/ann`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.is(got.status, 200);
+      assert.match(server.stdout() + server.stderr(), 'starting from a snapshot');
+    } finally {
+      await server.stop('SIGTERM');
+    }
   } finally {
     tmp.cleanup();
   }
