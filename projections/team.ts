@@ -1,4 +1,4 @@
-import { idIn, type Envelope } from '../events/index.js';
+import { idIn, type Envelope, type EventOf, type EventType } from '../events/index.js';
 import { mergeByKey, type Projection } from './types.js';
 
 export interface MemberView {
@@ -42,7 +42,8 @@ export interface MessageView {
 
 /**
  * One team as its log tells it: the detail read model, the lean read model and the decider's write
- * model, each the same shape, each keeping what its `TeamFold` says (the others leave texts empty).
+ * model, each the same shape, each folded by its own fold (evolveTeam, evolveLeanTeam, evolveDecisionTeam;
+ * the lean ones leave texts empty).
  */
 export interface TeamView {
   team_id: string;
@@ -89,164 +90,179 @@ const LEAN_MESSAGE: MessageView = Object.freeze({ message_id: '', from: '', to: 
 /** A lean task's empty dependency list, shared (a task's list is replaced on update, never changed in place). */
 const NO_DEPS: string[] = Object.freeze([]) as unknown as string[];
 
-/**
- * How much of a team a fold keeps:
- * - `full`: everything, texts included (a team's detail, folded from its log when asked for);
- * - `lean`: what lists, the posture, cleanup and leases need (statuses, owners, leases,
- *   dependencies, unread messages) without goals, titles, descriptions, results and bodies: every
- *   team stays in memory this way;
- * - `decide`: what the team decider needs, no texts either: like `lean`, but every message stays,
- *   with its readers (a message id is never reused; a read is answered once per reader).
- */
-export type TeamFold = 'full' | 'lean' | 'decide';
+/** What each event does to a team, by type; a type a fold leaves out changes only its version. */
+type TeamHandlers = { [T in EventType]?: (team: TeamView, event: Envelope<EventOf<T>>) => void };
+type TeamCreated = Envelope<EventOf<'team_created'>>;
+type Fold = (team: TeamView | undefined, event: Envelope) => TeamView | undefined;
 
-/** Folds one team event into its team (created by `team_created`), keeping what `fold` says. */
-export function evolveTeam(team: TeamView | undefined, event: Envelope, fold: TeamFold = 'full'): TeamView | undefined {
-  const lean = fold !== 'full';
-  if (event.type === 'team_created') {
-    const d = event.data;
-    return {
-      team_id: d.team_id,
-      name: d.name,
-      goal: lean ? undefined : d.goal,
-      lead_member_id: d.lead_member_id,
-      lead_session_id: d.lead_session_id,
-      status: 'active',
-      version: event.seq,
-      created_at: event.at,
-      updated_at: event.at,
-      members: new Map(),
-      tasks: new Map(),
-      messages: new Map(),
-      message_count: 0,
-      unread_count: 0,
-      last_fencing_token: 0,
-    };
-  }
-  if (!team) return team;
-  team.version = event.seq;
-  team.updated_at = event.at;
-  // A lean task keeps no times: nothing that reads the lean view shows them.
-  const taskAt = lean ? '' : event.at;
-  switch (event.type) {
-    case 'member_joined': {
-      const d = event.data;
-      team.members.set(d.member_id, { member_id: d.member_id, name: d.name, role: d.role, session_id: d.session_id, active: true, joined_at: event.at });
-      break;
-    }
-    case 'member_left': {
-      const member = team.members.get(event.data.member_id);
-      if (member) Object.assign(member, { active: false, left_at: event.at });
-      break;
-    }
-    case 'task_created': {
-      const d = event.data;
-      team.tasks.set(d.task_id, {
-        task_id: d.task_id,
-        title: lean ? '' : d.title,
-        description: lean ? undefined : d.description,
-        blocked_by: lean && !d.blocked_by?.length ? NO_DEPS : (d.blocked_by ?? []),
-        status: 'open',
-        notes: lean ? NO_NOTES : [],
-        created_at: taskAt,
-        updated_at: taskAt,
-      });
-      break;
-    }
-    case 'task_claimed': {
+/** A team fold: `create` makes the team on `team_created`, `handlers` fold everything after. */
+function teamFold(create: (event: TeamCreated) => TeamView, handlers: TeamHandlers): Fold {
+  return (team, event) => {
+    if (event.type === 'team_created') return create(event as TeamCreated);
+    if (!team) return team;
+    team.version = event.seq;
+    team.updated_at = event.at;
+    (handlers[event.type] as ((team: TeamView, event: Envelope) => void) | undefined)?.(team, event);
+    return team;
+  };
+}
+
+function newTeam(event: TeamCreated, goal: string | undefined): TeamView {
+  const d = event.data;
+  return {
+    team_id: d.team_id,
+    name: d.name,
+    goal,
+    lead_member_id: d.lead_member_id,
+    lead_session_id: d.lead_session_id,
+    status: 'active',
+    version: event.seq,
+    created_at: event.at,
+    updated_at: event.at,
+    members: new Map(),
+    tasks: new Map(),
+    messages: new Map(),
+    message_count: 0,
+    unread_count: 0,
+    last_fencing_token: 0,
+  };
+}
+
+/** Members come and go, the team shuts down or is removed: alike in every fold. */
+const membersAndStatus: TeamHandlers = {
+  member_joined(team, { data: d, at }) {
+    team.members.set(d.member_id, { member_id: d.member_id, name: d.name, role: d.role, session_id: d.session_id, active: true, joined_at: at });
+  },
+  member_left(team, { data, at }) {
+    const member = team.members.get(data.member_id);
+    if (member) Object.assign(member, { active: false, left_at: at });
+  },
+  team_shutdown(team) {
+    team.status = 'shutdown';
+  },
+  team_removed(team, { data }) {
+    team.status = 'removed';
+    team.removed_reason = data.reason;
+  },
+};
+
+/** Claims taken and given back; `timeOf` is the time a task change records ('' where nothing shows it). */
+function claims(timeOf: (event: Envelope) => string): TeamHandlers {
+  const reopen = (team: TeamView, event: Envelope<EventOf<'task_released' | 'task_reclaimed'>>) => {
+    const task = team.tasks.get(event.data.task_id);
+    if (task) Object.assign(task, { status: 'open', owner: undefined, owner_session_id: undefined, fencing_token: undefined, lease_expires_at: undefined, lease_ms: undefined, updated_at: timeOf(event) });
+  };
+  return {
+    task_claimed(team, event) {
       const d = event.data;
       const task = team.tasks.get(d.task_id);
       if (task) {
-        Object.assign(task, {
-          status: 'claimed',
-          owner: d.member_id,
-          owner_session_id: d.session_id,
-          fencing_token: d.fencing_token,
-          lease_ms: d.lease_ms,
-          lease_expires_at: d.lease_expires_at,
-          updated_at: taskAt,
-        });
+        const claim = { owner: d.member_id, owner_session_id: d.session_id, fencing_token: d.fencing_token, lease_ms: d.lease_ms, lease_expires_at: d.lease_expires_at };
+        Object.assign(task, { status: 'claimed', ...claim, updated_at: timeOf(event) });
       }
       team.last_fencing_token = Math.max(team.last_fencing_token, d.fencing_token);
-      break;
-    }
-    case 'task_released':
-    case 'task_reclaimed': {
-      const task = team.tasks.get(event.data.task_id);
-      if (task) reopen(task, taskAt);
-      break;
-    }
-    case 'task_updated': {
-      const d = event.data;
-      const task = team.tasks.get(d.task_id);
-      if (!task) break;
-      if (d.blocked_by !== undefined) task.blocked_by = d.blocked_by;
-      if (!lean) {
-        if (d.title !== undefined) task.title = d.title;
-        if (d.description !== undefined) task.description = d.description;
-        if (d.note !== undefined) task.notes.push(d.note);
-      }
-      task.updated_at = taskAt;
-      break;
-    }
-    case 'task_completed':
-    case 'task_failed': {
-      const task = team.tasks.get(event.data.task_id);
-      if (!task) break;
-      const status = event.type === 'task_completed' ? 'completed' : 'failed';
-      if (lean) {
-        // Done: the lean view needs its status alone (counts, dependencies), so it keeps little else.
-        team.tasks.set(task.task_id, { task_id: task.task_id, title: '', blocked_by: NO_DEPS, status, notes: NO_NOTES, created_at: '', updated_at: '' });
-        break;
-      }
-      task.status = status;
-      if (event.type === 'task_completed') task.result = event.data.result;
-      else task.error = event.data.error;
-      task.lease_expires_at = undefined;
-      task.updated_at = taskAt;
-      break;
-    }
-    case 'message_sent': {
-      const d = event.data;
-      const message = fold === 'lean' ? LEAN_MESSAGE : { message_id: d.message_id, from: d.from, to: d.to, body: lean ? '' : d.body, sent_at: lean ? '' : event.at, read_by: NO_READERS };
-      team.messages.set(d.message_id, message);
-      team.message_count++;
-      team.unread_count++;
-      break;
-    }
-    case 'message_read': {
-      const message = team.messages.get(event.data.message_id);
-      if (!message) break;
-      if (fold === 'lean') {
-        team.messages.delete(event.data.message_id);
-        team.unread_count--;
-      } else if (!message.read_by.includes(event.data.member_id)) {
-        if (message.read_by.length === 0) team.unread_count--;
-        // A new list, never a push: an unread message shares the one empty list.
-        message.read_by = [...message.read_by, event.data.member_id];
-      }
-      break;
-    }
-    case 'team_shutdown':
-      team.status = 'shutdown';
-      break;
-    case 'team_removed':
-      team.status = 'removed';
-      team.removed_reason = event.data.reason;
-      break;
-  }
-  return team;
+    },
+    task_released: reopen,
+    task_reclaimed: reopen,
+  };
 }
 
-function reopen(task: TaskView, at: string): void {
-  task.status = 'open';
-  task.owner = undefined;
-  task.owner_session_id = undefined;
-  task.fencing_token = undefined;
-  task.lease_expires_at = undefined;
-  task.lease_ms = undefined;
-  task.updated_at = at;
+/** Tasks with their texts, notes, results and times: the full view. */
+const tasksWithTexts: TeamHandlers = {
+  ...claims((event) => event.at),
+  task_created(team, { data: d, at }) {
+    team.tasks.set(d.task_id, { task_id: d.task_id, title: d.title, description: d.description, blocked_by: d.blocked_by ?? [], status: 'open', notes: [], created_at: at, updated_at: at });
+  },
+  task_updated(team, { data: d, at }) {
+    const task = team.tasks.get(d.task_id);
+    if (!task) return;
+    if (d.blocked_by !== undefined) task.blocked_by = d.blocked_by;
+    if (d.title !== undefined) task.title = d.title;
+    if (d.description !== undefined) task.description = d.description;
+    if (d.note !== undefined) task.notes.push(d.note);
+    task.updated_at = at;
+  },
+  task_completed(team, { data, at }) {
+    const task = team.tasks.get(data.task_id);
+    if (task) Object.assign(task, { status: 'completed', result: data.result, lease_expires_at: undefined, updated_at: at });
+  },
+  task_failed(team, { data, at }) {
+    const task = team.tasks.get(data.task_id);
+    if (task) Object.assign(task, { status: 'failed', error: data.error, lease_expires_at: undefined, updated_at: at });
+  },
+};
+
+/** A done task of a lean view: its status alone (counts, dependencies), and little else. */
+const doneTask = (team: TeamView, taskId: string, status: 'completed' | 'failed') => {
+  if (team.tasks.has(taskId)) team.tasks.set(taskId, { task_id: taskId, title: '', blocked_by: NO_DEPS, status, notes: NO_NOTES, created_at: '', updated_at: '' });
+};
+
+/** Tasks without texts or times (nothing that reads a lean view shows them): statuses, owners, leases, dependencies. */
+const tasksWithoutTexts: TeamHandlers = {
+  ...claims(() => ''),
+  task_created(team, { data: d }) {
+    const blocked_by = d.blocked_by?.length ? d.blocked_by : NO_DEPS;
+    team.tasks.set(d.task_id, { task_id: d.task_id, title: '', description: undefined, blocked_by, status: 'open', notes: NO_NOTES, created_at: '', updated_at: '' });
+  },
+  task_updated(team, { data: d }) {
+    const task = team.tasks.get(d.task_id);
+    if (!task) return;
+    if (d.blocked_by !== undefined) task.blocked_by = d.blocked_by;
+    task.updated_at = '';
+  },
+  task_completed: (team, { data }) => doneTask(team, data.task_id, 'completed'),
+  task_failed: (team, { data }) => doneTask(team, data.task_id, 'failed'),
+};
+
+/** A message sent: counted, and kept as `message` makes it. */
+const sent =
+  (message: (event: Envelope<EventOf<'message_sent'>>) => MessageView) =>
+  (team: TeamView, event: Envelope<EventOf<'message_sent'>>): void => {
+    team.messages.set(event.data.message_id, message(event));
+    team.message_count++;
+    team.unread_count++;
+  };
+
+/** A read adds its reader (once) to a new list, never a push: an unread message shares the one empty list. */
+function readBy(team: TeamView, { data }: Envelope<EventOf<'message_read'>>): void {
+  const message = team.messages.get(data.message_id);
+  if (!message || message.read_by.includes(data.member_id)) return;
+  if (message.read_by.length === 0) team.unread_count--;
+  message.read_by = [...message.read_by, data.member_id];
 }
+
+/** Every message with its body and readers: the full view. */
+const messagesWithBodies: TeamHandlers = {
+  message_sent: sent(({ data: d, at }) => ({ message_id: d.message_id, from: d.from, to: d.to, body: d.body, sent_at: at, read_by: NO_READERS })),
+  message_read: readBy,
+};
+
+/** Every message with its readers, no body: the decider answers a read once per reader and never reuses an id. */
+const messagesWithReaders: TeamHandlers = {
+  message_sent: sent(({ data: d }) => ({ message_id: d.message_id, from: d.from, to: d.to, body: '', sent_at: '', read_by: NO_READERS })),
+  message_read: readBy,
+};
+
+/** Only the unread messages, all one shared record: the lean view counts them and reads nothing more. */
+const unreadMessages: TeamHandlers = {
+  message_sent: sent(() => LEAN_MESSAGE),
+  message_read(team, { data }) {
+    if (!team.messages.delete(data.message_id)) return;
+    team.unread_count--;
+  },
+};
+
+/** A team with everything, texts included: a team's detail, folded from its log when asked for. */
+export const evolveTeam: Fold = teamFold((event) => newTeam(event, event.data.goal), { ...membersAndStatus, ...tasksWithTexts, ...messagesWithBodies });
+
+/**
+ * What lists, the posture, cleanup and leases need, without goals, titles, descriptions, results
+ * and bodies: every team stays in memory this way.
+ */
+export const evolveLeanTeam: Fold = teamFold((event) => newTeam(event, undefined), { ...membersAndStatus, ...tasksWithoutTexts, ...unreadMessages });
+
+/** What the team decider needs: the lean view, but with every message and its readers. */
+export const evolveDecisionTeam: Fold = teamFold((event) => newTeam(event, undefined), { ...membersAndStatus, ...tasksWithoutTexts, ...messagesWithReaders });
 
 /** A message is in a member's inbox when it is addressed to them or to everyone, and not their own. */
 export function inboxOf(team: TeamView, memberId: string): MessageView[] {
@@ -273,13 +289,13 @@ export const teamsProjection: Projection<Map<string, TeamView>> = {
   evolve(teams, event) {
     // Only team_created makes a new team object; every other event folds into the one there is.
     if (previous.teams === teams && previous.stream === event.stream && event.type !== 'team_created') {
-      evolveTeam(previous.team, event, 'lean');
+      evolveLeanTeam(previous.team, event);
       return teams;
     }
     const id = idIn('teams', event.stream);
     if (id === undefined) return teams;
     const team = teams.get(id);
-    const next = evolveTeam(team, event, 'lean');
+    const next = evolveLeanTeam(team, event);
     if (next && next !== team) teams.set(id, next);
     previous.teams = teams;
     previous.stream = event.stream;

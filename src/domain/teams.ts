@@ -1,5 +1,5 @@
 import type { DomainEvent, EventOf } from '../../events/index.js';
-import { activeMembers, evolveTeam, taskIsBlocked, type TaskView, type TeamView } from '../../projections/team.js';
+import { activeMembers, evolveDecisionTeam, taskIsBlocked, type TaskView, type TeamView } from '../../projections/team.js';
 import { BmoError } from '../errors.js';
 import type { Entity } from './entity.js';
 
@@ -229,4 +229,4 @@ function assertNever(value: never): never {
 }
 
 /** The team write model keeps what the decider reads, no texts (`decide`): a chatty team's model stays small. */
-export const teamEntity: Entity<TeamView, TeamCommand> = { kind: 'teams', evolve: (team, event) => evolveTeam(team, event, 'decide'), decide: decideTeam };
+export const teamEntity: Entity<TeamView, TeamCommand> = { kind: 'teams', evolve: evolveDecisionTeam, decide: decideTeam };

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DomainEvent, Envelope, EventOf } from '../../events/index.js';
-import { evolveTeam, teamsProjection, teamSummary, type TeamFold, type TeamView } from '../../projections/team.js';
+import { evolveDecisionTeam, evolveLeanTeam, evolveTeam, teamsProjection, teamSummary, type TeamView } from '../../projections/team.js';
 import { teamEntity } from '../../src/domain/teams.js';
 import { given } from '../helpers/given.js';
 
@@ -351,8 +351,8 @@ test('every team fold counts unread messages alike: a message is unread until it
     ev('message_read', { message_id: 'm1', member_id: 'bob' }),
     ev('message_read', { message_id: 'nope', member_id: 'bob' }),
   ];
-  const fold = (mode: TeamFold) => history.reduce<TeamView | undefined>((team, event, i) => evolveTeam(team, stored(event, i + 1), mode), undefined)!;
-  const [full, lean, decide] = [fold('full'), fold('lean'), fold('decide')];
+  const fold = (evolve: typeof evolveTeam) => history.reduce<TeamView | undefined>((team, event, i) => evolve(team, stored(event, i + 1)), undefined)!;
+  const [full, lean, decide] = [fold(evolveTeam), fold(evolveLeanTeam), fold(evolveDecisionTeam)];
   for (const team of [full, lean, decide]) assert.equal(teamSummary(team).messages, { total: 3, unread: 1 });
   assert.equal([...full.messages.values()].map((m) => [m.message_id, m.read_by]), [['m1', ['bob']], ['m2', ['ann', 'bob']], ['m3', []]]);
   assert.equal([...decide.messages.values()].map((m) => [m.message_id, m.read_by, m.body]), [['m1', ['bob'], ''], ['m2', ['ann', 'bob'], ''], ['m3', [], '']]);
