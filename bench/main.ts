@@ -19,6 +19,7 @@ import { encodeLine, JsonlEventStore } from '../src/store/index.js';
 import { fdatasyncLoop, serialAppendLoop, startDurableNoopServer, startNoopServer, startRawWsServer } from './ceilings.js';
 import { BenchChild, fmt, mainThreadCpuUs, percentile, round, sortedCopy, type ChildMessage } from './common.js';
 import type { LoadConfig, LoadResult } from './load.js';
+import { measureMcpVsHttp } from './mcp.js';
 import { measureFirstLoad } from './page.js';
 import { writeReplayData } from './replay-data.js';
 
@@ -378,6 +379,16 @@ async function main(): Promise<void> {
     log(`  ${fmt(firstLoad.bytes / 1024, 1)} KB received: ${fmt(firstLoad.http_bytes / 1024, 1)} KB over ${firstLoad.requests} HTTP responses, ${fmt(firstLoad.ws_bytes / 1024, 1)} KB in ${firstLoad.ws_frames} WebSocket frames; ${firstLoad.teams_rows} team rows shown, live after ${fmt(firstLoad.ms)} ms`);
     out.figures.page_first_load = { kb: round(firstLoad.bytes / 1024, 1), http_kb: round(firstLoad.http_bytes / 1024, 1), ws_kb: round(firstLoad.ws_bytes / 1024, 1), requests: firstLoad.requests, ws_frames: firstLoad.ws_frames, teams: REPLAY_STREAMS, rows_shown: firstLoad.teams_rows, ms: round(firstLoad.ms) };
     out.targets.page_first_load_kb = { value: round(firstLoad.bytes / 1024, 1), target: '<= 200', ok: firstLoad.bytes <= 200 * 1024 };
+
+    // ── (6) message_send through one stdio MCP client vs over HTTP from one client ──────────────
+    log('(6) message_send: one stdio MCP client (bmo mcp) vs one HTTP client, one call in flight each…');
+    const mcpBmo = await startBenchBmo(join(root, 'mcp'));
+    closers.push(() => mcpBmo.close());
+    await createTeam(mcpBmo, 'bench-mcp');
+    const mcp = await measureMcpVsHttp(mcpBmo.url!, TOKEN, 'bench-mcp');
+    await closers.pop()!();
+    out.figures.mcp_message_send = mcp;
+    out.targets.mcp_http_ratio = { value: mcp.ratio, target: '>= 0.5', ok: mcp.ratio >= 0.5 };
   } finally {
     for (const child of children) await child.stop().catch(() => {});
     for (const close of closers.reverse()) await close().catch(() => {});
@@ -408,6 +419,7 @@ async function main(): Promise<void> {
   console.log(`  restart from a snapshot at ${fmt(f.replay.events)} events: ${f.snapshot_restart.ms.map(fmt).join(', ')} ms vs the full replay's best (ratio ${f.snapshot_restart.ratio.toFixed(3)}, target ≤ 0.10: ${ok(t.snapshot_restart_ratio.ok)}); the snapshot: ${fmt(f.snapshot_restart.bytes / 1024 / 1024, 1)} MB, written in ${fmt(f.snapshot_restart.write_ms)} ms`);
   console.log(`  replay RSS: ${fmt(f.replay.rss_mb)} MB after start(), ${fmt(f.replay.rss_after_gc_mb)} MB after gc  (target ≤ 300 MB: ${ok(t.replay_rss_mb.ok)})`);
   console.log(`  the page's first load over ${fmt(REPLAY_STREAMS)} teams: ${fmt(f.page_first_load.kb, 1)} KB over the wire (HTTP ${fmt(f.page_first_load.http_kb, 1)} KB, WebSocket ${fmt(f.page_first_load.ws_kb, 1)} KB)  (target ≤ 200 KB: ${ok(t.page_first_load_kb.ok)})`);
+  console.log(`  message_send through one stdio MCP client: ${fmt(f.mcp_message_send.mcp_per_s)}/s vs ${fmt(f.mcp_message_send.http_per_s)}/s over HTTP from one client (ratio ${f.mcp_message_send.ratio.toFixed(2)}, target ≥ 0.5: ${ok(t.mcp_http_ratio.ok)})`);
   console.log(`  WebSocket fan-out to ${WS_CLIENTS}: ${fmt(f.ws_fanout.deliveries_per_s)} deliveries/s  (ceiling ${fmt(c.ws_broadcast.deliveries_per_s)} raw ws deliveries/s; ratio ${f.ws_fanout.ratio.toFixed(2)}, target ≥ 0.70: ${ok(t.ws_fanout_ratio.ok)})`);
   console.log(`    and against a raw broadcast that corks its writes as bmo does (${fmt(c.ws_broadcast_corked.deliveries_per_s)}/s): ratio ${f.ws_fanout.ratio_to_corked_raw.toFixed(2)}, with bmo's durable appends inside its time`);
   const allOk = Object.values(t).every((x: any) => x.ok);
