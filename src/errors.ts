@@ -79,6 +79,17 @@ export class CorruptLogError extends BmoError {
   }
 }
 
+/** Another write with this Idempotency-Key is in the store already (another instance took it): the caller answers with that one. */
+export class IdempotencyKeyTakenError extends BmoError {
+  readonly key: string;
+
+  constructor(key: string) {
+    super('conflict', `Idempotency-Key "${key}" was taken by another write meanwhile; retry with the same key to get its answer`);
+    this.name = 'IdempotencyKeyTakenError';
+    this.key = key;
+  }
+}
+
 export class StoreLockedError extends BmoError {
   /** Who holds it, as its LOCK says: `bmo serve`, or a CLI command such as `bmo workstream finding`. */
   readonly holder: string;

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, pipeline as pipeStreams } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import ndjson from 'ndjson';
 import type { StreamKind, StreamName } from '../../events/index.js';
@@ -47,11 +47,13 @@ function wantsNdjson(request: FastifyRequest): boolean {
 async function sendStreamEvents(pipeline: Pipeline, request: FastifyRequest, reply: FastifyReply, stream: StreamName, fromSeq: number) {
   const events = pipeline.store.readStream(stream, fromSeq);
   if (wantsNdjson(request)) {
-    const body = Readable.from(
+    const source = Readable.from(
       (async function* () {
         for await (const { envelope } of events) yield envelope;
       })(),
-    ).pipe(ndjson.stringify());
+    );
+    // pipeline, not pipe: a read error mid-log destroys the body (fastify then ends the response), never goes unhandled.
+    const body = pipeStreams(source, ndjson.stringify(), (error) => error && request.log.warn({ err: error }, 'reading a log for an NDJSON answer failed; the response was cut off'));
     return reply.type('application/x-ndjson').send(body);
   }
   const out = [];

@@ -19,7 +19,7 @@ export function queryInt(min: number, max = Number.MAX_SAFE_INTEGER) {
   const wanted = wantedNumber(min, max);
   return z
     .string()
-    .regex(/^\d{1,15}$/, wanted)
+    .regex(/^\d{1,16}$/, wanted)
     .transform(Number)
     .refine((n) => n >= min && n <= max, wanted);
 }

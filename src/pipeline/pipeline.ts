@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { streamKind, streamRef, type Envelope, type Meta, type StreamName } from '../../events/index.js';
 import type { Entity } from '../domain/entity.js';
 import { systemClock, type Clock } from '../clock.js';
-import { BmoError, VersionConflictError } from '../errors.js';
+import { BmoError, IdempotencyKeyTakenError, VersionConflictError } from '../errors.js';
 import { isoOf, type EventStore, type StoredEvent } from '../store/index.js';
 import { evolveTeam, type TeamView } from '../../projections/team.js';
 import { evolveWorkstream, type WorkstreamView } from '../../projections/workstream.js';
@@ -143,13 +143,27 @@ export class Pipeline {
     return oneByOne(this.inflight, key, async () => {
       // On a shared store the first request may have gone to another instance: see its writes first.
       await this.store.catchUp?.();
-      const seen = this.readModels.idempotency.get(key);
-      if (!seen) return this.run(entity, id, command, context);
-      if (seen.request_hash !== (context.requestHash ?? '')) {
-        throw new BmoError('idempotency_mismatch', `Idempotency-Key "${key}" was already used for a different request; use a new key for a new request`);
+      if (!this.readModels.idempotency.has(key)) {
+        try {
+          return await this.run(entity, id, command, context);
+        } catch (error) {
+          // Another instance wrote with the key at the same moment: answer with its write.
+          if (!(error instanceof IdempotencyKeyTakenError)) throw error;
+          await this.store.catchUp?.();
+        }
       }
-      return this.readRange(seen.stream as StreamName, seen.first_seq, seen.last_seq);
+      return this.answerAgain(key, context);
     });
+  }
+
+  /** What the first request with `key` answered, read back from the log. */
+  private answerAgain(key: string, context: CommandContext): Promise<Envelope[]> {
+    const seen = this.readModels.idempotency.get(key);
+    if (!seen) throw new BmoError('store_unavailable', `Idempotency-Key "${key}" was taken by a write this instance has not seen yet; retry with the same key`);
+    if (seen.request_hash !== (context.requestHash ?? '')) {
+      throw new BmoError('idempotency_mismatch', `Idempotency-Key "${key}" was already used for a different request; use a new key for a new request`);
+    }
+    return this.readRange(seen.stream as StreamName, seen.first_seq, seen.last_seq);
   }
 
   /**
@@ -206,7 +220,7 @@ export class Pipeline {
     }
     let durable: Promise<Envelope[]>;
     try {
-      durable = this.store.append(stream, events, { expectedVersion: model.version, meta, at: now });
+      durable = this.store.append(stream, events, { expectedVersion: model.version, meta, at: now, claimKey: context.idempotencyKey });
     } catch (error) {
       if (error instanceof VersionConflictError) this.dropWriteModel(stream, model); // the store knows a later version than the model
       throw error;

@@ -8,12 +8,14 @@ export interface Tables {
   schema: string;
   events: string;
   head: string;
+  /** Idempotency keys, one row each: the unique constraint holds a key to one write across instances. */
+  keys: string;
   channel: string;
 }
 
 export function tablesFor(schema: string): Tables {
   // A NOTIFY channel name is at most 63 bytes; two schemas sharing a prefix only wake each other.
-  return { schema, events: `"${schema}".events`, head: `"${schema}".head`, channel: `bmo_${schema}`.slice(0, 63) };
+  return { schema, events: `"${schema}".events`, head: `"${schema}".head`, keys: `"${schema}".keys`, channel: `bmo_${schema}`.slice(0, 63) };
 }
 
 /** `host:port/database` of a PostgreSQL url, never its password. */
@@ -26,8 +28,11 @@ export function describeUrl(url: string): string {
   }
 }
 
-/** Creates the tables when missing, in one transaction under a lock two starting instances share. */
-export async function ensureSchema(pool: pg.Pool, t: Tables, where: string): Promise<void> {
+/**
+ * Creates the tables when missing and brings an older schema up to date, in one transaction under
+ * a lock two starting instances share; answers what it changed, for the log.
+ */
+export async function ensureSchema(pool: pg.Pool, t: Tables, where: string): Promise<string[]> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -36,12 +41,14 @@ export async function ensureSchema(pool: pg.Pool, t: Tables, where: string): Pro
     // Only when missing: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
     const { rows: found } = await client.query<{ ready: boolean }>(`SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ready`, [t.events, t.head]);
     if (!found[0].ready) await client.query(createTables(t));
+    const migrated = await migrate(client, t);
     await client.query(`INSERT INTO ${t.head} (one, pos) VALUES (true, coalesce((SELECT max(pos) FROM ${t.events}), 0)) ON CONFLICT DO NOTHING`);
     const { rows } = await client.query<{ head: string; max: string | null }>(`SELECT (SELECT pos FROM ${t.head}) AS head, (SELECT max(pos) FROM ${t.events}) AS max`);
     const head = Number(rows[0].head);
     const max = Number(rows[0].max ?? 0);
     if (head < max) throw new CorruptLogError(`postgres ${where} ${t.head}`, 0, `head is at pos ${head} but the events table goes to ${max}; set it with UPDATE ${t.head} SET pos = ${max}`);
     await client.query('COMMIT');
+    return migrated;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
@@ -50,13 +57,46 @@ export async function ensureSchema(pool: pg.Pool, t: Tables, where: string): Pro
   }
 }
 
+/** Each step checks before it changes anything, so it runs on every start. */
+async function migrate(client: pg.PoolClient, t: Tables): Promise<string[]> {
+  const done: string[] = [];
+  const { rows } = await client.query<{ data_type: string }>(
+    `SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'events' AND column_name = 'seq'`,
+    [t.schema],
+  );
+  if (rows[0]?.data_type === 'integer') {
+    // A 32-bit seq refused from_seq past 2^31 with an error; the column grows in place.
+    await client.query(`ALTER TABLE ${t.events} ALTER COLUMN seq TYPE bigint`);
+    done.push('events.seq integer -> bigint');
+  }
+  const { rows: keys } = await client.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [t.keys]);
+  if (!keys[0].present) {
+    await client.query(`
+      CREATE TABLE ${t.keys} (
+        key text PRIMARY KEY,
+        stream text NOT NULL,
+        first_seq bigint NOT NULL,
+        last_seq bigint NOT NULL,
+        request_hash text NOT NULL
+      );
+      COMMENT ON TABLE ${t.keys} IS 'bmo: one row per Idempotency-Key, written in the transaction of the append it names';
+      INSERT INTO ${t.keys} (key, stream, first_seq, last_seq, request_hash)
+        SELECT line::jsonb->'meta'->>'idempotency_key', stream, min(seq), max(seq), coalesce(min(line::jsonb->'meta'->>'request_hash'), '')
+        FROM ${t.events} WHERE line::jsonb->'meta' ? 'idempotency_key'
+        GROUP BY 1, 2 ON CONFLICT DO NOTHING;
+    `);
+    done.push('keys table created from the events');
+  }
+  return done;
+}
+
 function createTables(t: Tables): string {
   return `
     CREATE SCHEMA IF NOT EXISTS "${t.schema}";
     CREATE TABLE IF NOT EXISTS ${t.events} (
       pos bigint PRIMARY KEY,
       stream text NOT NULL,
-      seq integer NOT NULL CHECK (seq > 0),
+      seq bigint NOT NULL CHECK (seq > 0),
       id uuid NOT NULL,
       type text NOT NULL,
       at timestamptz NOT NULL,

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { DomainEvent, Envelope, Meta, StreamName } from '../../events/index.js';
-import { BmoError, VersionConflictError } from '../errors.js';
+import { BmoError, IdempotencyKeyTakenError, VersionConflictError } from '../errors.js';
 import { versionMatches } from './checks.js';
 import { encodeLine } from './line.js';
 import type { PostgresFollower, StreamStates } from './postgres-follower.js';
@@ -20,6 +20,7 @@ export interface PendingAppend {
   at: string;
   meta: Meta;
   ids: string[];
+  claimKey?: string;
   /** Built inside the transaction, once pos and seq are known. */
   stored: StoredEvent[];
   lastPos: number;
@@ -27,7 +28,8 @@ export interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
-type Refused = { append: PendingAppend; actual: number };
+/** Refused at commit: its expected version did not hold (`actual`), or its key was taken. */
+type Refused = { append: PendingAppend; actual: number; keyTaken?: boolean };
 
 export interface WriterDeps {
   logger: Logger;
@@ -36,6 +38,27 @@ export interface WriterDeps {
   pool: () => pg.Pool;
   streams: StreamStates;
   follower: PostgresFollower;
+}
+
+/** The Idempotency-Keys one transaction records: the claimed ones must be new, the others (an import) extend their row. */
+class KeyRows {
+  key: string[] = [];
+  stream: string[] = [];
+  first: number[] = [];
+  last: number[] = [];
+  hash: string[] = [];
+  claimed: boolean[] = [];
+
+  add(append: PendingAppend): void {
+    const key = append.meta.idempotency_key;
+    if (!key) return;
+    this.key.push(key);
+    this.stream.push(append.stream);
+    this.first.push(append.stored[0].envelope.seq);
+    this.last.push(append.stored[append.stored.length - 1].envelope.seq);
+    this.hash.push(append.meta.request_hash ?? '');
+    this.claimed.push(append.claimKey !== undefined);
+  }
 }
 
 /** The columns of the rows one transaction inserts. */
@@ -135,10 +158,13 @@ export class PostgresWriter {
         [[...new Set(batch.map((a) => a.stream))]],
       );
       const current = new Map(rows.map((r) => [r.stream, Number(r.seq)]));
+      const taken = await this.takenKeys(client, batch);
       const cols = new Rows();
-      outcome = this.place(batch, current, Number(headRow.pos), cols);
+      const keys = new KeyRows();
+      outcome = this.place(batch, current, taken, Number(headRow.pos), cols);
+      for (const append of outcome.accepted) keys.add(append);
       if (outcome.accepted.length > 0) {
-        await this.insert(client, cols);
+        await this.insert(client, cols, keys);
         committing = true;
         await client.query('COMMIT');
       } else {
@@ -154,14 +180,29 @@ export class PostgresWriter {
     this.committed(outcome.accepted, outcome.refused);
   }
 
-  /** Gives each append whose expected version holds its positions and seqs, into `cols`; the others are refused. */
-  private place(batch: PendingAppend[], current: Map<string, number>, head: number, cols: Rows): { accepted: PendingAppend[]; refused: Refused[] } {
+  /** The claimed keys of `batch` some write holds already: under the head lock, no other transaction can take one meanwhile. */
+  private async takenKeys(client: PoolClient, batch: PendingAppend[]): Promise<Set<string>> {
+    const claimed = batch.flatMap((a) => (a.claimKey === undefined ? [] : [a.claimKey]));
+    if (claimed.length === 0) return new Set();
+    const { rows } = await client.query<{ key: string }>(`SELECT key FROM ${this.d.t.keys} WHERE key = ANY($1::text[])`, [claimed]);
+    return new Set(rows.map((r) => r.key));
+  }
+
+  /** Gives each append whose expected version holds and whose key is free its positions and seqs, into `cols`; the others are refused. */
+  private place(batch: PendingAppend[], current: Map<string, number>, taken: Set<string>, head: number, cols: Rows): { accepted: PendingAppend[]; refused: Refused[] } {
     let pos = head;
     const refused: Refused[] = [];
     const refusedStreams = new Set<string>();
     const accepted: PendingAppend[] = [];
     for (const append of batch) {
       const version = current.get(append.stream) ?? 0;
+      if (append.claimKey !== undefined) {
+        if (taken.has(append.claimKey)) {
+          refused.push({ append, actual: version, keyTaken: true });
+          continue;
+        }
+        taken.add(append.claimKey); // a second append with the key in this batch is refused too
+      }
       const stale = append.expected !== 'any' && (refusedStreams.has(append.stream) || append.epoch !== this.d.streams.get(append.stream).epoch);
       if (stale || !versionMatches(append.expected, version)) {
         refused.push({ append, actual: version });
@@ -189,12 +230,28 @@ export class PostgresWriter {
     return { accepted, refused };
   }
 
-  private async insert(client: PoolClient, cols: Rows): Promise<void> {
+  private async insert(client: PoolClient, cols: Rows, keys: KeyRows): Promise<void> {
     const last = cols.pos[cols.pos.length - 1];
+    if (keys.key.length > 0) {
+      // A claimed key is inserted plainly: the unique constraint refuses a second write with it, whatever got past the check.
+      await client.query(
+        `INSERT INTO ${this.d.t.keys} AS k (key, stream, first_seq, last_seq, request_hash)
+         SELECT key, stream, first_seq, last_seq, request_hash FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::boolean[])
+           AS u(key, stream, first_seq, last_seq, request_hash, claimed) WHERE claimed`,
+        [keys.key, keys.stream, keys.first, keys.last, keys.hash, keys.claimed],
+      );
+      await client.query(
+        `INSERT INTO ${this.d.t.keys} AS k (key, stream, first_seq, last_seq, request_hash)
+         SELECT key, stream, first_seq, last_seq, request_hash FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::boolean[])
+           AS u(key, stream, first_seq, last_seq, request_hash, claimed) WHERE NOT claimed
+         ON CONFLICT (key) DO UPDATE SET last_seq = greatest(k.last_seq, excluded.last_seq) WHERE k.stream = excluded.stream`,
+        [keys.key, keys.stream, keys.first, keys.last, keys.hash, keys.claimed],
+      );
+    }
     await client.query(
       `WITH h AS (UPDATE ${this.d.t.head} SET pos = $1::bigint),
             ins AS (INSERT INTO ${this.d.t.events} (pos, stream, seq, id, type, at, line)
-                    SELECT * FROM unnest($2::bigint[], $3::text[], $4::int[], $5::uuid[], $6::text[], $7::timestamptz[], $8::text[]))
+                    SELECT * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::timestamptz[], $8::text[]))
        SELECT pg_notify($9, $1::bigint::text)`,
       [last, cols.pos, cols.stream, cols.seq, cols.id, cols.type, cols.at, cols.line, this.d.t.channel],
     );
@@ -209,7 +266,7 @@ export class PostgresWriter {
   }
 
   private committed(accepted: PendingAppend[], refused: Refused[]): void {
-    for (const { append, actual } of refused) append.reject(new VersionConflictError(append.stream, append.expected, actual));
+    for (const { append, actual, keyTaken } of refused) append.reject(keyTaken ? new IdempotencyKeyTakenError(append.claimKey!) : new VersionConflictError(append.stream, append.expected, actual));
     for (const append of accepted) {
       const state = this.d.streams.get(append.stream);
       const last = append.stored[append.stored.length - 1].envelope.seq;

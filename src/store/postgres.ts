@@ -110,7 +110,8 @@ export class PostgresEventStore implements EventStore {
       } catch (error) {
         throw new BmoError('store_unavailable', `PostgreSQL at ${this.where} does not answer (${(error as Error).message}); check [store] url and that the server is running`, { cause: error });
       }
-      await ensureSchema(pool, this.t, this.where);
+      const migrated = await ensureSchema(pool, this.t, this.where);
+      if (migrated.length > 0) this.logger.info({ schema: this.schema, migrated }, 'the PostgreSQL schema was brought up to date');
       await this.follower.listen();
       await this.follower.replay(options);
       if (this.state !== 'opening') throw new BmoError('store_unavailable', 'the store was closed while it opened');
@@ -193,6 +194,7 @@ export class PostgresEventStore implements EventStore {
       at: isoOf(options.at ?? new Date()),
       meta: options.meta ?? {},
       ids: checked.map((_, i) => options.ids?.[i] ?? randomUUID()),
+      claimKey: options.claimKey,
       stored: [],
       lastPos: 0,
       resolve: noop,

@@ -13,6 +13,11 @@ export interface AppendOptions {
   at?: Date;
   /** The events' ids, when they have them already (an import); otherwise new UUIDs. */
   ids?: string[];
+  /**
+   * The append is the one write of this Idempotency-Key: a store shared by several instances
+   * refuses it with IdempotencyKeyTakenError, nothing written, when another write took the key.
+   */
+  claimKey?: string;
 }
 
 /** What a store reports of its writes, for metrics; it must not throw or block. */
