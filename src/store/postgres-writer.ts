@@ -153,7 +153,7 @@ export class PostgresWriter {
       const results = (await client.query(`BEGIN; SELECT pos FROM ${this.d.t.head} FOR UPDATE`)) as unknown as pg.QueryResult<{ pos: string }>[];
       const headRow = results[1].rows[0];
       if (!headRow) throw new Error(`${this.d.t.head} has no row`);
-      const { rows } = await client.query<{ stream: string; seq: number }>(
+      const { rows } = await client.query<{ stream: string; seq: string }>(
         `SELECT s.stream, coalesce((SELECT e.seq FROM ${this.d.t.events} e WHERE e.stream = s.stream ORDER BY e.seq DESC LIMIT 1), 0) AS seq FROM unnest($1::text[]) AS s(stream)`,
         [[...new Set(batch.map((a) => a.stream))]],
       );

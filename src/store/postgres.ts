@@ -213,7 +213,7 @@ export class PostgresEventStore implements EventStore {
     const head = this.follower.head();
     let seq = Math.max(1, fromSeq);
     for (;;) {
-      const { rows } = await pool.query<{ pos: string; seq: number; line: string }>(
+      const { rows } = await pool.query<{ pos: string; seq: string; line: string }>(
         `SELECT pos, seq, line FROM ${this.t.events} WHERE stream = $1 AND seq >= $2 AND pos <= $3 ORDER BY seq LIMIT ${PAGE}`,
         [stream, seq, head],
       );

@@ -289,9 +289,9 @@ it('the table holds one row per event with the stored line byte for byte', async
   const [a] = all;
   try {
     const acked = await a.store.append('teams/bytes', [message('ünïcødé ✓ "quoted"\nnewline'), message('tab\t, emoji 🦀 and \u2028 separators')]);
-    const rows = await sql<{ pos: string; stream: string; seq: number; id: string; type: string; line: string }>(`SELECT pos, stream, seq, id::text AS id, type, line FROM "${schema}".events ORDER BY pos`);
+    const rows = await sql<{ pos: string; stream: string; seq: string; id: string; type: string; line: string }>(`SELECT pos, stream, seq, id::text AS id, type, line FROM "${schema}".events ORDER BY pos`);
     assert.equal(
-      rows.map((r) => [Number(r.pos), r.stream, r.seq, r.id, r.type]),
+      rows.map((r) => [Number(r.pos), r.stream, Number(r.seq), r.id, r.type]),
       acked.map((e) => [e.pos, e.stream, e.seq, e.id, e.type]),
     );
     assert.equal(
