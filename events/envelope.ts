@@ -9,6 +9,10 @@ export const MetaSchema = z.strictObject({
   idempotency_key: text(200).optional(),
   request_hash: text(64).optional(),
   actor: text(64).optional(),
+  /** The events of one append of two or more: recovery serves all of them or none. */
+  batch: z.strictObject({ first_seq: z.number().int().positive(), count: z.number().int().min(2) }).optional(),
+  /** The operation spanning several streams this event belongs to (its `operation_started` in system/operations). */
+  operation_id: text(64).optional(),
 });
 export type Meta = z.output<typeof MetaSchema>;
 

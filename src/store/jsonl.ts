@@ -225,7 +225,8 @@ export class JsonlEventStore implements EventStore {
     const info = known ?? this.streamInfo(stream as StreamName, kind);
 
     const at = isoOf(options.at ?? new Date());
-    const meta = options.meta ?? {};
+    // The events of one append are all or nothing on recovery: several carry their batch (scan.ts).
+    const meta = checked.length > 1 ? { ...options.meta, batch: { first_seq: info.seq + 1, count: checked.length } } : (options.meta ?? {});
     const pending: PendingAppend = { stream: info, events: [], resolve: noop, reject: noop, madeAt: performance.now() };
     for (let i = 0; i < checked.length; i++) {
       const event = checked[i];

@@ -54,6 +54,7 @@ export function scanLog(
   let seq = from.seq;
   let firstBad: { line: number; reason: string } | undefined;
   let size = 0;
+  const batch = new BatchHolder();
   try {
     size = fs.fstatSync(fd).size;
     let offset = from.offset;
@@ -88,10 +89,14 @@ export function scanLog(
           return;
         }
         const { envelope } = decoded as { envelope: Envelope };
+        const line: HeldLine = { envelope, offset: bufStart + s, length: e - s + 1, lineNo };
         seq = envelope.seq;
-        goodEnd = bufStart + e + 1;
-        lastPos = envelope.pos;
-        onLine(envelope, bufStart + s, e - s + 1, lineNo);
+        if (batch.hold(file, line)) return;
+        for (const held of batch.release(line)) {
+          goodEnd = held.offset + held.length;
+          lastPos = held.envelope.pos;
+          onLine(held.envelope, held.offset, held.length, held.lineNo);
+        }
       });
       carried = end - rest;
       if (carried > 0) buf.copy(buf, 0, rest, end);
@@ -99,5 +104,49 @@ export function scanLog(
   } finally {
     fs.closeSync(fd);
   }
+  // A batch cut short at the end is torn like a line: none of it is served.
+  const open = batch.unfinished();
+  if (open) return { size, goodEnd, seq: open.first_seq - 1, lastPos, badLine: firstBad?.reason ?? `${open.held} of the ${open.count} events of one append (seq ${open.first_seq} on)` };
   return { size, goodEnd, seq, lastPos, badLine: firstBad?.reason };
+}
+
+interface HeldLine {
+  envelope: Envelope;
+  offset: number;
+  length: number;
+  lineNo: number;
+}
+
+/** The lines of one append of several (meta.batch) are held back until its last one is read. */
+class BatchHolder {
+  private held: HeldLine[] = [];
+  private open: { first_seq: number; count: number } | undefined;
+
+  /** True when `line` is held back, the batch not yet complete; a line that breaks into an open batch is corruption. */
+  hold(file: string, line: HeldLine): boolean {
+    const marker = line.envelope.meta?.batch;
+    if (this.open && (marker?.first_seq !== this.open.first_seq || marker.count !== this.open.count)) {
+      throw new CorruptLogError(file, line.lineNo, `seq ${line.envelope.seq} is not of the append that began at seq ${this.open.first_seq} (${this.open.count} events)`);
+    }
+    if (!marker || line.envelope.seq === marker.first_seq + marker.count - 1) return false;
+    if (!this.open) {
+      if (line.envelope.seq !== marker.first_seq) throw new CorruptLogError(file, line.lineNo, `seq ${line.envelope.seq} opens an append said to begin at seq ${marker.first_seq}`);
+      this.open = { first_seq: marker.first_seq, count: marker.count };
+    }
+    this.held.push(line);
+    return true;
+  }
+
+  /** `line` plus the lines held before it, now that their batch is whole (or `line` is in none). */
+  release(line: HeldLine): HeldLine[] {
+    if (!this.open) return [line];
+    const out = [...this.held, line];
+    this.held = [];
+    this.open = undefined;
+    return out;
+  }
+
+  unfinished(): { first_seq: number; count: number; held: number } | undefined {
+    return this.open && { ...this.open, held: this.held.length };
+  }
 }
