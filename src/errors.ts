@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   remote_timeout: 504,
   store_unavailable: 503,
   store_locked: 503,
+  store_read_only: 503,
   corrupt_log: 500,
   internal: 500,
 } as const;

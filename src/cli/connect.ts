@@ -63,13 +63,17 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
       url,
       token,
       async request(method, path, body, headers = {}) {
-        const response = await fetch(`${url}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const text = await response.text();
-        return { status: response.status, json: text ? safeJson(text) : undefined };
+        const keyed = withKey(method, headers);
+        const send = async (): Promise<Reply> => {
+          const response = await fetch(`${url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...keyed },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          const text = await response.text();
+          return { status: response.status, json: text ? safeJson(text) : undefined };
+        };
+        return retriedOnce(method, send);
       },
       async close() {},
     };
@@ -88,7 +92,7 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
       const response = await local.server.inject({
         method: method as 'GET',
         url: path,
-        headers: { authorization: `Bearer ${local.token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        headers: { authorization: `Bearer ${local.token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...withKey(method, headers) },
         payload: body === undefined ? undefined : JSON.stringify(body),
       });
       return { status: response.statusCode, json: response.body ? safeJson(response.body) : undefined };
@@ -123,6 +127,35 @@ async function openLocal(config: Config, url: string, options: ConnectOptions): 
       pause = Math.min(pause * 2, 100);
     }
   }
+}
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Every write carries an Idempotency-Key (the caller's, or a new one), so that it can be sent again safely. */
+function withKey(method: string, headers: Record<string, string>): Record<string, string> {
+  if (!WRITES.has(method.toUpperCase()) || Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key')) return headers;
+  return { ...headers, 'idempotency-key': randomUUID() };
+}
+
+/**
+ * A write whose outcome is unknown (503, or the connection reset before an answer) is sent once
+ * more with the same key: the server answers what it did the first time, or does it now.
+ */
+async function retriedOnce(method: string, send: () => Promise<Reply>): Promise<Reply> {
+  if (!WRITES.has(method.toUpperCase())) return send();
+  try {
+    const reply = await send();
+    if (reply.status !== 503) return reply;
+  } catch (error) {
+    if (!isReset(error)) throw error;
+  }
+  return send();
+}
+
+/** fetch's error for a connection that closed or reset before the answer came. */
+function isReset(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } })?.cause;
+  return error instanceof TypeError && ['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED'].includes(cause?.code ?? '');
 }
 
 /** The parsed JSON of a body, or the text itself when it is not JSON. */

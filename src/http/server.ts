@@ -83,7 +83,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     done();
   });
 
-  app.get('/healthz', async () => ({ ok: true, pos: pipeline.store.head() }));
+  app.get('/healthz', async () => {
+    const readOnly = pipeline.store.readOnlyReason?.();
+    return readOnly ? { ok: true, pos: pipeline.store.head(), read_only: readOnly } : { ok: true, pos: pipeline.store.head() };
+  });
 
   void app.register(pageRoutes);
   void app.register(openApiRoutes);

@@ -124,6 +124,8 @@ export class JsonlEventStore implements EventStore {
   private assignedPos = 0;
   private committedPos = 0;
   private failure: unknown;
+  /** Why the store takes no writes (a full disk at startup), or undefined. */
+  private readOnly: string | undefined;
   private releaseLock: (() => void) | undefined;
   private state: 'new' | 'open' | 'closed' = 'new';
 
@@ -149,11 +151,18 @@ export class JsonlEventStore implements EventStore {
         else this.takeCheckpoint(checkpoint);
       }
       await this.recover(options);
+      this.readOnly ??= await lowOnSpace(this.dataDir);
     } catch (error) {
       this.releaseLock();
       throw error;
     }
+    if (this.readOnly) this.logger.warn({ data_dir: this.dataDir, reason: this.readOnly }, 'the store is read-only: reads are served, writes refused until a restart with space');
     this.state = 'open';
+  }
+
+  /** Why writes are refused (a full disk found at startup), or undefined when they are taken. */
+  readOnlyReason(): string | undefined {
+    return this.readOnly;
   }
 
   version(stream: StreamName): number {
@@ -214,6 +223,7 @@ export class JsonlEventStore implements EventStore {
   append(stream: StreamName, events: DomainEvent[], options: AppendOptions = {}): Promise<Envelope[]> {
     if (this.failure) throw new BmoError('store_unavailable', 'the store stopped after a failed write; restart bmo', { cause: this.failure });
     if (this.state !== 'open') throw new BmoError('store_unavailable', 'the store is not open');
+    if (this.readOnly) throw new BmoError('store_read_only', `bmo is read-only: ${this.readOnly}; nothing was written. Free space on that disk and restart bmo`);
     // A stream the store already knows has a checked name; only a new one is parsed.
     const known = this.byName.get(stream);
     const kind = known?.kind ?? parseStreamName(stream)?.kind;
@@ -445,7 +455,12 @@ export class JsonlEventStore implements EventStore {
     const refused = [...(this.syncing ?? []), ...batch, ...this.pending];
     this.syncing = undefined;
     this.pending = [];
-    const refusal = new BmoError('store_unavailable', 'a write to the log failed; nothing was acknowledged and bmo is stopping', { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    const refusal = new BmoError(
+      'store_unavailable',
+      `a write to the log failed${code ? ` (${code})` : ''} and bmo is stopping: the outcome is unknown, the write may be on disk. Once bmo is back, retry with the same Idempotency-Key: it answers what was written, or writes it now`,
+      { cause: error },
+    );
     for (const append of refused) append.reject(refusal);
     this.settle();
     this.logger.fatal({ err: error }, 'write or fdatasync failed: stopping rather than retry and acknowledge');
@@ -506,6 +521,30 @@ export class JsonlEventStore implements EventStore {
       for (const fd of fds.values()) await close(fd).catch(() => {});
     }
     return out;
+  }
+
+  /**
+   * Writes a torn tail into its own file. On a full disk no file is left behind and false comes
+   * back: the tail stays in the log (never served), and the store goes read-only until a restart.
+   */
+  private async keepTorn(tornPath: string, tail: Buffer, file: string): Promise<boolean> {
+    try {
+      const tornFd = await open(tornPath, 'wx');
+      try {
+        await promisify(fs.write)(tornFd, tail);
+        await fsync(tornFd);
+      } finally {
+        await close(tornFd);
+      }
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (!DISK_FULL.has(code)) throw error;
+      await fs.promises.rm(tornPath, { force: true });
+      this.readOnly = `the torn tail of ${file} (${tail.length} bytes) could not be kept beside it (${code}: the disk is full)`;
+      this.logger.warn({ file, torn_bytes: tail.length, code }, 'a torn tail could not be kept: it stays in the log unserved until a restart with space');
+      return false;
+    }
   }
 
   private async recover(options: OpenOptions): Promise<void> {
@@ -625,13 +664,7 @@ export class JsonlEventStore implements EventStore {
       await read(fd, tail, 0, tail.length, goodEnd);
       let tornPath = `${info.file}.torn-${lastPos}`;
       for (let n = 2; fs.existsSync(tornPath); n++) tornPath = `${info.file}.torn-${lastPos}-${n}`;
-      const tornFd = await open(tornPath, 'wx');
-      try {
-        await promisify(fs.write)(tornFd, tail);
-        await fsync(tornFd);
-      } finally {
-        await close(tornFd);
-      }
+      if (!(await this.keepTorn(tornPath, tail, info.file))) return;
       await promisify(fs.ftruncate)(fd, goodEnd);
       await fsync(fd);
       await syncDir(info.dir);
@@ -644,6 +677,18 @@ export class JsonlEventStore implements EventStore {
     }
   }
 }
+
+/** Below this many free bytes on the data directory's disk, the store starts read-only. */
+const MIN_FREE_BYTES = 64 << 10;
+
+/** Why the data directory's disk is too full to take writes, or undefined. */
+async function lowOnSpace(dataDir: string): Promise<string | undefined> {
+  const stats = await fs.promises.statfs(dataDir);
+  const free = stats.bavail * stats.bsize;
+  return free < MIN_FREE_BYTES ? `the disk of ${dataDir} has ${free} bytes free (bmo wants ${MIN_FREE_BYTES} to take writes)` : undefined;
+}
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 async function syncDir(dir: string): Promise<void> {
   const fd = await open(dir, 'r');

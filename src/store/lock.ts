@@ -74,8 +74,17 @@ export function acquireLock(dataDir: string, role: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o644);
-      writeSync(fd, JSON.stringify(owner) + '\n');
-      fsyncSync(fd);
+      try {
+        writeSync(fd, JSON.stringify(owner) + '\n');
+        fsyncSync(fd);
+      } catch (error) {
+        // A full disk: the LOCK is held by being there, without its owner line; the store starts read-only.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') {
+          closeSync(fd);
+          unlinkSync(path);
+          throw error;
+        }
+      }
       closeSync(fd);
       heldHere.add(path);
       releaseHeldOnExit();

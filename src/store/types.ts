@@ -119,5 +119,7 @@ export interface EventStore {
    * delivered here. Absent where this process is the only writer (its state is always current).
    */
   catchUp?(): Promise<void>;
+  /** Why the store refuses writes (the jsonl store on a full disk at startup), or undefined. */
+  readOnlyReason?(): string | undefined;
   close(): Promise<void>;
 }
