@@ -26,7 +26,28 @@ export const CredentialScope = z.strictObject({
 /** Host only (no scheme, no path): the remote URL never goes further than this. */
 const Host = text(255);
 
+/** A stream name an operation targets: `teams/<id>` or `sessions/<id>`. */
+const Target = text(80);
+
+export const OperationKind = z.enum(['cleanup', 'heartbeat', 'lease_sweep']);
+
 export const systemEvents = {
+  /** The intent of an operation over several streams, recorded before any of them is written (system/operations). */
+  operation_started: z.strictObject({
+    operation_id: text(64),
+    kind: OperationKind,
+    targets: z.array(Target),
+    /** The Idempotency-Key and request hash of the request that started it, for its retry and for finishing it. */
+    key: text(200).optional(),
+    request_hash: text(64).optional(),
+    scope: z.enum(['all', 'single']).optional(),
+    team_id: Id.optional(),
+    session_id: Id.optional(),
+    lease_ms: z.number().int().positive().optional(),
+  }),
+  operation_completed: z.strictObject({
+    operation_id: text(64),
+  }),
   cleanup_completed: z.strictObject({
     removed: z.number().int().nonnegative(),
     scope: CleanupScope,

@@ -22,10 +22,10 @@ export interface RecentEvent {
 
 const IDS = ['task_id', 'member_id', 'message_id'] as const;
 
-/** A team's own events, and the store-wide ones about teams (cleanups, remote health; not credentials). */
+/** A team's own events, and the store-wide ones about teams (cleanups, remote health; not credentials, nor an operation's bookkeeping). */
 export function aboutTeams(stream: string): boolean {
   const kind = streamKind(stream);
-  return kind === 'teams' || (kind === 'system' && stream !== CREDENTIALS_STREAM);
+  return kind === 'teams' || (kind === 'system' && stream !== CREDENTIALS_STREAM && stream !== 'system/operations');
 }
 
 export function recentEventOf(event: Envelope): RecentEvent {

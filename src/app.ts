@@ -5,7 +5,7 @@ import type { Clock } from './clock.js';
 import { ConfigError, hostOnly, type Config } from './config/config.js';
 import { resolveToken } from './auth-token.js';
 import { buildServer } from './http/server.js';
-import { closeLostNanites, startLeaseSweeper } from './pipeline/operations.js';
+import { closeLostNanites, finishOperations, startLeaseSweeper } from './pipeline/operations.js';
 import { teamsTelemetry } from './telemetry/teams.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { SnapshotOptions } from './pipeline/snapshotter.js';
@@ -56,6 +56,9 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   metrics.replayed((performance.now() - replayStarted) / 1000);
   metrics.watch({ head: () => store.head(), appliedPos: () => pipeline.readModels.pos, remoteDegraded: () => pipeline.readModels.remote.degraded });
   pipeline.hub.subscribe((batch) => metrics.committed(batch));
+  // An operation over several streams that a crash left part way is finished before anything is served.
+  const finished = await finishOperations(pipeline);
+  if (finished > 0) logger.warn({ operations: finished }, 'finished the operations a crash left part way');
   const token = resolveToken(config.server.token, config.server.data_dir)!;
   const remoteHost = hostOnly(config.options.teams.server_url);
   const postureOf = (models: ReadModels, now: Date) =>

@@ -63,7 +63,7 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
       url,
       token,
       async request(method, path, body, headers = {}) {
-        const keyed = withKey(method, headers);
+        const keyed = withKey(method, path, headers);
         const send = async (): Promise<Reply> => {
           const response = await fetch(`${url}${path}`, {
             method,
@@ -73,7 +73,7 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
           const text = await response.text();
           return { status: response.status, json: text ? safeJson(text) : undefined };
         };
-        return retriedOnce(method, send);
+        return retriedOnce(keyed, send);
       },
       async close() {},
     };
@@ -92,7 +92,7 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
       const response = await local.server.inject({
         method: method as 'GET',
         url: path,
-        headers: { authorization: `Bearer ${local.token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...withKey(method, headers) },
+        headers: { authorization: `Bearer ${local.token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...withKey(method, path, headers) },
         payload: body === undefined ? undefined : JSON.stringify(body),
       });
       return { status: response.statusCode, json: response.body ? safeJson(response.body) : undefined };
@@ -131,9 +131,12 @@ async function openLocal(config: Config, url: string, options: ConnectOptions): 
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** Issuing a credential shows its token once: it takes no key and is never sent twice. */
+const UNKEYED = /^\/v1\/credentials(?:\?|$)/;
+
 /** Every write carries an Idempotency-Key (the caller's, or a new one), so that it can be sent again safely. */
-function withKey(method: string, headers: Record<string, string>): Record<string, string> {
-  if (!WRITES.has(method.toUpperCase()) || Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key')) return headers;
+function withKey(method: string, path: string, headers: Record<string, string>): Record<string, string> {
+  if (!WRITES.has(method.toUpperCase()) || UNKEYED.test(path) || Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key')) return headers;
   return { ...headers, 'idempotency-key': randomUUID() };
 }
 
@@ -141,8 +144,8 @@ function withKey(method: string, headers: Record<string, string>): Record<string
  * A write whose outcome is unknown (503, or the connection reset before an answer) is sent once
  * more with the same key: the server answers what it did the first time, or does it now.
  */
-async function retriedOnce(method: string, send: () => Promise<Reply>): Promise<Reply> {
-  if (!WRITES.has(method.toUpperCase())) return send();
+async function retriedOnce(headers: Record<string, string>, send: () => Promise<Reply>): Promise<Reply> {
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key')) return send();
   try {
     const reply = await send();
     if (reply.status !== 503) return reply;

@@ -29,3 +29,18 @@ export const cleanupEntity: Entity<true, CleanupCommand> = {
 export function orphanTeams(teams: Iterable<TeamView>, sessions: Map<string, SessionView>, now: Date): TeamView[] {
   return [...teams].filter((team) => team.status !== 'removed' && team.lead_session_id !== undefined && !sessionAlive(sessions.get(team.lead_session_id), now));
 }
+
+/** `system/operations`: the intent and the end of every operation that writes several streams. */
+export const OPERATIONS_STREAM_ID = 'operations';
+
+export type OperationStart = EventOf<'operation_started'>['data'];
+export type OperationCommand = { type: 'start_operation'; operation: OperationStart } | { type: 'complete_operation'; operation_id: string };
+
+export const operationsEntity: Entity<true, OperationCommand> = {
+  kind: 'system',
+  evolve: () => true,
+  decide: (command) =>
+    command.type === 'start_operation'
+      ? [{ type: 'operation_started', data: command.operation }]
+      : [{ type: 'operation_completed', data: { operation_id: command.operation_id } }],
+};

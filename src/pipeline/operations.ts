@@ -4,11 +4,12 @@ import type { Envelope } from '../../events/index.js';
 import type { TeamView } from '../../projections/team.js';
 import type { TeamsTelemetry } from '../telemetry/teams.js';
 import { leaseLapsed, teamEntity } from '../domain/teams.js';
-import { CLEANUP_STREAM_ID, cleanupEntity, orphanTeams } from '../domain/system.js';
+import type { OperationView } from '../../projections/operations.js';
+import { CLEANUP_STREAM_ID, OPERATIONS_STREAM_ID, cleanupEntity, operationsEntity, orphanTeams, type OperationStart } from '../domain/system.js';
 import { sessionEntity } from '../domain/sessions.js';
 import { workstreamEntity } from '../domain/workstreams.js';
 import { holderRuns } from '../store/lock.js';
-import { BmoError } from '../errors.js';
+import { BmoError, VersionConflictError } from '../errors.js';
 import type { CommandContext, Pipeline } from './pipeline.js';
 
 /**
@@ -49,18 +50,17 @@ async function cleanUp(
     }
     candidates = team ? [team] : [];
   }
-  const removed: string[] = [];
-  if (!recorded) {
-    for (const team of orphanTeams(candidates, sessions, pipeline.now())) {
-      try {
-        await pipeline.execute(teamEntity, team.team_id, { type: 'remove_team', reason: 'cleanup' }, plain);
-        removed.push(team.team_id);
-      } catch (error) {
-        if (!(error instanceof BmoError && error.code === 'not_found')) throw error;
-      }
-    }
+  let event: Envelope;
+  if (recorded) {
+    // Answered from the log: the key names the cleanup_completed of the first request.
+    [event] = await pipeline.execute(cleanupEntity, CLEANUP_STREAM_ID, { type: 'record_cleanup', scope: target.scope, team_ids: [], team_id: teamId }, context);
+  } else {
+    // The intent first: a crash part way is finished on startup or by the retry, never decided afresh.
+    const open = idempotencyKey === undefined ? undefined : openOperation(pipeline, 'cleanup', idempotencyKey);
+    const targets = orphanTeams(candidates, sessions, pipeline.now()).map((team) => `teams/${team.team_id}`);
+    const operation = open ?? (await startOperation(pipeline, { kind: 'cleanup', targets, key: idempotencyKey, request_hash: requestHash, scope: target.scope, team_id: teamId }, plain));
+    event = await finishCleanup(pipeline, operation, plain);
   }
-  const [event] = await pipeline.execute(cleanupEntity, CLEANUP_STREAM_ID, { type: 'record_cleanup', scope: target.scope, team_ids: removed, team_id: teamId }, context);
   const data = event.data as { team_ids: string[]; outcome?: string };
   // A retry of an attempt that found no team is refused as the first was.
   if (data.outcome === 'not_found') throw notFound(teamId ?? '', false);
@@ -96,14 +96,24 @@ async function beat(pipeline: Pipeline, sessionId: string, leaseMs: number | und
   const { idempotency, teams } = pipeline.readModels;
   // Asked before the heartbeat is appended: afterwards its key is always known.
   const retry = idempotencyKey !== undefined && idempotency.has(idempotencyKey);
+  const open = idempotencyKey === undefined ? undefined : openOperation(pipeline, 'heartbeat', idempotencyKey);
+  if (open) return finishHeartbeat(pipeline, open, context);
+  const holding = retry ? [] : [...teams.values()].filter((team) => holdsClaim(team, sessionId)).map((team) => `teams/${team.team_id}`);
+  if (holding.length > 0) {
+    const version = pipeline.store.version(`sessions/${sessionId}`);
+    if (expectedVersion !== undefined && expectedVersion !== version) throw new VersionConflictError(`sessions/${sessionId}`, expectedVersion, version);
+    // Renewals in several teams: the intent first, so that a crash part way is finished, not left half renewed.
+    const targets = [`sessions/${sessionId}`, ...holding];
+    const operation = await startOperation(pipeline, { kind: 'heartbeat', targets, key: idempotencyKey, request_hash: requestHash, session_id: sessionId, lease_ms: leaseMs }, plain);
+    return finishHeartbeat(pipeline, operation, context);
+  }
   const events = await pipeline.execute(sessionEntity, sessionId, { type: 'heartbeat', lease_ms: leaseMs }, context);
   const keyFor = idempotencyKey === undefined ? undefined : renewalKeys(idempotencyKey);
-  const holdsClaim = (team: TeamView) => team.status !== 'removed' && [...team.tasks.values()].some((t) => t.status === 'claimed' && t.owner_session_id === sessionId);
   const renewed: Envelope[] = [];
   for (const team of teams.values()) {
     const teamKey = keyFor?.(team.team_id);
     // A retry only reads back what the first one renewed: the claims the session holds now may differ.
-    if (retry ? !idempotency.has(teamKey!) : !holdsClaim(team)) continue;
+    if (retry ? !idempotency.has(teamKey!) : !holdsClaim(team, sessionId)) continue;
     try {
       // On a retry the pipeline answers from the log (the key is known) and decides nothing.
       renewed.push(...(await pipeline.execute(teamEntity, team.team_id, { type: 'renew_claims', session_id: sessionId, lease_ms: leaseMs }, teamKey ? { ...plain, idempotencyKey: teamKey, requestHash } : plain)));
@@ -129,18 +139,128 @@ function renewalKeys(heartbeatKey: string): (teamId: string) => string {
 /** Returns every lapsed claim to the queue (`task_reclaimed`); run by the lease sweeper. */
 export async function reclaimLapsedClaims(pipeline: Pipeline, invocationId = `sweep-${Date.now()}`): Promise<number> {
   const now = pipeline.now();
-  let reclaimed = 0;
+  const targets: string[] = [];
   for (const team of pipeline.readModels.teams.values()) {
     if (team.status === 'removed') continue;
-    if (![...team.tasks.values()].some((t) => t.status === 'claimed' && leaseLapsed(t, now))) continue;
+    if ([...team.tasks.values()].some((t) => t.status === 'claimed' && leaseLapsed(t, now))) targets.push(`teams/${team.team_id}`);
+  }
+  if (targets.length === 0) return 0;
+  if (targets.length === 1) return reclaimIn(pipeline, targets, { invocationId });
+  const operation = await startOperation(pipeline, { kind: 'lease_sweep', targets }, { invocationId });
+  const reclaimed = await reclaimIn(pipeline, targets, { invocationId, operationId: operation.operation_id });
+  await completeOperation(pipeline, operation, { invocationId });
+  return reclaimed;
+}
+
+async function reclaimIn(pipeline: Pipeline, targets: string[], context: CommandContext): Promise<number> {
+  let reclaimed = 0;
+  for (const target of targets) {
     try {
-      reclaimed += (await pipeline.execute(teamEntity, team.team_id, { type: 'reclaim_lapsed' }, { invocationId })).length;
+      reclaimed += (await pipeline.execute(teamEntity, target.slice('teams/'.length), { type: 'reclaim_lapsed' }, context)).length;
     } catch (error) {
       if (!(error instanceof BmoError && error.status < 500)) throw error;
     }
   }
   return reclaimed;
 }
+
+const holdsClaim = (team: TeamView, sessionId: string) => team.status !== 'removed' && [...team.tasks.values()].some((t) => t.status === 'claimed' && t.owner_session_id === sessionId);
+
+/** The operation of `kind` that a request with `key` started and did not complete. */
+function openOperation(pipeline: Pipeline, kind: OperationView['kind'], key: string): OperationView | undefined {
+  for (const operation of pipeline.readModels.operations.values()) if (operation.kind === kind && operation.key === key) return operation;
+  return undefined;
+}
+
+async function startOperation(pipeline: Pipeline, start: Omit<OperationStart, 'operation_id'>, context: CommandContext): Promise<OperationView> {
+  const operation = Object.fromEntries(Object.entries({ operation_id: randomUUID(), ...start }).filter(([, v]) => v !== undefined)) as OperationStart;
+  const [event] = await pipeline.execute(operationsEntity, OPERATIONS_STREAM_ID, { type: 'start_operation', operation }, context);
+  return { ...operation, started_pos: event.pos };
+}
+
+function completeOperation(pipeline: Pipeline, operation: OperationView, context: CommandContext): Promise<Envelope[]> {
+  return pipeline.execute(operationsEntity, OPERATIONS_STREAM_ID, { type: 'complete_operation', operation_id: operation.operation_id }, context);
+}
+
+/**
+ * Removes each target team not removed yet and records one cleanup_completed naming every target
+ * that is removed: the same answer whether it runs once or is finished after a crash. The audit
+ * carries the request's key, or one made from the operation, so a second finish appends nothing.
+ */
+async function finishCleanup(pipeline: Pipeline, operation: OperationView, plain: CommandContext): Promise<Envelope> {
+  const context = { ...plain, operationId: operation.operation_id };
+  const removed: string[] = [];
+  for (const target of operation.targets) {
+    const teamId = target.slice('teams/'.length);
+    const team = pipeline.readModels.teams.get(teamId);
+    if (!team) continue;
+    if (team.status !== 'removed') {
+      try {
+        await pipeline.execute(teamEntity, teamId, { type: 'remove_team', reason: 'cleanup' }, context);
+      } catch (error) {
+        if (!(error instanceof BmoError && error.code === 'not_found')) throw error;
+      }
+    }
+    if (pipeline.readModels.teams.get(teamId)?.status === 'removed') removed.push(teamId);
+  }
+  const key = operation.key ?? `operation:${operation.operation_id}`;
+  const audit = { ...context, idempotencyKey: key, requestHash: operation.request_hash ?? '' };
+  const [event] = await pipeline.execute(cleanupEntity, CLEANUP_STREAM_ID, { type: 'record_cleanup', scope: operation.scope ?? 'all', team_ids: removed, team_id: operation.team_id }, audit);
+  await completeOperation(pipeline, operation, plain);
+  return event;
+}
+
+/**
+ * The session's heartbeat and the renewal in every target team, each with a key made from the
+ * request's when it had one, so a finish after a crash renews what is left and repeats nothing.
+ */
+async function finishHeartbeat(pipeline: Pipeline, operation: OperationView, context: CommandContext) {
+  const { idempotencyKey, requestHash, expectedVersion, ...plain } = context;
+  const sessionId = operation.session_id!;
+  const withOperation = { ...plain, operationId: operation.operation_id };
+  const key = operation.key;
+  let events: Envelope[] = [];
+  try {
+    events = await pipeline.execute(sessionEntity, sessionId, { type: 'heartbeat', lease_ms: operation.lease_ms }, key ? { ...withOperation, idempotencyKey: key, requestHash: operation.request_hash } : withOperation);
+  } catch (error) {
+    // The session is gone (ended or lapsed): its claims are not renewed, and the operation is over.
+    await completeOperation(pipeline, operation, plain);
+    throw error;
+  }
+  const keyFor = key === undefined ? undefined : renewalKeys(key);
+  const renewed: Envelope[] = [];
+  for (const target of operation.targets.slice(1)) {
+    const teamId = target.slice('teams/'.length);
+    const teamKey = keyFor?.(teamId);
+    try {
+      const command = { type: 'renew_claims', session_id: sessionId, lease_ms: operation.lease_ms } as const;
+      renewed.push(...(await pipeline.execute(teamEntity, teamId, command, teamKey ? { ...withOperation, idempotencyKey: teamKey, requestHash: operation.request_hash } : withOperation)));
+    } catch (error) {
+      if (!(error instanceof BmoError && error.status < 500)) throw error;
+    }
+  }
+  await completeOperation(pipeline, operation, plain);
+  renewed.sort((a, b) => a.pos - b.pos);
+  return { events, renewed };
+}
+
+/** On startup: every operation a crash left part way is finished, oldest first. */
+export async function finishOperations(pipeline: Pipeline): Promise<number> {
+  const open = [...pipeline.readModels.operations.values()].sort((a, b) => a.started_pos - b.started_pos);
+  for (const operation of open) {
+    const context: CommandContext = { invocationId: `finish-${operation.operation_id}`.slice(0, 64) };
+    if (operation.kind === 'cleanup') await finishCleanup(pipeline, operation, context);
+    else if (operation.kind === 'heartbeat') await finishHeartbeat(pipeline, operation, context).catch((error) => {
+      if (!(error instanceof BmoError && error.status < 500)) throw error;
+    });
+    else {
+      await reclaimIn(pipeline, operation.targets, { ...context, operationId: operation.operation_id });
+      await completeOperation(pipeline, operation, context);
+    }
+  }
+  return open.length;
+}
+
 
 /**
  * Closes as `partial` every running nanite whose lane ran on this host in a process that is gone

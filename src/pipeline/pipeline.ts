@@ -36,6 +36,8 @@ export interface CommandContext {
   requestHash?: string;
   /** `If-Match`: the version the caller last read. */
   expectedVersion?: number;
+  /** The operation over several streams this command is part of: `meta.operation_id`. */
+  operationId?: string;
 }
 
 /** How often a command with no expected version is decided again after another instance moved its stream. */
@@ -214,6 +216,7 @@ export class Pipeline {
     if (context.invocationId) meta.invocation_id = context.invocationId;
     if (context.actor) meta.actor = context.actor;
     if (context.sessionId) meta.session_id = context.sessionId;
+    if (context.operationId) meta.operation_id = context.operationId;
     if (context.idempotencyKey) {
       meta.idempotency_key = context.idempotencyKey;
       meta.request_hash = context.requestHash ?? '';

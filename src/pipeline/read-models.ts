@@ -8,6 +8,7 @@ import { sessionsProjection } from '../../projections/session.js';
 import { teamsProjection } from '../../projections/team.js';
 import { fromPlain, toPlain, type Projection } from '../../projections/types.js';
 import { workstreamsProjection } from '../../projections/workstream.js';
+import { openOperations } from '../../projections/operations.js';
 
 /** Every read model by the name surfaces read it under: a new projection is one line here. */
 export const PROJECTIONS = {
@@ -19,6 +20,7 @@ export const PROJECTIONS = {
   workstreams: workstreamsProjection,
   cartography: cartographyProjection,
   credentials: credentialsProjection,
+  operations: openOperations,
 } as const;
 
 type ReadModelName = keyof typeof PROJECTIONS;

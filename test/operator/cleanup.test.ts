@@ -86,24 +86,29 @@ test('cleanup --all removes exactly the teams whose lead session ended or lapsed
     assert.is(audit[0].data.removed, 3);
     assert.is(audit[0].data.scope, 'all');
 
-    // Only team_removed (reason cleanup) on the three orphans, then the one audit event.
+    // The intent naming the three orphans, team_removed (reason cleanup) on each, the one audit event, the end.
     const appended = allEvents(dir).filter((e) => e.pos > head);
     assert.equal(
       appended.map((e) => [e.stream, e.type, e.data.reason]),
       [
+        ['system/operations', 'operation_started', undefined],
         ...result.team_ids.map((id: string) => [`teams/${id}`, 'team_removed', 'cleanup']),
         ['system/cleanup', 'cleanup_completed', undefined],
+        ['system/operations', 'operation_completed', undefined],
       ],
     );
+    const operationId = appended[0].data.operation_id;
+    assert.equal(appended[0].data.targets.slice().sort(), result.team_ids.map((id: string) => `teams/${id}`).sort(), 'the intent names every orphan');
+    for (const event of appended) assert.is(event.meta.operation_id, event.stream === 'system/operations' ? undefined : operationId, `${event.type} carries the operation`);
     for (const id of ['t-lapsed-1', 't-lapsed-2', 't-ended']) assert.is(bmo.pipeline.store.version(`teams/${id}`), versions[id] + 1, id);
     for (const id of ['t-alive', 't-no-lead-session']) assert.is(bmo.pipeline.store.version(`teams/${id}`), versions[id], `${id} is untouched`);
 
-    // Nothing deleted: every file is still there, the only new one is the audit log.
+    // Nothing deleted: every file is still there, the only new ones are the audit log and the operations log.
     const filesAfter = files(dir);
     for (const file of filesBefore) assert.ok(filesAfter.includes(file), `${file} was deleted`);
     assert.equal(
-      filesAfter.filter((f) => !filesBefore.includes(f) && f.endsWith('events.jsonl')),
-      [join('system', 'cleanup', 'events.jsonl')],
+      filesAfter.filter((f) => !filesBefore.includes(f) && f.endsWith('events.jsonl')).sort(),
+      [join('system', 'cleanup', 'events.jsonl'), join('system', 'operations', 'events.jsonl')].sort(),
     );
     assert.ok(existsSync(join(dir, 'teams', 't-ended', 'events.jsonl')));
 
