@@ -44,4 +44,17 @@ test('a query flag takes true or false and nothing else', () =>
   }),
 );
 
+test('GET /v1/events shows an agent credential its own teams only', () =>
+  withBmo(async (bmo) => {
+    await createTeam(bmo, 'alpha', ['ann']);
+    await createTeam(bmo, 'beta');
+    const issued = await ok(bmo, 201, 'POST', '/v1/credentials', { name: 'ann', role: 'agent', member_id: 'ann', teams: ['alpha'] });
+    const page = await ok(bmo, 200, 'GET', '/v1/events?from_pos=0&limit=1000', undefined, { authorization: `Bearer ${issued.json.token}` });
+    const streams = new Set(page.json.events.map((e: { stream: string }) => e.stream));
+    assert.ok(streams.has('teams/alpha'));
+    assert.not.ok(streams.has('teams/beta'));
+    assert.not.ok(streams.has('system/credentials'));
+  }),
+);
+
 test.run();
