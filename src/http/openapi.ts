@@ -140,7 +140,7 @@ export function errorsOf(method: string, url: string, doc: RouteDoc): ErrorCode[
   if (url.includes('/:id')) codes.add('not_found');
   if (doc.body) codes.add('payload_too_large').add('unsupported_media_type');
   if (doc.answer === 'log' || url === '/v1/events' || url === '/v1/stream') codes.add('corrupt_log');
-  if (method !== 'GET') codes.add('conflict').add('version_conflict').add('idempotency_mismatch').add('store_unavailable').add('bad_request');
+  if (method !== 'GET') codes.add('conflict').add('version_conflict').add('idempotency_mismatch').add('store_unavailable').add('store_read_only').add('bad_request');
   if (url.startsWith('/v1/teams') || url.startsWith('/v1/sessions')) {
     if (url.startsWith('/v1/teams')) codes.add('teams_disabled');
     // With [options.teams] server_url set, these are forwarded to the remote teams server.
