@@ -24,7 +24,15 @@ const ConfigSchema = z.strictObject({
       token: z.string().min(16, 'must be at least 16 characters').optional(),
       url: z.url().optional(),
       allowed_origins: z.array(z.string()).default([]),
+      /** Host names (no port) a browser may call this server by, besides its own, 127.0.0.1, localhost and [::1]. */
+      allowed_hosts: z.array(z.string().min(1)).default([]),
       body_limit: z.number().int().positive().default(1 << 20),
+      /** A request (headers and body) not complete in this time is answered 408 and closed. */
+      request_timeout_ms: z.number().int().min(100).default(30_000),
+      /** A connection with no traffic either way for this long is closed. */
+      connection_timeout_ms: z.number().int().min(1000).default(120_000),
+      keep_alive_timeout_ms: z.number().int().min(100).default(5_000),
+      max_header_bytes: z.number().int().min(1024).max(1 << 20).default(16 << 10),
     })
     .prefault({}),
   stream: z
@@ -34,6 +42,8 @@ const ConfigSchema = z.strictObject({
       max_payload_bytes: z.number().int().positive().default(64 << 10),
       /** How long a full buffer may wait to drain before the client is closed as too slow. */
       stall_ms: z.number().int().positive().default(5_000),
+      /** Frames a client may send a second, in a burst of as many; more closes it with 4029. */
+      max_frames_per_second: z.number().int().positive().default(20),
     })
     .prefault({}),
   options: z

@@ -10,6 +10,7 @@ import { checkAccess, principalOf, teamAllowed } from './access.js';
 import { authenticate } from './auth.js';
 import { credentialRoutes } from './credentials.js';
 import { registerRateLimits } from './rate-limit.js';
+import { checkHost, checkOrigin, clientErrorHandler, serverNames } from './guards.js';
 import { answerError, registerErrorHandler } from './errors.js';
 import { eventsSinceRoute, logRoute } from './events.js';
 import { mcpRoutes } from './mcp.js';
@@ -45,6 +46,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     bodyLimit: config.server.body_limit,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    requestTimeout: config.server.request_timeout_ms,
+    connectionTimeout: config.server.connection_timeout_ms,
+    keepAliveTimeout: config.server.keep_alive_timeout_ms,
+    // Node checks for overdue requests on this interval: a tenth of the timeout, within 100 ms to 1 s.
+    http: {
+      maxHeaderSize: config.server.max_header_bytes,
+      headersTimeout: Math.min(60_000, config.server.request_timeout_ms),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, config.server.request_timeout_ms / 10)),
+    },
+    clientErrorHandler: clientErrorHandler(config.server),
     // Router refusals (a path segment over maxParamLength, a bad %-escape) go through the one error handler too.
     frameworkErrors: answerError,
   });
@@ -79,6 +90,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         ...firedSubject(request),
         actor: request.principal?.credential_id,
       });
+    }
+    done();
+  });
+
+  const names = serverNames(config.server);
+  // preParsing, not onRequest: the WebSocket plugin's own onRequest must have marked an upgrade, so that a refused one is closed.
+  app.addHook('preParsing', (request, _reply, _payload, done) => {
+    try {
+      checkHost(request.headers.origin, request.headers.host, names);
+    } catch (error) {
+      return done(error as Error);
     }
     done();
   });
@@ -160,6 +182,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       maxBufferedBytes: config.stream.max_buffered_bytes,
       stallMs: config.stream.stall_ms,
       observer: metrics.stream,
+      maxFramesPerSecond: config.stream.max_frames_per_second,
     });
   });
   return app;
@@ -215,15 +238,4 @@ async function guardV1(v1: FastifyInstance, { token, pipeline, config }: ServerD
     }
     done();
   });
-}
-
-/** Browsers send Origin: a cross-origin upgrade is refused unless [server] allowed_origins lists it. */
-function checkOrigin(origin: string | undefined, host: string | undefined, allowed: string[]): void {
-  if (!origin || allowed.includes('*') || allowed.includes(origin)) return;
-  try {
-    if (new URL(origin).host === host) return;
-  } catch {
-    /* not a URL: refused below */
-  }
-  throw new BmoError('forbidden', `cross-origin WebSocket from ${origin} refused; add it to [server] allowed_origins in bmo.toml`);
 }

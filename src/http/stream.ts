@@ -11,7 +11,7 @@ import { parseWith } from './request.js';
 import { queryInt } from './schemas.js';
 import { CLOSE_BAD_SUBSCRIPTION, CLOSE_CREDENTIAL_LAPSED, StreamSubscription, type SubscriberSocket, type Timers } from './subscription.js';
 
-export { CLOSE_BAD_SUBSCRIPTION, CLOSE_CREDENTIAL_LAPSED, CLOSE_SHUTDOWN, CLOSE_SLOW_CONSUMER } from './subscription.js';
+export { CLOSE_BAD_SUBSCRIPTION, CLOSE_CREDENTIAL_LAPSED, CLOSE_SHUTDOWN, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_FRAMES } from './subscription.js';
 
 export interface StreamOptions {
   pipeline: Pipeline;
@@ -21,6 +21,7 @@ export interface StreamOptions {
   maxBufferedBytes: number;
   /** How long a full buffer may wait to drain before the client is closed as too slow. */
   stallMs?: number;
+  maxFramesPerSecond?: number;
   timers?: Timers;
   observer?: StreamObserver;
 }
@@ -108,6 +109,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       maxBufferedBytes: options.maxBufferedBytes,
       stallMs: options.stallMs ?? 5_000,
       pingIntervalMs: options.pingIntervalMs,
+      maxFramesPerSecond: options.maxFramesPerSecond ?? 20,
       timers: options.timers,
       onError: (error) => request.log.error({ err: error }, 'stream reader failed'),
       lapsed: (): string | undefined => {

@@ -7,6 +7,7 @@ export const CLOSE_BAD_SUBSCRIPTION = 4000;
 export const CLOSE_SHUTDOWN = 4001;
 export const CLOSE_CREDENTIAL_LAPSED = 4003;
 export const CLOSE_SLOW_CONSUMER = 4008;
+export const CLOSE_TOO_MANY_FRAMES = 4029;
 
 /** What a subscription needs of a WebSocket: the route adapts `ws`, a test records the calls. */
 export interface SubscriberSocket {
@@ -20,8 +21,9 @@ export interface SubscriberSocket {
   uncork?(): void;
 }
 
-/** The timer functions a subscription uses, so that a test can drive time by hand. */
+/** The clock and timer functions a subscription uses, so that a test can drive time by hand. */
 export interface Timers {
+  now(): number;
   setInterval(run: () => void, ms: number): unknown;
   clearInterval(handle: unknown): void;
   setTimeout(run: () => void, ms: number): unknown;
@@ -30,6 +32,7 @@ export interface Timers {
 
 /** Node's timers, unreferenced: an open subscription is held by its socket, never by a timer. */
 export const systemTimers: Timers = {
+  now: () => Date.now(),
   setInterval: (run, ms) => setInterval(run, ms).unref(),
   clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
   setTimeout: (run, ms) => setTimeout(run, ms).unref(),
@@ -55,6 +58,8 @@ export interface SubscriptionOptions {
   pingIntervalMs: number;
   /** Asked before each ping: a reason (the credential expired) closes the subscription with 4003. */
   lapsed?: () => string | undefined;
+  /** Frames a client may send a second (a burst of as many is allowed); more closes it with 4029. */
+  maxFramesPerSecond: number;
   timers?: Timers;
   /** A read of the log failed: the subscription closes with 1011 after saying so here. */
   onError?: (error: unknown) => void;
@@ -98,6 +103,13 @@ export class StreamSubscription {
   private readTo: number;
   private drained: (() => void) | undefined;
   private alive = true;
+  /** Sends completed since the start: a client whose sends stop completing between two pings is not reading. */
+  private settled = 0;
+  private settledAtPing = 0;
+  private pendingAtPing = false;
+  /** Incoming frames the client may still send before it must wait (a token bucket refilled with the clock). */
+  private frameAllowance: number;
+  private allowanceAt: number;
   private corked = false;
   private pingTimer: unknown;
   private postureTimer: unknown;
@@ -113,6 +125,8 @@ export class StreamSubscription {
     this.max = options.maxBufferedBytes;
     this.deliveredPos = options.from;
     this.readTo = options.from;
+    this.frameAllowance = options.maxFramesPerSecond;
+    this.allowanceAt = this.timers.now();
   }
 
   /** The last pos handed to the kernel: where a client that is cut off resumes from. */
@@ -146,15 +160,44 @@ export class StreamSubscription {
     this.alive = true;
   }
 
-  /** A frame from the client: `{"op":"ping"}` is answered with the head. */
+  /**
+   * A frame from the client: `{"op":"ping"}` is answered with the head. Its bytes count in the
+   * budget until its answer was handed to the kernel, so a client that sends and does not read
+   * reaches the bound like one that only does not read.
+   */
   receive(data: Buffer | string): void {
+    if (this.closed) return;
+    if (!this.allowFrame()) {
+      const limit = this.options.maxFramesPerSecond;
+      this.close(CLOSE_TOO_MANY_FRAMES, `more than ${limit} frames a second sent; send fewer, resume with from=${this.deliveredPos}`);
+      return;
+    }
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (this.inFlight + bytes > this.max) {
+      this.closeSlow();
+      return;
+    }
     let message: { op?: string } | undefined;
     try {
       message = JSON.parse(String(data));
     } catch {
       message = undefined;
     }
-    if (message?.op === 'ping') this.send(JSON.stringify({ op: 'pong', pos: this.options.source.store.head() }));
+    if (message?.op === 'ping') {
+      this.inFlight += bytes;
+      this.send(JSON.stringify({ op: 'pong', pos: this.options.source.store.head() }), undefined, bytes);
+    }
+  }
+
+  /** Takes one frame from the allowance, refilled at maxFramesPerSecond; false when none is left. */
+  private allowFrame(): boolean {
+    const rate = this.options.maxFramesPerSecond;
+    const now = this.timers.now();
+    this.frameAllowance = Math.min(rate, this.frameAllowance + ((now - this.allowanceAt) * rate) / 1000);
+    this.allowanceAt = now;
+    if (this.frameAllowance < 1) return false;
+    this.frameAllowance -= 1;
+    return true;
   }
 
   /** The socket closed (either side): timers stop and a waiting reader wakes to stop. */
@@ -178,6 +221,7 @@ export class StreamSubscription {
     this.timers.setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
   }
 
+  /** A live client answers pings and reads: sends pending at the last ping must have moved since. */
   private checkLiveness(): void {
     const lapse = this.options.lapsed?.();
     if (lapse) return this.close(CLOSE_CREDENTIAL_LAPSED, lapse);
@@ -185,13 +229,24 @@ export class StreamSubscription {
       this.socket.terminate();
       return;
     }
+    if (this.pendingAtPing && this.settled === this.settledAtPing) {
+      this.closeSlow();
+      return;
+    }
+    this.settledAtPing = this.settled;
+    this.pendingAtPing = this.inFlight > 0;
     this.alive = false;
     this.socket.ping();
+  }
+
+  private closeSlow(): void {
+    this.close(CLOSE_SLOW_CONSUMER, `slow consumer: more than ${this.max} bytes unread; resume with from=${this.deliveredPos}`);
   }
 
   /** A send completed (or failed): `bytes` leave the count, and `pos` (if any) was handed to the kernel. */
   private settle(bytes: number, pos: number | undefined, error: Error | undefined): void {
     this.inFlight -= bytes;
+    this.settled++;
     if (!error && pos !== undefined && pos > this.deliveredPos) this.deliveredPos = pos;
     if (this.drained && this.inFlight <= this.max / 2) {
       const wake = this.drained;
@@ -214,11 +269,12 @@ export class StreamSubscription {
     process.nextTick(this.uncork);
   }
 
-  private send(payload: Buffer | string, pos?: number): void {
+  /** Sends one frame; `held` bytes already counted (an incoming frame it answers) leave the count with it. */
+  private send(payload: Buffer | string, pos?: number, held = 0): void {
     const bytes = frameBytes(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
     this.inFlight += bytes;
     this.cork();
-    this.socket.send(payload, (error) => this.settle(bytes, pos, error));
+    this.socket.send(payload, (error) => this.settle(bytes + held, pos, error));
   }
 
   /**
@@ -246,7 +302,7 @@ export class StreamSubscription {
         resolve(true);
       };
     });
-    if (!ok) this.close(CLOSE_SLOW_CONSUMER, `slow consumer: more than ${this.max} bytes unread; resume with from=${this.deliveredPos}`);
+    if (!ok) this.closeSlow();
   }
 
   private sendPosture(): void {

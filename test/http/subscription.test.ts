@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import type { DomainEvent, StreamName } from '../../events/index.js';
 import type { Bmo } from '../../src/app.js';
 import { BmoError } from '../../src/errors.js';
-import { CLOSE_SHUTDOWN, CLOSE_SLOW_CONSUMER, StreamSubscription, type EventSource, type SubscriberSocket, type SubscriptionOptions, type Timers } from '../../src/http/subscription.js';
+import { CLOSE_SHUTDOWN, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_FRAMES, StreamSubscription, type EventSource, type SubscriberSocket, type SubscriptionOptions, type Timers } from '../../src/http/subscription.js';
 import { streamFilter } from '../../src/store/index.js';
 import { startTestBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -44,15 +44,18 @@ class RecordingSocket implements SubscriberSocket {
 
 /** Timers the test moves by hand. */
 class ManualTimers implements Timers {
-  private now = 0;
+  private at = 0;
   private next = 1;
+  now(): number {
+    return this.at;
+  }
   private readonly due = new Map<number, { at: number; every?: number; run: () => void }>();
   setInterval(run: () => void, ms: number): unknown {
-    this.due.set(this.next, { at: this.now + ms, every: ms, run });
+    this.due.set(this.next, { at: this.at + ms, every: ms, run });
     return this.next++;
   }
   setTimeout(run: () => void, ms: number): unknown {
-    this.due.set(this.next, { at: this.now + ms, run });
+    this.due.set(this.next, { at: this.at + ms, run });
     return this.next++;
   }
   clearInterval(handle: unknown): void {
@@ -62,16 +65,16 @@ class ManualTimers implements Timers {
     this.due.delete(handle as number);
   }
   advance(ms: number): void {
-    const until = this.now + ms;
+    const until = this.at + ms;
     for (;;) {
       const [id, timer] = [...this.due].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0] ?? [];
       if (!timer) break;
-      this.now = timer.at;
+      this.at = timer.at;
       if (timer.every) timer.at += timer.every;
       else this.due.delete(id!);
       timer.run();
     }
-    this.now = until;
+    this.at = until;
   }
 }
 
@@ -113,6 +116,7 @@ function subscription(bmo: Bmo, socket: RecordingSocket, timers: ManualTimers, o
     maxBufferedBytes: 1 << 20,
     stallMs: 5_000,
     pingIntervalMs: 30_000,
+    maxFramesPerSecond: 20,
     timers,
     ...options,
   });
@@ -224,6 +228,8 @@ test('a client that does not answer a ping is cut at the next one; one that answ
     const answeringSub = subscription(bmo, answering, timers, { pingIntervalMs: 200 });
     void silentSub.start();
     void answeringSub.start();
+    await until(() => silent.frames.length > 0 && answering.frames.length > 0, 'caught_up on both');
+    await new Promise((resolve) => setImmediate(resolve));
     timers.advance(199);
     assert.is(silent.pings + answering.pings, 0, 'no ping before the interval');
     timers.advance(1);
@@ -290,6 +296,81 @@ test('a failed read closes with 1011 and its message, and is reported once', asy
     await subscription(bmo, socket, new ManualTimers(), { source: failing, onError: (error) => reported.push(error) }).start();
     assert.equal(socket.closes, [{ code: 1011, reason: 'the log could not be read; try again' }]);
     assert.is(reported.length, 1);
+  });
+});
+
+test('a client that pongs but whose sends do not complete between two pings is closed with 4008 and the pos to resume from', async () => {
+  await withSource(async (bmo) => {
+    await append(bmo, 'teams/a', 3);
+    const timers = new ManualTimers();
+    const socket = new RecordingSocket(false);
+    const sub = subscription(bmo, socket, timers, { pingIntervalMs: 200 });
+    void sub.start();
+    await until(() => socket.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
+    timers.advance(200);
+    sub.pong();
+    assert.is(socket.pings, 1, 'pinged while its sends are pending');
+    timers.advance(200);
+    assert.equal(socket.closes.map((c) => c.code), [CLOSE_SLOW_CONSUMER], 'an unsolicited pong is not reading');
+    assert.match(socket.closes[0].reason, 'resume with from=0');
+    sub.ended();
+
+    // The same with its sends completing: it stays.
+    const reading = new RecordingSocket(false);
+    const live = subscription(bmo, reading, timers, { pingIntervalMs: 200 });
+    void live.start();
+    await until(() => reading.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
+    for (let round = 0; round < 3; round++) {
+      timers.advance(200);
+      live.pong();
+      reading.flush();
+      live.receive('{"op":"ping"}');
+    }
+    assert.equal(reading.closes, []);
+    live.ended();
+  });
+});
+
+test('the frames a client sends and the answers queued for it count in its budget: over it, 4008 with the pos to resume from', async () => {
+  await withSource(async (bmo) => {
+    await append(bmo, 'teams/a', 2);
+    const timers = new ManualTimers();
+    const socket = new RecordingSocket(false);
+    const sub = subscription(bmo, socket, timers, { maxBufferedBytes: 4_096, maxFramesPerSecond: 1_000_000 });
+    void sub.start();
+    await until(() => socket.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
+    socket.flush();
+    const ping = JSON.stringify({ op: 'ping', pad: 'p'.repeat(200) });
+    let sent = 0;
+    while (socket.closes.length === 0 && sent < 1_000) {
+      sub.receive(ping);
+      sent++;
+    }
+    assert.ok(sent < 4_096 / 200 + 2, `closed after ${sent} pings`);
+    assert.ok(sub.bytesInFlight <= 4_096, `holds ${sub.bytesInFlight} bytes`);
+    assert.equal(socket.closes.map((c) => c.code), [CLOSE_SLOW_CONSUMER]);
+    assert.match(socket.closes[0].reason, 'resume with from=2');
+    const pongs = socket.parsed.filter((f) => f.op === 'pong').length;
+    sub.receive(ping);
+    assert.is(socket.parsed.filter((f) => f.op === 'pong').length, pongs, 'nothing is answered after the close');
+    sub.ended();
+  });
+});
+
+test('incoming frames are rate-limited per connection: a burst of max_frames_per_second passes, the next closes with 4029', async () => {
+  await withSource(async (bmo) => {
+    const timers = new ManualTimers();
+    const socket = new RecordingSocket();
+    const sub = subscription(bmo, socket, timers, { maxFramesPerSecond: 10 });
+    void sub.start();
+    for (let i = 0; i < 10; i++) sub.receive('{"op":"ping"}');
+    timers.advance(500);
+    for (let i = 0; i < 5; i++) sub.receive('{"op":"ping"}');
+    assert.equal(socket.closes, [], 'ten at once and five more half a second later are within the rate');
+    sub.receive('{"op":"ping"}');
+    assert.equal(socket.closes.map((c) => c.code), [CLOSE_TOO_MANY_FRAMES]);
+    assert.match(socket.closes[0].reason, /more than 10 frames a second.*from=0/);
+    sub.ended();
   });
 });
 
