@@ -9,7 +9,7 @@ import { principalOf, streamAllowed } from './access.js';
 import type { StreamObserver } from '../telemetry/metrics.js';
 import { parseWith } from './request.js';
 import { queryInt } from './schemas.js';
-import { CLOSE_BAD_SUBSCRIPTION, CLOSE_CREDENTIAL_LAPSED, StreamSubscription, type SubscriberSocket, type Timers } from './subscription.js';
+import { CLOSE_BAD_SUBSCRIPTION, CLOSE_CREDENTIAL_LAPSED, StreamSubscription, type SubscriberSocket } from './subscription.js';
 
 export { CLOSE_BAD_SUBSCRIPTION, CLOSE_CREDENTIAL_LAPSED, CLOSE_SHUTDOWN, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_FRAMES } from './subscription.js';
 
@@ -22,7 +22,6 @@ export interface StreamOptions {
   /** How long a full buffer may wait to drain before the client is closed as too slow. */
   stallMs?: number;
   maxFramesPerSecond?: number;
-  timers?: Timers;
   observer?: StreamObserver;
 }
 
@@ -110,7 +109,7 @@ export async function streamRoutes(app: FastifyInstance, options: StreamOptions)
       stallMs: options.stallMs ?? 5_000,
       pingIntervalMs: options.pingIntervalMs,
       maxFramesPerSecond: options.maxFramesPerSecond ?? 20,
-      timers: options.timers,
+      clock: pipeline.clock,
       onError: (error) => request.log.error({ err: error }, 'stream reader failed'),
       lapsed: (): string | undefined => {
         const credential = principal.role !== 'admin' ? pipeline.readModels.credentials.credentials.get(principal.credential_id) : undefined;

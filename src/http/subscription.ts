@@ -1,3 +1,4 @@
+import type { Clock, Timer } from '../clock.js';
 import { BmoError } from '../errors.js';
 import type { Hub } from '../pipeline/hub.js';
 import type { EventStore, StoredEvent, StreamFilter } from '../store/index.js';
@@ -21,24 +22,6 @@ export interface SubscriberSocket {
   uncork?(): void;
 }
 
-/** The clock and timer functions a subscription uses, so that a test can drive time by hand. */
-export interface Timers {
-  now(): number;
-  setInterval(run: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(run: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** Node's timers, unreferenced: an open subscription is held by its socket, never by a timer. */
-export const systemTimers: Timers = {
-  now: () => Date.now(),
-  setInterval: (run, ms) => setInterval(run, ms).unref(),
-  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
-  setTimeout: (run, ms) => setTimeout(run, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 /** The log and its commits, as the pipeline offers them. */
 export interface EventSource {
   store: Pick<EventStore, 'head' | 'readAll'>;
@@ -60,7 +43,8 @@ export interface SubscriptionOptions {
   lapsed?: () => string | undefined;
   /** Frames a client may send a second (a burst of as many is allowed); more closes it with 4029. */
   maxFramesPerSecond: number;
-  timers?: Timers;
+  /** The pings, the stall wait, the close's grace, the posture tick and the frame allowance run on it. */
+  clock: Clock;
   /** A read of the log failed: the subscription closes with 1011 after saying so here. */
   onError?: (error: unknown) => void;
 }
@@ -70,6 +54,8 @@ const BATCH = 512;
 export const POSTURE_TICK_MS = 1000;
 /** How long a closed socket has to say goodbye before it is cut. */
 const CLOSE_GRACE_MS = 1000;
+/** An open subscription is held by its socket, never by a timer. */
+const UNREF = { unref: true } as const;
 const SHUTDOWN_REASON = 'server shutting down; reconnect with from=<your last pos>';
 
 /** A posture snapshot's frame, serialised once however many subscribers it goes to; the same text means no change. */
@@ -94,7 +80,7 @@ export const frameBytes = (length: number) => length + (length < 126 ? 2 : lengt
  * reflect, ping/pong liveness, and the close code a client can act on.
  */
 export class StreamSubscription {
-  private readonly timers: Timers;
+  private readonly clock: Clock;
   private readonly max: number;
   private closed = false;
   private inFlight = 0;
@@ -111,8 +97,8 @@ export class StreamSubscription {
   private frameAllowance: number;
   private allowanceAt: number;
   private corked = false;
-  private pingTimer: unknown;
-  private postureTimer: unknown;
+  private pingTimer: Timer | undefined;
+  private postureTimer: Timer | undefined;
   private unsubscribePosture: (() => void) | undefined;
   private lastPosture: string | undefined;
   private postureDue = false;
@@ -121,12 +107,12 @@ export class StreamSubscription {
     private readonly socket: SubscriberSocket,
     private readonly options: SubscriptionOptions,
   ) {
-    this.timers = options.timers ?? systemTimers;
+    this.clock = options.clock;
     this.max = options.maxBufferedBytes;
     this.deliveredPos = options.from;
     this.readTo = options.from;
     this.frameAllowance = options.maxFramesPerSecond;
-    this.allowanceAt = this.timers.now();
+    this.allowanceAt = this.clock.now().getTime();
   }
 
   /** The last pos handed to the kernel: where a client that is cut off resumes from. */
@@ -145,12 +131,12 @@ export class StreamSubscription {
 
   /** Starts pings, posture and the reader; resolves when the reader stops. */
   start(): Promise<void> {
-    this.pingTimer = this.timers.setInterval(() => this.checkLiveness(), this.options.pingIntervalMs);
+    this.pingTimer = this.clock.every(this.options.pingIntervalMs, () => this.checkLiveness(), UNREF);
     if (this.options.posture) {
       this.sendPosture();
       // After every commit, and on a timer for what moves with the clock alone (a session lapsing, a claim going stale).
       this.unsubscribePosture = this.options.source.hub.subscribe(() => this.sendPosture());
-      this.postureTimer = this.timers.setInterval(() => this.sendPosture(), POSTURE_TICK_MS);
+      this.postureTimer = this.clock.every(POSTURE_TICK_MS, () => this.sendPosture(), UNREF);
     }
     return this.read();
   }
@@ -192,7 +178,7 @@ export class StreamSubscription {
   /** Takes one frame from the allowance, refilled at maxFramesPerSecond; false when none is left. */
   private allowFrame(): boolean {
     const rate = this.options.maxFramesPerSecond;
-    const now = this.timers.now();
+    const now = this.clock.now().getTime();
     this.frameAllowance = Math.min(rate, this.frameAllowance + ((now - this.allowanceAt) * rate) / 1000);
     this.allowanceAt = now;
     if (this.frameAllowance < 1) return false;
@@ -203,8 +189,8 @@ export class StreamSubscription {
   /** The socket closed (either side): timers stop and a waiting reader wakes to stop. */
   ended(): void {
     this.closed = true;
-    this.timers.clearInterval(this.pingTimer);
-    this.timers.clearInterval(this.postureTimer);
+    this.pingTimer?.cancel();
+    this.postureTimer?.cancel();
     this.unsubscribePosture?.();
     this.drained?.();
   }
@@ -218,7 +204,7 @@ export class StreamSubscription {
     if (this.closed) return;
     this.closed = true;
     this.socket.close(code, reason);
-    this.timers.setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
+    this.clock.after(CLOSE_GRACE_MS, () => this.socket.terminate(), UNREF);
   }
 
   /** A live client answers pings and reads: sends pending at the last ping must have moved since. */
@@ -296,9 +282,9 @@ export class StreamSubscription {
   private async drain(): Promise<void> {
     if (this.inFlight <= this.max) return;
     const ok = await new Promise<boolean>((resolve) => {
-      const timer = this.timers.setTimeout(() => resolve(false), this.options.stallMs);
+      const timer = this.clock.after(this.options.stallMs, () => resolve(false), UNREF);
       this.drained = () => {
-        this.timers.clearTimeout(timer);
+        timer.cancel();
         resolve(true);
       };
     });

@@ -81,7 +81,8 @@ test('two agents in two teams: each one sees only its team on the stream and in 
 test('a credential that expires while its stream is open is closed with 4003 at the next ping', async () => {
   const tmp = tempDir();
   const clock = new TestClock('2026-03-01T00:00:00Z');
-  const bmo = await startTestBmo(tmp.dir, { listen: true, clock, overrides: { stream: { ping_interval_ms: 10 } } });
+  const bmo = await startTestBmo(tmp.dir, { listen: true, clock, overrides: { stream: { ping_interval_ms: 3_600_000 } } });
+  // The pings run on the test clock: the first one falls due as the credential expires.
   try {
     const eye = await must(bmo, 201, 'POST', '/v1/credentials', { name: 'page', role: 'observer', expires_in: '1h' });
     const client = await subscribe(bmo, eye.token, 'from=0');

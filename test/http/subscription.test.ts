@@ -2,8 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DomainEvent, StreamName } from '../../events/index.js';
 import type { Bmo } from '../../src/app.js';
+import { TestClock } from '../../src/clock.js';
 import { BmoError } from '../../src/errors.js';
-import { CLOSE_SHUTDOWN, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_FRAMES, StreamSubscription, type EventSource, type SubscriberSocket, type SubscriptionOptions, type Timers } from '../../src/http/subscription.js';
+import { CLOSE_SHUTDOWN, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_FRAMES, StreamSubscription, type EventSource, type SubscriberSocket, type SubscriptionOptions } from '../../src/http/subscription.js';
 import { streamFilter } from '../../src/store/index.js';
 import { startTestBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -42,42 +43,6 @@ class RecordingSocket implements SubscriberSocket {
   }
 }
 
-/** Timers the test moves by hand. */
-class ManualTimers implements Timers {
-  private at = 0;
-  private next = 1;
-  now(): number {
-    return this.at;
-  }
-  private readonly due = new Map<number, { at: number; every?: number; run: () => void }>();
-  setInterval(run: () => void, ms: number): unknown {
-    this.due.set(this.next, { at: this.at + ms, every: ms, run });
-    return this.next++;
-  }
-  setTimeout(run: () => void, ms: number): unknown {
-    this.due.set(this.next, { at: this.at + ms, run });
-    return this.next++;
-  }
-  clearInterval(handle: unknown): void {
-    this.due.delete(handle as number);
-  }
-  clearTimeout(handle: unknown): void {
-    this.due.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const until = this.at + ms;
-    for (;;) {
-      const [id, timer] = [...this.due].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0] ?? [];
-      if (!timer) break;
-      this.at = timer.at;
-      if (timer.every) timer.at += timer.every;
-      else this.due.delete(id!);
-      timer.run();
-    }
-    this.at = until;
-  }
-}
-
 /** Resolves once `check` holds, yielding to the event loop between tries. */
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 5_000; i++) {
@@ -108,7 +73,7 @@ async function withSource(body: (bmo: Bmo) => Promise<void>): Promise<void> {
   }
 }
 
-function subscription(bmo: Bmo, socket: RecordingSocket, timers: ManualTimers, options: Partial<SubscriptionOptions> = {}): StreamSubscription {
+function subscription(bmo: Bmo, socket: RecordingSocket, clock: TestClock, options: Partial<SubscriptionOptions> = {}): StreamSubscription {
   return new StreamSubscription(socket, {
     source: bmo.pipeline,
     from: 0,
@@ -117,7 +82,7 @@ function subscription(bmo: Bmo, socket: RecordingSocket, timers: ManualTimers, o
     stallMs: 5_000,
     pingIntervalMs: 30_000,
     maxFramesPerSecond: 20,
-    timers,
+    clock,
     ...options,
   });
 }
@@ -129,7 +94,7 @@ test('it sends the stored lines after from, then caught_up, then live events in 
     await append(bmo, 'teams/a', 5);
     await append(bmo, 'teams/b', 3);
     const socket = new RecordingSocket();
-    const sub = subscription(bmo, socket, new ManualTimers(), { from: 2, filter: streamFilter('teams/a')! });
+    const sub = subscription(bmo, socket, new TestClock(), { from: 2, filter: streamFilter('teams/a')! });
     void sub.start();
     await until(() => socket.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
     assert.equal(events(socket).map((f) => f.pos), [3, 4, 5]);
@@ -149,7 +114,7 @@ test('a client that does not read holds the bytes in flight near the bound, and 
     const max = 8_192;
     await append(bmo, 'teams/a', 200, 'x'.repeat(200));
     const socket = new RecordingSocket(false);
-    const sub = subscription(bmo, socket, new ManualTimers(), { maxBufferedBytes: max });
+    const sub = subscription(bmo, socket, new TestClock(), { maxBufferedBytes: max });
     void sub.start();
     await until(() => sub.bytesInFlight > max, 'the buffer to fill');
     const sent = socket.frames.length;
@@ -172,23 +137,23 @@ test('a client whose buffer stays full for stall_ms is closed with 4008 and the 
   await withSource(async (bmo) => {
     await append(bmo, 'teams/a', 100, 'y'.repeat(300));
     const socket = new RecordingSocket(false);
-    const timers = new ManualTimers();
-    const sub = subscription(bmo, socket, timers, { maxBufferedBytes: 4_096, stallMs: 300 });
+    const clock = new TestClock();
+    const sub = subscription(bmo, socket, clock, { maxBufferedBytes: 4_096, stallMs: 300 });
     const reader = sub.start();
     await until(() => sub.bytesInFlight > 4_096, 'the buffer to fill');
     socket.flush();
     await until(() => socket.pending.length > 0 && sub.bytesInFlight > 4_096, 'the buffer to fill again');
     const delivered = sub.delivered;
     assert.ok(delivered > 0, 'the first batch reached the kernel');
-    timers.advance(299);
+    await clock.advance(299);
     assert.equal(socket.closes, [], 'not before stall_ms');
-    timers.advance(1);
+    await clock.advance(1);
     await reader;
     assert.is(socket.closes.length, 1);
     assert.is(socket.closes[0].code, CLOSE_SLOW_CONSUMER);
     assert.match(socket.closes[0].reason, `resume with from=${delivered}`);
     assert.is(socket.terminated, 0);
-    timers.advance(1_000);
+    await clock.advance(1_000);
     assert.is(socket.terminated, 1, 'a socket that does not finish the close is cut');
     sub.ended();
   });
@@ -198,8 +163,8 @@ test('a posture frame waits for the events up to its pos, and an unchanged postu
   await withSource(async (bmo) => {
     await append(bmo, 'teams/a', 600);
     const socket = new RecordingSocket();
-    const timers = new ManualTimers();
-    const sub = subscription(bmo, socket, timers, { posture: bmo.posture });
+    const clock = new TestClock();
+    const sub = subscription(bmo, socket, clock, { posture: bmo.posture });
     void sub.start();
     await until(() => socket.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
     await until(() => socket.parsed.some((f) => f.op === 'projection'), 'the posture');
@@ -210,7 +175,7 @@ test('a posture frame waits for the events up to its pos, and an unchanged postu
     }
     const postures = () => socket.parsed.filter((f) => f.op === 'projection').length;
     const before = postures();
-    timers.advance(5_000);
+    await clock.advance(5_000);
     assert.is(postures(), before, 'the same posture is not sent again');
     await append(bmo, 'teams/a', 1);
     await until(() => postures() === before + 1, 'a posture for the new pos');
@@ -221,21 +186,21 @@ test('a posture frame waits for the events up to its pos, and an unchanged postu
 
 test('a client that does not answer a ping is cut at the next one; one that answers is pinged again', async () => {
   await withSource(async (bmo) => {
-    const timers = new ManualTimers();
+    const clock = new TestClock();
     const silent = new RecordingSocket();
     const answering = new RecordingSocket();
-    const silentSub = subscription(bmo, silent, timers, { pingIntervalMs: 200 });
-    const answeringSub = subscription(bmo, answering, timers, { pingIntervalMs: 200 });
+    const silentSub = subscription(bmo, silent, clock, { pingIntervalMs: 200 });
+    const answeringSub = subscription(bmo, answering, clock, { pingIntervalMs: 200 });
     void silentSub.start();
     void answeringSub.start();
     await until(() => silent.frames.length > 0 && answering.frames.length > 0, 'caught_up on both');
     await new Promise((resolve) => setImmediate(resolve));
-    timers.advance(199);
+    await clock.advance(199);
     assert.is(silent.pings + answering.pings, 0, 'no ping before the interval');
-    timers.advance(1);
+    await clock.advance(1);
     assert.equal([silent.pings, answering.pings], [1, 1]);
     answeringSub.pong();
-    timers.advance(200);
+    await clock.advance(200);
     assert.is(silent.terminated, 1, 'the silent client is cut');
     assert.is(answering.terminated, 0);
     assert.is(answering.pings, 2);
@@ -248,7 +213,7 @@ test('an op ping is answered with the head; other frames are ignored', async () 
   await withSource(async (bmo) => {
     await append(bmo, 'teams/a', 3);
     const socket = new RecordingSocket();
-    const sub = subscription(bmo, socket, new ManualTimers());
+    const sub = subscription(bmo, socket, new TestClock());
     void sub.start();
     await until(() => socket.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
     sub.receive(Buffer.from('{"op":"ping"}'));
@@ -262,7 +227,7 @@ test('an op ping is answered with the head; other frames are ignored', async () 
 test('shutdown and a stopped pipeline close with 4001 saying to reconnect with from=', async () => {
   await withSource(async (bmo) => {
     const socket = new RecordingSocket();
-    const sub = subscription(bmo, socket, new ManualTimers());
+    const sub = subscription(bmo, socket, new TestClock());
     void sub.start();
     sub.shutdown();
     sub.shutdown();
@@ -272,7 +237,7 @@ test('shutdown and a stopped pipeline close with 4001 saying to reconnect with f
     sub.ended();
 
     const waiting = new RecordingSocket();
-    const reader = subscription(bmo, waiting, new ManualTimers());
+    const reader = subscription(bmo, waiting, new TestClock());
     const done = reader.start();
     await until(() => waiting.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
     await bmo.pipeline.stop();
@@ -293,7 +258,7 @@ test('a failed read closes with 1011 and its message, and is reported once', asy
     };
     const reported: unknown[] = [];
     const socket = new RecordingSocket();
-    await subscription(bmo, socket, new ManualTimers(), { source: failing, onError: (error) => reported.push(error) }).start();
+    await subscription(bmo, socket, new TestClock(), { source: failing, onError: (error) => reported.push(error) }).start();
     assert.equal(socket.closes, [{ code: 1011, reason: 'the log could not be read; try again' }]);
     assert.is(reported.length, 1);
   });
@@ -302,26 +267,26 @@ test('a failed read closes with 1011 and its message, and is reported once', asy
 test('a client that pongs but whose sends do not complete between two pings is closed with 4008 and the pos to resume from', async () => {
   await withSource(async (bmo) => {
     await append(bmo, 'teams/a', 3);
-    const timers = new ManualTimers();
+    const clock = new TestClock();
     const socket = new RecordingSocket(false);
-    const sub = subscription(bmo, socket, timers, { pingIntervalMs: 200 });
+    const sub = subscription(bmo, socket, clock, { pingIntervalMs: 200 });
     void sub.start();
     await until(() => socket.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
-    timers.advance(200);
+    await clock.advance(200);
     sub.pong();
     assert.is(socket.pings, 1, 'pinged while its sends are pending');
-    timers.advance(200);
+    await clock.advance(200);
     assert.equal(socket.closes.map((c) => c.code), [CLOSE_SLOW_CONSUMER], 'an unsolicited pong is not reading');
     assert.match(socket.closes[0].reason, 'resume with from=0');
     sub.ended();
 
     // The same with its sends completing: it stays.
     const reading = new RecordingSocket(false);
-    const live = subscription(bmo, reading, timers, { pingIntervalMs: 200 });
+    const live = subscription(bmo, reading, clock, { pingIntervalMs: 200 });
     void live.start();
     await until(() => reading.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
     for (let round = 0; round < 3; round++) {
-      timers.advance(200);
+      await clock.advance(200);
       live.pong();
       reading.flush();
       live.receive('{"op":"ping"}');
@@ -334,9 +299,9 @@ test('a client that pongs but whose sends do not complete between two pings is c
 test('the frames a client sends and the answers queued for it count in its budget: over it, 4008 with the pos to resume from', async () => {
   await withSource(async (bmo) => {
     await append(bmo, 'teams/a', 2);
-    const timers = new ManualTimers();
+    const clock = new TestClock();
     const socket = new RecordingSocket(false);
-    const sub = subscription(bmo, socket, timers, { maxBufferedBytes: 4_096, maxFramesPerSecond: 1_000_000 });
+    const sub = subscription(bmo, socket, clock, { maxBufferedBytes: 4_096, maxFramesPerSecond: 1_000_000 });
     void sub.start();
     await until(() => socket.parsed.some((f) => f.op === 'caught_up'), 'caught_up');
     socket.flush();
@@ -359,12 +324,12 @@ test('the frames a client sends and the answers queued for it count in its budge
 
 test('incoming frames are rate-limited per connection: a burst of max_frames_per_second passes, the next closes with 4029', async () => {
   await withSource(async (bmo) => {
-    const timers = new ManualTimers();
+    const clock = new TestClock();
     const socket = new RecordingSocket();
-    const sub = subscription(bmo, socket, timers, { maxFramesPerSecond: 10 });
+    const sub = subscription(bmo, socket, clock, { maxFramesPerSecond: 10 });
     void sub.start();
     for (let i = 0; i < 10; i++) sub.receive('{"op":"ping"}');
-    timers.advance(500);
+    await clock.advance(500);
     for (let i = 0; i < 5; i++) sub.receive('{"op":"ping"}');
     assert.equal(socket.closes, [], 'ten at once and five more half a second later are within the rate');
     sub.receive('{"op":"ping"}');
