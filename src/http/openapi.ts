@@ -125,6 +125,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
  */
 const NOT_OVER_HTTP_REASONS: Record<string, string> = {
   store_locked: 'the CLI, when the data directory is held by another bmo',
+  request_timeout: 'the connection, before any route: headers and body not all in within [server] request_timeout_ms',
+  headers_too_large: 'the connection, before any route: headers over [server] max_header_bytes',
 };
 export const NOT_OVER_HTTP: Record<string, string> = Object.fromEntries(Object.entries(NOT_OVER_HTTP_REASONS).filter(([code]) => code in ERROR_CODES));
 
