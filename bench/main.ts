@@ -21,6 +21,7 @@ import { BenchChild, fmt, mainThreadCpuUs, percentile, round, sortedCopy, type C
 import type { LoadConfig, LoadResult } from './load.js';
 import { measureMcpVsHttp } from './mcp.js';
 import { measureFirstLoad } from './page.js';
+import { READERS, writesUnderReaders } from './readers.js';
 import { writeReplayData } from './replay-data.js';
 
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -389,6 +390,15 @@ async function main(): Promise<void> {
     await closers.pop()!();
     out.figures.mcp_message_send = mcp;
     out.targets.mcp_http_ratio = { value: mcp.ratio, target: '>= 0.5', ok: mcp.ratio >= 0.5 };
+
+    // ── (7) a one-line write under eight readers of a 20 MB log ───────────────────────────────
+    log(`(7) a one-line durable write alone, then while ${READERS} clients read a 20 MB team log over and over (pages by cursor and NDJSON)…`);
+    const readersBmo = await startBenchBmo(join(root, 'readers'));
+    closers.push(() => readersBmo.close());
+    const readers = await writesUnderReaders(readersBmo, TOKEN, (id) => createTeam(readersBmo, id));
+    log(`  alone: p50 ${fmt(readers.alone_p50_us)} µs, p99 ${fmt(readers.alone_p99_us)} µs; with readers: p50 ${fmt(readers.with_readers_p50_us)} µs, p99 ${fmt(readers.with_readers_p99_us)} µs (${readers.full_reads} whole-log reads meanwhile)`);
+    out.figures.write_under_readers = { ...readers, alone_p99_us: round(readers.alone_p99_us), with_readers_p99_us: round(readers.with_readers_p99_us), alone_p50_us: round(readers.alone_p50_us), with_readers_p50_us: round(readers.with_readers_p50_us), ratio: round(readers.ratio, 2) };
+    out.targets.write_under_readers_p99_ratio = { value: round(readers.ratio, 2), target: '<= 5', ok: readers.ratio <= 5 };
   } finally {
     for (const child of children) await child.stop().catch(() => {});
     for (const close of closers.reverse()) await close().catch(() => {});
@@ -420,6 +430,7 @@ async function main(): Promise<void> {
   console.log(`  replay RSS: ${fmt(f.replay.rss_mb)} MB after start(), ${fmt(f.replay.rss_after_gc_mb)} MB after gc  (target ≤ 300 MB: ${ok(t.replay_rss_mb.ok)})`);
   console.log(`  the page's first load over ${fmt(REPLAY_STREAMS)} teams: ${fmt(f.page_first_load.kb, 1)} KB over the wire (HTTP ${fmt(f.page_first_load.http_kb, 1)} KB, WebSocket ${fmt(f.page_first_load.ws_kb, 1)} KB)  (target ≤ 200 KB: ${ok(t.page_first_load_kb.ok)})`);
   console.log(`  message_send through one stdio MCP client: ${fmt(f.mcp_message_send.mcp_per_s)}/s vs ${fmt(f.mcp_message_send.http_per_s)}/s over HTTP from one client (ratio ${f.mcp_message_send.ratio.toFixed(2)}, target ≥ 0.5: ${ok(t.mcp_http_ratio.ok)})`);
+  console.log(`  one-line write p99 under ${READERS} readers of a ${f.write_under_readers.log_mb} MB log: ${fmt(f.write_under_readers.with_readers_p99_us)} µs vs ${fmt(f.write_under_readers.alone_p99_us)} µs alone (ratio ${f.write_under_readers.ratio.toFixed(2)}, target ≤ 5: ${ok(t.write_under_readers_p99_ratio.ok)})`);
   console.log(`  WebSocket fan-out to ${WS_CLIENTS}: ${fmt(f.ws_fanout.deliveries_per_s)} deliveries/s  (ceiling ${fmt(c.ws_broadcast.deliveries_per_s)} raw ws deliveries/s; ratio ${f.ws_fanout.ratio.toFixed(2)}, target ≥ 0.70: ${ok(t.ws_fanout_ratio.ok)})`);
   console.log(`    and against a raw broadcast that corks its writes as bmo does (${fmt(c.ws_broadcast_corked.deliveries_per_s)}/s): ratio ${f.ws_fanout.ratio_to_corked_raw.toFixed(2)}, with bmo's durable appends inside its time`);
   const allOk = Object.values(t).every((x: any) => x.ok);

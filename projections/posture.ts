@@ -45,9 +45,24 @@ export function leadLiveness(team: TeamView, sessions: Map<string, SessionView>,
  * The teams posture snapshot: the one view the CLI, HTTP, the WebSocket and the dashboard read,
  * labelled with the position it reflects.
  */
+/** The most teams a posture lists: it counts them all, and lists the ones that moved last. */
+export const POSTURE_TEAMS = 50;
+
+type PostureTeam = ReturnType<typeof teamSummary> & { lead: string; member_liveness: Record<MemberLiveness, number> };
+
+/** Every team's row behind a snapshot, for a scoped caller's counts; the snapshot itself lists the top ones. */
+const allRows = new WeakMap<object, PostureTeam[]>();
+
+/** The `max` teams that moved last, in the order of the list (creation). */
+function topTeams(teams: PostureTeam[], max: number): PostureTeam[] {
+  if (teams.length <= max) return teams;
+  const keep = new Set([...teams].sort((a, b) => (a.updated_at === b.updated_at ? (a.team_id < b.team_id ? -1 : 1) : a.updated_at > b.updated_at ? -1 : 1)).slice(0, max));
+  return teams.filter((team) => keep.has(team));
+}
+
 export function buildPosture(input: PostureInput) {
   const live = teamsInOrder(input.teams).filter((t) => t.status !== 'removed');
-  const teams = live.map((team) => {
+  const teams = live.map((team): PostureTeam => {
     const liveness: Record<MemberLiveness, number> = { working: 0, idle: 0, stalled: 0, gone: 0, unregistered: 0 };
     for (const member of activeMembers(team)) liveness[memberLiveness(team, member.member_id, input.sessions, input.now)]++;
     const lead = leadLiveness(team, input.sessions, input.now);
@@ -55,7 +70,7 @@ export function buildPosture(input: PostureInput) {
   });
   const { active, blocked } = activity(teams);
   const recent = listRecentTeamEvents(input.recent, 16);
-  return {
+  const snapshot = {
     pos: input.pos,
     config: input.config,
     team_count: teams.length,
@@ -63,20 +78,22 @@ export function buildPosture(input: PostureInput) {
     blocked_count: blocked,
     remote_degraded: input.remote.degraded,
     remote: input.remote,
-    teams,
+    teams: topTeams(teams, POSTURE_TEAMS),
     recent,
     chip: chipOf(active, blocked, recent, input.remote),
   };
+  allRows.set(snapshot, teams);
+  return snapshot;
 }
 
 export type PostureSnapshot = ReturnType<typeof buildPosture>;
 
 /** The snapshot as a caller scoped to some teams sees it: those teams, their recent events, their counts. */
 export function scopedPosture(snapshot: PostureSnapshot, allowed: (teamId: string) => boolean): PostureSnapshot {
-  const teams = snapshot.teams.filter((t) => allowed(t.team_id));
+  const teams = (allRows.get(snapshot) ?? snapshot.teams).filter((t) => allowed(t.team_id));
   const recent = snapshot.recent.filter((e) => e.team_id !== undefined && allowed(e.team_id));
   const { active, blocked } = activity(teams);
-  return { ...snapshot, team_count: teams.length, active_count: active, blocked_count: blocked, teams, recent, chip: chipOf(active, blocked, recent, snapshot.remote) };
+  return { ...snapshot, team_count: teams.length, active_count: active, blocked_count: blocked, teams: topTeams(teams, POSTURE_TEAMS), recent, chip: chipOf(active, blocked, recent, snapshot.remote) };
 }
 
 /**

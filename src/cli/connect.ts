@@ -190,3 +190,15 @@ export function ensureOk(reply: Reply): any {
   const code = (reply.json?.error as ErrorCode) in ERROR_CODES ? (reply.json.error as ErrorCode) : 'internal';
   throw new BmoError(code, cliWords(reply.json?.message ?? `HTTP ${reply.status}`), { field: reply.json?.field, details: reply.json?.details });
 }
+
+/** Every item of a paged collection (`field` of each page): follows `next_cursor`, a thousand at a time. */
+export async function requestAll(connection: Connection, path: string, field: string): Promise<any> {
+  const page = (cursor?: string) => `${path}${path.includes('?') ? '&' : '?'}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+  let body = ensureOk(await connection.request('GET', page()));
+  const items: unknown[] = [...body[field]];
+  while (body.next_cursor) {
+    body = ensureOk(await connection.request('GET', page(body.next_cursor)));
+    items.push(...body[field]);
+  }
+  return { ...body, [field]: items };
+}

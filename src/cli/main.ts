@@ -5,7 +5,7 @@ import { recentEventOf } from '../../projections/recent.js';
 import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
-import { ensureOk } from './connect.js';
+import { ensureOk, requestAll } from './connect.js';
 import { tailEvents } from './events.js';
 import { eventLine, section, table } from './format.js';
 import { fetchTimeline, timelineText } from './timeline.js';
@@ -68,14 +68,7 @@ team
   .option('--all', 'include removed teams')
   .action(async (opts: { json?: boolean; all?: boolean }) =>
     withConnection(program, async (connection) => {
-      // Every page, following the cursor: one row per team, however many there are.
-      const result = ensureOk(await connection.request('GET', `/v1/teams?limit=1000${opts.all ? '&all=true' : ''}`));
-      for (let next = result.next_cursor; next; ) {
-        const more = ensureOk(await connection.request('GET', `/v1/teams?limit=1000&cursor=${next}${opts.all ? '&all=true' : ''}`));
-        result.teams.push(...more.teams);
-        next = more.next_cursor;
-      }
-      delete result.next_cursor;
+      const result = await requestAll(connection, `/v1/teams${opts.all ? '?all=true' : ''}`, 'teams');
       print(!!opts.json, result, () =>
         result.teams.length === 0
           ? 'no teams (create one with POST /v1/teams; see README.md)'

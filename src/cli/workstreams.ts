@@ -7,7 +7,7 @@ import { gitWords } from '../../projections/handoff.js';
 import { commandLine } from '../../projections/workstream.js';
 import { BmoError } from '../errors.js';
 import { MAX_KEPT_BYTES, runBounded, shellExitCode, type BoundedRunResult } from './bounded-run.js';
-import { ensureOk, type Connection } from './connect.js';
+import { ensureOk, requestAll, type Connection } from './connect.js';
 import { section, table } from './format.js';
 import { deliver } from './deliver.js';
 import { gitContextOrSay } from './git.js';
@@ -125,7 +125,7 @@ function cartographyText(c: any): string {
  * the only workstream there is may still not be the one this session works on, so it is named, not used.
  */
 async function noWorkstreamFor(c: Connection, session: string): Promise<BmoError> {
-  const all: { workstream_id: string }[] = ensureOk(await c.request('GET', '/v1/workstreams')).workstreams;
+  const all: { workstream_id: string }[] = (await requestAll(c, '/v1/workstreams', 'workstreams')).workstreams;
   const which =
     all.length === 0
       ? `there are no workstreams yet: bmo workstream create --label L --session ${session}`
@@ -175,7 +175,7 @@ export function registerWorkstreamCommands(program: Command): void {
     .action(async (opts: { status?: string; session?: string; json?: boolean }) =>
       connected(async (c) => {
         const query = new URLSearchParams({ ...(opts.status ? { status: opts.status } : {}), ...(opts.session ? { session: opts.session } : {}) }).toString();
-        const result = ensureOk(await c.request('GET', `/v1/workstreams${query ? `?${query}` : ''}`));
+        const result = await requestAll(c, `/v1/workstreams${query ? `?${query}` : ''}`, 'workstreams');
         print(!!opts.json, result, () =>
           result.workstreams.length === 0
             ? 'no workstreams (create one with bmo workstream create --label L)'

@@ -7,6 +7,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { principalOf } from './access.js';
 import { credentialToken, hashSecret, newSecret } from './auth.js';
 import { commandContext, idParam, parseWith } from './request.js';
+import { page } from './paging.js';
 import { IssueCredential, ListCredentials, RevokeCredential } from './schemas.js';
 
 /** `POST/GET/DELETE /v1/credentials`: issuing (the token is shown once), listing (never a secret) and revoking, admin only (access.ts); `GET /v1/whoami` for every credential. */
@@ -37,13 +38,12 @@ export async function credentialRoutes(app: FastifyInstance, { pipeline }: { pip
     return reply.code(201).send({ ...presentCredential(issued, pipeline.now()), token: credentialToken(credentialId, secret), version: event.seq, pos: event.pos });
   });
 
-  app.get('/v1/credentials', async (request) => {
-    const { limit, cursor } = parseWith(ListCredentials, request.query, 'query');
-    const after = cursor === undefined ? 0 : Number(cursor);
-    const all = [...credentials().values()].filter((c) => c.issued_pos > after).sort((a, b) => a.issued_pos - b.issued_pos);
-    const page = all.slice(0, limit);
+  app.get('/v1/credentials', async (request, reply) => {
+    const query = parseWith(ListCredentials, request.query, 'query');
+    const all = [...credentials().values()].sort((a, b) => a.issued_pos - b.issued_pos);
+    const { items, next_cursor } = page(request, reply, all, (c) => [c.issued_pos], query);
     const now = pipeline.now();
-    return { pos: pipeline.readModels.pos, credentials: page.map((c) => presentCredential(c, now)), next_cursor: all.length > limit ? String(page[page.length - 1].issued_pos) : null };
+    return { pos: pipeline.readModels.pos, credentials: items.map((c) => presentCredential(c, now)), next_cursor };
   });
 
   // Any credential may ask who it is: an agent (bmo mcp) takes its member and session from here.

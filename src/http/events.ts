@@ -6,20 +6,23 @@ import { BmoError } from '../errors.js';
 import { principalOf, streamAllowed } from './access.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { streamFilter } from '../store/index.js';
+import { decodeCursor, encodeCursor, linkNext } from './paging.js';
 import { idParam, parseWith } from './request.js';
 import { EventsSince, ReadEventsQuery } from './schemas.js';
 
 /**
- * `GET /v1/<kind>/{id}/events?from_seq=N`: one entity's log, as JSON or as NDJSON; `404` (naming
- * the `noun`) for a log that holds no event.
+ * `GET /v1/<kind>/{id}/events?from_seq=N&limit=&cursor=`: one entity's log, a page of it by seq as
+ * JSON, or the whole of it from there as NDJSON; `404` (naming the `noun`) for a log that holds no event.
  */
 export function logRoute(app: FastifyInstance, pipeline: Pipeline, kind: StreamKind, noun: string): void {
   app.get(`/v1/${kind}/:id/events`, async (request, reply) => {
     const id = idParam(request, 'id');
-    const { from_seq } = parseWith(ReadEventsQuery, request.query, 'query');
+    const query = parseWith(ReadEventsQuery, request.query, 'query');
     const stream: StreamName = `${kind}/${id}`;
     if (pipeline.store.version(stream) === 0) throw new BmoError('not_found', `no ${noun} ${id}`, { field: 'id' });
-    return sendStreamEvents(pipeline, request, reply, stream, from_seq);
+    const fromSeq = query.cursor === undefined ? query.from_seq : Math.max(query.from_seq, lastSeqOf(query.cursor) + 1);
+    if (wantsNdjson(request)) return sendNdjson(pipeline, reply, stream, fromSeq);
+    return sendPage(pipeline, request, reply, stream, fromSeq, query.limit);
   });
 }
 
@@ -43,20 +46,35 @@ function wantsNdjson(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('application/x-ndjson');
 }
 
-/** One entity's log from `from_seq` on: `{ stream, events }` as JSON, or one envelope a line with `Accept: application/x-ndjson`. */
-async function sendStreamEvents(pipeline: Pipeline, request: FastifyRequest, reply: FastifyReply, stream: StreamName, fromSeq: number) {
+/** A log's cursor holds the last seq of the page before. */
+function lastSeqOf(cursor: string): number {
+  const [seq] = decodeCursor(cursor);
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) throw new BmoError('bad_request', 'cursor: not a cursor of this log; pass the next_cursor of the page before unchanged', { field: 'cursor' });
+  return seq;
+}
+
+/** The log from `fromSeq` on, one envelope a line, streamed as the store reads it: never the whole body in memory. */
+function sendNdjson(pipeline: Pipeline, reply: FastifyReply, stream: StreamName, fromSeq: number) {
   const events = pipeline.store.readStream(stream, fromSeq);
-  if (wantsNdjson(request)) {
-    const source = Readable.from(
-      (async function* () {
-        for await (const { envelope } of events) yield envelope;
-      })(),
-    );
-    // pipeline, not pipe: a read error mid-log destroys the body (fastify then ends the response), never goes unhandled.
-    const body = pipeStreams(source, ndjson.stringify(), (error) => error && request.log.warn({ err: error }, 'reading a log for an NDJSON answer failed; the response was cut off'));
-    return reply.type('application/x-ndjson').send(body);
+  const source = Readable.from(
+    (async function* () {
+      for await (const { envelope } of events) yield envelope;
+    })(),
+  );
+  // pipeline, not pipe: a read error mid-log destroys the body (fastify then ends the response), never goes unhandled.
+  const body = pipeStreams(source, ndjson.stringify(), (error) => error && reply.log.warn({ err: error }, 'reading a log for an NDJSON answer failed; the response was cut off'));
+  return reply.type('application/x-ndjson').send(body);
+}
+
+/** `{ stream, events, next_cursor }`: at most `limit` events from `fromSeq`; the read stops there. */
+async function sendPage(pipeline: Pipeline, request: FastifyRequest, reply: FastifyReply, stream: StreamName, fromSeq: number, limit: number) {
+  const events = [];
+  for await (const { envelope } of pipeline.store.readStream(stream, fromSeq)) {
+    events.push(envelope);
+    if (events.length >= limit) break;
   }
-  const out = [];
-  for await (const { envelope } of events) out.push(envelope);
-  return { stream, events: out };
+  const last = events.at(-1)?.seq;
+  const next = last !== undefined && last < pipeline.store.version(stream) ? encodeCursor([last]) : undefined;
+  linkNext(request, reply, next);
+  return { stream, events, next_cursor: next ?? null };
 }

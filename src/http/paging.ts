@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BmoError } from '../errors.js';
 
 /** A cursor names the last item of the page before: its sort key, opaque to the client. */
@@ -5,7 +6,7 @@ export function encodeCursor(key: unknown[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-function decodeCursor(cursor: string): unknown[] {
+export function decodeCursor(cursor: string): unknown[] {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(key)) return key;
@@ -37,4 +38,30 @@ export function pageOf<T>(sorted: T[], keyOf: (item: T) => unknown[], limit: num
   const items = sorted.slice(start, start + limit);
   const more = start + limit < sorted.length;
   return more ? { items, next_cursor: encodeCursor(keyOf(items[items.length - 1])) } : { items };
+}
+
+/** `Link: <this URL with cursor=next>; rel="next"` when there is a page after this one. */
+export function linkNext(request: FastifyRequest, reply: FastifyReply, next: string | undefined): void {
+  if (next === undefined) return;
+  const url = new URL(request.url, 'http://bmo');
+  url.searchParams.set('cursor', next);
+  void reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
+}
+
+/** `pageOf` as a route answers it: `next_cursor` is null on the last page, and a Link header names the next. */
+export function page<T>(request: FastifyRequest, reply: FastifyReply, sorted: T[], keyOf: (item: T) => unknown[], query: { limit: number; cursor?: string }): { items: T[]; next_cursor: string | null } {
+  const { items, next_cursor } = pageOf(sorted, keyOf, query.limit, query.cursor);
+  linkNext(request, reply, next_cursor);
+  return { items, next_cursor: next_cursor ?? null };
+}
+
+/**
+ * A page of a list kept in the order things happened, from which nothing is deleted: keyed by
+ * position in the whole list, before `keep` filters it, so an item that stops matching the filter
+ * (a task claimed, a message read) moves no other across a page.
+ */
+export function pageInOrder<T>(request: FastifyRequest, reply: FastifyReply, items: readonly T[], query: { limit: number; cursor?: string }, keep?: (item: T) => boolean): { items: T[]; next_cursor: string | null } {
+  const rows = items.map((item, index) => ({ item, index })).filter((row) => !keep || keep(row.item));
+  const result = page(request, reply, rows, (row) => [row.index], query);
+  return { items: result.items.map((row) => row.item), next_cursor: result.next_cursor };
 }

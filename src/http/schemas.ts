@@ -68,8 +68,9 @@ export const SendMessage = z.strictObject({ message_id: Id.optional(), from: Id,
 export const ReadMessage = z.strictObject({ member_id: Id });
 export const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
 export const ListTeams = z.strictObject({ all: Flag.optional(), ...PageQuery });
-export const ListTasks = z.strictObject({ ready: Flag.optional(), status: TaskStatus.optional(), as_of: AsOfParam.optional() });
-export const Inbox = z.strictObject({ unread: Flag.optional(), as_of: AsOfParam.optional() });
+export const ListTasks = z.strictObject({ ready: Flag.optional(), status: TaskStatus.optional(), as_of: AsOfParam.optional(), ...PageQuery });
+export const Inbox = z.strictObject({ unread: Flag.optional(), as_of: AsOfParam.optional(), ...PageQuery });
+export const ListSessions = z.strictObject({ ...PageQuery });
 /** `POST /v1/teams/cleanup`: here and on a forwarding server, which audits an attempt the remote never answered. */
 export const Cleanup = z
   .strictObject({ scope: CleanupScope.default('all'), team_id: Id.optional() })
@@ -88,7 +89,8 @@ export const StartSession = z.strictObject({ session_id: Id.optional(), agent: t
 export const Heartbeat = z.strictObject({ lease_ms: Lease.optional() }).optional();
 export const EndSession = z.strictObject({ reason: text(500).optional() }).optional();
 
-export const ReadEventsQuery = z.strictObject({ from_seq: queryInt(1).default(1) });
+/** A log pages by seq: the cursor holds the last seq of the page before. */
+export const ReadEventsQuery = z.strictObject({ from_seq: queryInt(1).default(1), ...PageQuery });
 /** The most events one read across the log answers; `next` says where the following read resumes. */
 export const EVENTS_PAGE_MAX = 1000;
 export const EventsSince = z.strictObject({
@@ -119,9 +121,11 @@ export const AttachArtifact = workstreamEvents.artifact_attached.extend({ artifa
 export const AddMarker = workstreamEvents.marker_added.extend({ marker_id: Id.optional() });
 export const ClearMarker = z.strictObject({ reason: text(500).optional() }).optional();
 export const ChangeStatus = z.strictObject({ status: WorkstreamStatus, reason: text(1000).optional(), force: z.boolean().optional() });
-export const ListWorkstreams = z.strictObject({ session: Id.optional(), status: WorkstreamStatus.optional() });
+export const ListWorkstreams = z.strictObject({ session: Id.optional(), status: WorkstreamStatus.optional(), ...PageQuery });
+/** A workstream's verify runs, nanites, findings or artifacts. */
+export const ListEvidence = z.strictObject({ as_of: AsOfParam.optional(), ...PageQuery });
 export const HandoffQuery = z.strictObject({ format: z.enum(['json', 'md', 'markdown']).optional(), full: Flag.optional(), as_of: AsOfParam.optional() });
-export const MarkersQuery = z.strictObject({ open: Flag.optional() });
+export const MarkersQuery = z.strictObject({ open: Flag.optional(), as_of: AsOfParam.optional(), ...PageQuery });
 export const CartographyQuery = z.strictObject({ limit: count(1, 1000).default(100) });
 
 const UNITS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -141,4 +145,4 @@ export const IssueCredential = z.strictObject({
   expires_in: Duration.optional(),
 });
 export const RevokeCredential = z.strictObject({ reason: text(500).optional() }).optional();
-export const ListCredentials = z.strictObject({ limit: count(1, 1000).default(100), cursor: z.string().regex(/^\d{1,15}$/, 'must be the next_cursor of the page before').optional() });
+export const ListCredentials = z.strictObject({ ...PageQuery });

@@ -7,7 +7,8 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { TeamsTelemetry } from '../telemetry/teams.js';
 import { logRoute } from './events.js';
 import { commandContext, createdId, idParam, invocationIdOf, newId, parseWith, sendCommandResult } from './request.js';
-import { EndSession, Heartbeat, StartSession } from './schemas.js';
+import { page } from './paging.js';
+import { EndSession, Heartbeat, ListSessions, StartSession } from './schemas.js';
 
 export function presentSession(session: SessionView, now: Date) {
   return { ...session, state: sessionState(session, now), lease_expires_at: new Date(leaseExpiry(session)).toISOString() };
@@ -18,11 +19,13 @@ export async function sessionRoutes(
   app: FastifyInstance,
   { pipeline, defaultLeaseMs, telemetry }: { pipeline: Pipeline; defaultLeaseMs: number; telemetry?: TeamsTelemetry },
 ): Promise<void> {
-  app.get('/v1/sessions', async () => {
+  app.get('/v1/sessions', async (request, reply) => {
+    const query = parseWith(ListSessions, request.query, 'query');
     const now = pipeline.now();
     // Oldest first (started_at, then id): the same order whatever order the logs were replayed in on startup.
     const sessions = [...pipeline.readModels.sessions.values()].sort((a, b) => (a.started_at === b.started_at ? (a.session_id < b.session_id ? -1 : 1) : a.started_at < b.started_at ? -1 : 1));
-    return { pos: pipeline.readModels.pos, sessions: sessions.map((s) => presentSession(s, now)) };
+    const { items, next_cursor } = page(request, reply, sessions, (s) => [s.started_at, s.session_id], query);
+    return { pos: pipeline.readModels.pos, sessions: items.map((s) => presentSession(s, now)), next_cursor };
   });
 
   app.post('/v1/sessions', async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { evolveTeam, inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type TeamView } from '../../projections/team.js';
+import { evolveTeam, inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type MessageView, type TaskView, type TeamView } from '../../projections/team.js';
 import { presentTimeline, teamTimelineProjection } from '../../projections/timeline.js';
 import { leadLiveness, memberLiveness } from '../../projections/posture.js';
 import { teamEntity, type TeamCommand } from '../domain/teams.js';
@@ -12,7 +12,7 @@ import { createdTeamIds } from '../telemetry/teams.js';
 import { principalOf, teamAllowed } from './access.js';
 import { logRoute } from './events.js';
 import { asOfOf, commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
-import { pageOf } from './paging.js';
+import { page, pageInOrder } from './paging.js';
 import { ClaimTask, Cleanup, CompleteTask, CreateTask, CreateTeam, FailTask, HeldTask, Inbox, JoinTeam, LeaveTeam, ListTasks, ListTeams, ReadMessage, SendMessage, Shutdown, TimelineQuery, UpdateTask } from './schemas.js';
 
 export function cleanupTarget(body: z.output<typeof Cleanup>): { scope: 'all' } | { scope: 'single'; team_id: string } {
@@ -58,11 +58,11 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     return state;
   };
 
-  app.get('/v1/teams', async (request) => {
+  app.get('/v1/teams', async (request, reply) => {
     const query = parseWith(ListTeams, request.query, 'query');
     const principal = principalOf(request);
     const all = teamsInOrder(teams()).filter((t) => (query.all || t.status !== 'removed') && teamAllowed(pipeline.readModels, principal, t.team_id));
-    const { items, next_cursor } = pageOf(all, (t) => [t.created_at, t.team_id], query.limit, query.cursor);
+    const { items, next_cursor } = page(request, reply, all, (t) => [t.created_at, t.team_id], query);
     const { sessions } = pipeline.readModels;
     const now = pipeline.now();
     return { teams: items.map((t) => ({ ...teamSummary(t), lead: leadLiveness(t, sessions, now) })), pos: pipeline.readModels.pos, next_cursor };
@@ -142,13 +142,12 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     return sendCommandResult(reply, 200, await run(request, id, { type: 'leave_team', member_id: memberId, reason: body?.reason }), { team_id: id, member_id: memberId });
   });
 
-  app.get('/v1/teams/:id/tasks', async (request) => {
+  app.get('/v1/teams/:id/tasks', async (request, reply) => {
     const team = await teamOf(request);
     const query = parseWith(ListTasks, request.query, 'query');
-    const tasks = [...team.tasks.values()].filter(
-      (task) => (!query.ready || taskIsReady(team, task)) && (query.status === undefined || task.status === query.status),
-    );
-    return { team_id: team.team_id, version: team.version, tasks: tasks.map((task) => presentTask(team, task)) };
+    const matches = (task: TaskView) => (!query.ready || taskIsReady(team, task)) && (query.status === undefined || task.status === query.status);
+    const { items, next_cursor } = pageInOrder(request, reply, [...team.tasks.values()], query, matches);
+    return { team_id: team.team_id, version: team.version, tasks: items.map((task) => presentTask(team, task)), next_cursor };
   });
 
   app.post('/v1/teams/:id/tasks', async (request, reply) => {
@@ -218,15 +217,15 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     return { team_id: team.team_id, version: team.version, ...member, holds };
   });
 
-  app.get('/v1/teams/:id/members/:member/inbox', async (request) => {
+  app.get('/v1/teams/:id/members/:member/inbox', async (request, reply) => {
     const team = await teamOf(request);
     const memberId = idParam(request, 'member');
     if (!team.members.has(memberId)) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
     const query = parseWith(Inbox, request.query, 'query');
-    const messages = inboxOf(team, memberId)
-      .filter((m) => !query.unread || !m.read_by.includes(memberId))
-      .map((m) => ({ ...m, read: m.read_by.includes(memberId) }));
-    return { team_id: team.team_id, member_id: memberId, version: team.version, messages };
+    const unread = query.unread ? (message: MessageView) => !message.read_by.includes(memberId) : undefined;
+    const { items, next_cursor } = pageInOrder(request, reply, inboxOf(team, memberId), query, unread);
+    const messages = items.map((message) => ({ ...message, read: message.read_by.includes(memberId) }));
+    return { team_id: team.team_id, member_id: memberId, version: team.version, messages, next_cursor };
   });
 
   app.post('/v1/teams/:id/messages/:message/read', async (request, reply) => {

@@ -7,8 +7,9 @@ import { workstreamEntity, type WorkstreamCommand } from '../domain/workstreams.
 import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { logRoute } from './events.js';
+import { page, pageInOrder } from './paging.js';
 import { asOfOf, commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
-import { AddMarker, AttachArtifact, BindPlan, CartographyQuery, ChangeStatus, ClearMarker, CompleteNanite, CreateWorkstream, DeclareBoundary, HandoffQuery, ListWorkstreams, MarkersQuery, RecordFinding, RecordVerifyRun, SetRecipeStep, StartNanite } from './schemas.js';
+import { AddMarker, AttachArtifact, BindPlan, CartographyQuery, ChangeStatus, ClearMarker, CompleteNanite, CreateWorkstream, DeclareBoundary, HandoffQuery, ListEvidence, ListWorkstreams, MarkersQuery, RecordFinding, RecordVerifyRun, SetRecipeStep, StartNanite } from './schemas.js';
 
 export interface WorkstreamRoutesOptions {
   pipeline: Pipeline;
@@ -34,16 +35,19 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     return (await pipeline.workstreamDetails.get(`workstreams/${id}`))!;
   };
 
-  app.get('/v1/workstreams', async (request) => {
+  app.get('/v1/workstreams', async (request, reply) => {
     const query = parseWith(ListWorkstreams, request.query, 'query');
     let all = [...models().workstreams.values()].sort((a, b) => a.created_pos - b.created_pos);
     if (query.status) all = all.filter((ws) => ws.status === query.status);
+    let keyOf = (ws: WorkstreamView) => [ws.created_pos];
     if (query.session) {
       const session = query.session;
       // The most recent workstream whose events carry the session comes first.
       all = all.filter((ws) => ws.sessions.has(session)).sort((a, b) => b.sessions.get(session)! - a.sessions.get(session)!);
+      keyOf = (ws) => [-ws.sessions.get(session)!];
     }
-    return { pos: models().pos, workstreams: all.map(workstreamSummary) };
+    const { items, next_cursor } = page(request, reply, all, keyOf, query);
+    return { pos: models().pos, workstreams: items.map(workstreamSummary), next_cursor };
   });
 
   app.post('/v1/workstreams', async (request, reply) => {
@@ -124,9 +128,11 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     },
   });
 
-  app.get('/v1/workstreams/:id/verify-runs', async (request) => {
+  app.get('/v1/workstreams/:id/verify-runs', async (request, reply) => {
+    const query = parseWith(ListEvidence, request.query, 'query');
     const ws = await workstreamOf(request);
-    return { workstream_id: ws.workstream_id, version: ws.version, verify_runs: ws.verify_runs };
+    const { items, next_cursor } = pageInOrder(request, reply, ws.verify_runs, query);
+    return { workstream_id: ws.workstream_id, version: ws.version, verify_runs: items, next_cursor };
   });
 
   app.get('/v1/workstreams/:id/verify-runs/:run', async (request) => {
@@ -145,9 +151,11 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     return sendCommandResult(reply, 201, envelopes, { workstream_id: id, run_id: createdId(envelopes, 'run_id', runId) });
   });
 
-  app.get('/v1/workstreams/:id/nanites', async (request) => {
+  app.get('/v1/workstreams/:id/nanites', async (request, reply) => {
+    const query = parseWith(ListEvidence, request.query, 'query');
     const ws = await workstreamOf(request);
-    return { workstream_id: ws.workstream_id, version: ws.version, nanites: [...ws.nanites.values()] };
+    const { items, next_cursor } = pageInOrder(request, reply, [...ws.nanites.values()], query);
+    return { workstream_id: ws.workstream_id, version: ws.version, nanites: items, next_cursor };
   });
 
   app.get('/v1/workstreams/:id/nanites/:nanite', async (request) => {
@@ -174,9 +182,11 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     return sendCommandResult(reply, 200, envelopes, { workstream_id: id, nanite_id: naniteId });
   });
 
-  app.get('/v1/workstreams/:id/findings', async (request) => {
+  app.get('/v1/workstreams/:id/findings', async (request, reply) => {
+    const query = parseWith(ListEvidence, request.query, 'query');
     const ws = await workstreamOf(request);
-    return { workstream_id: ws.workstream_id, version: ws.version, findings: [...ws.findings.values()] };
+    const { items, next_cursor } = pageInOrder(request, reply, [...ws.findings.values()], query);
+    return { workstream_id: ws.workstream_id, version: ws.version, findings: items, next_cursor };
   });
 
   app.post('/v1/workstreams/:id/findings', async (request, reply) => {
@@ -187,9 +197,11 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     return sendCommandResult(reply, 201, envelopes, { workstream_id: id, finding_id: createdId(envelopes, 'finding_id', findingId) });
   });
 
-  app.get('/v1/workstreams/:id/artifacts', async (request) => {
+  app.get('/v1/workstreams/:id/artifacts', async (request, reply) => {
+    const query = parseWith(ListEvidence, request.query, 'query');
     const ws = await workstreamOf(request);
-    return { workstream_id: ws.workstream_id, version: ws.version, artifacts: [...ws.artifacts.values()] };
+    const { items, next_cursor } = pageInOrder(request, reply, [...ws.artifacts.values()], query);
+    return { workstream_id: ws.workstream_id, version: ws.version, artifacts: items, next_cursor };
   });
 
   app.post('/v1/workstreams/:id/artifacts', async (request, reply) => {
@@ -200,11 +212,12 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     return sendCommandResult(reply, 201, envelopes, { workstream_id: id, artifact_id: createdId(envelopes, 'artifact_id', artifactId) });
   });
 
-  app.get('/v1/workstreams/:id/markers', async (request) => {
+  app.get('/v1/workstreams/:id/markers', async (request, reply) => {
+    const query = parseWith(MarkersQuery, request.query, 'query');
     const ws = await workstreamOf(request);
-    const { open } = parseWith(MarkersQuery, request.query, 'query');
-    const markers = [...ws.markers.values()].filter((m) => !open || m.cleared_at === undefined);
-    return { workstream_id: ws.workstream_id, version: ws.version, markers };
+    const open = query.open ? (m: { cleared_at?: string }) => m.cleared_at === undefined : undefined;
+    const { items, next_cursor } = pageInOrder(request, reply, [...ws.markers.values()], query, open);
+    return { workstream_id: ws.workstream_id, version: ws.version, markers: items, next_cursor };
   });
 
   app.post('/v1/workstreams/:id/markers', async (request, reply) => {
