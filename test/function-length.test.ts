@@ -14,8 +14,6 @@ const FOLDERS = ['src', 'projections', 'events'];
  */
 const KNOWN: Record<string, string> = {
   'src/cli/workstreams.ts:registerWorkstreamCommands': 'split by verb group with typed renderers (issue 17 item 6)',
-  'src/http/stream.ts:streamRoutes': 'the StreamSubscription class (issue 17 item 1)',
-  'src/http/stream.ts:(callback to app.get)': 'the StreamSubscription class (issue 17 item 1)',
   'src/http/teams.ts:teamRoutes': 'one plugin per route group: teams, tasks, messages',
   'src/http/workstreams.ts:workstreamRoutes': 'one plugin per route group: workstreams, evidence, markers',
   'src/http/server.ts:buildServer': 'hooks and error handling as plugins of their own',
