@@ -1,43 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, closedPort, spawnServer, TOKEN, type ServerProcess } from '../helpers/bmo.js';
-import { tempDir } from '../helpers/tmp.js';
-import { getJson, runCli } from './support.js';
+import { getJson, gitRepo, runCli, withDirs } from './support.js';
 
 // Seed 000 through the real CLI: git context captured where the CLI runs, recipes run as verify
 // steps, and a result the server could not take spooled and sent later, never lost nor doubled.
-
-interface Dirs {
-  root: string;
-  dataDir: string;
-  cwd: string;
-}
-
-async function withDirs(fn: (dirs: Dirs) => Promise<void>): Promise<void> {
-  const tmp = tempDir('bmo-seed-ws-');
-  const dirs = { root: tmp.dir, dataDir: join(tmp.dir, 'data'), cwd: join(tmp.dir, 'repo') };
-  mkdirSync(dirs.dataDir);
-  mkdirSync(dirs.cwd);
-  try {
-    await fn(dirs);
-  } finally {
-    tmp.cleanup();
-  }
-}
-
-/** A git repository in `cwd` with one commit on branch `main`; answers HEAD. */
-function gitRepo(cwd: string): string {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).trim();
-  git('init', '-q', '-b', 'main');
-  writeFileSync(join(cwd, 'README'), 'x\n');
-  git('add', 'README');
-  git('commit', '-q', '-m', 'first');
-  return git('rev-parse', 'HEAD');
-}
 
 /** `bmo serve` on a port chosen here, so that a restart answers at the same URL. */
 async function serveOn(dataDir: string, port: number): Promise<ServerProcess> {

@@ -1,43 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnServer } from '../helpers/bmo.js';
-import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/wait.js';
-import { getJson, runCli, writeNaniteConfig } from './support.js';
+import { getJson, gitRepo, runCli, withDirs, writeNaniteConfig } from './support.js';
 
 // Seed 000's CLI verbs: a detached lane followed from another terminal and swept when killed, and
 // the words a CLI user sees (one line from create, --team, the required note, the done gate).
-
-interface Dirs {
-  root: string;
-  dataDir: string;
-  cwd: string;
-}
-
-async function withDirs(fn: (dirs: Dirs) => Promise<void>): Promise<void> {
-  const tmp = tempDir('bmo-seed-verbs-');
-  const dirs = { root: tmp.dir, dataDir: join(tmp.dir, 'data'), cwd: join(tmp.dir, 'repo') };
-  mkdirSync(dirs.dataDir);
-  mkdirSync(dirs.cwd);
-  try {
-    await fn(dirs);
-  } finally {
-    tmp.cleanup();
-  }
-}
-
-/** A git repository in `cwd` with one commit on branch `main`; answers HEAD. */
-function gitRepo(cwd: string): string {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).trim();
-  git('init', '-q', '-b', 'main');
-  writeFileSync(join(cwd, 'README'), 'x\n');
-  git('add', 'README');
-  git('commit', '-q', '-m', 'first');
-  return git('rev-parse', 'HEAD');
-}
 
 const node = (script: string) => [process.execPath, '-e', script];
 const verifyRuns = (dataDir: string, id: string) =>

@@ -1,6 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, TOKEN, runBmoCli, type CliResult } from '../helpers/bmo.js';
+import { tempDir } from '../helpers/tmp.js';
 
 export type { CliResult };
 
@@ -36,4 +38,33 @@ export async function getText(url: string, path: string, headers: Record<string,
   const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${TOKEN}`, ...headers } });
   if (!response.ok) throw new Error(`GET ${path} → ${response.status} ${await response.text()}`);
   return { type: response.headers.get('content-type') ?? '', body: await response.text() };
+}
+
+export interface Dirs {
+  root: string;
+  dataDir: string;
+  cwd: string;
+}
+
+/** Temp dirs for a CLI test (the data directory and a working directory beside it), removed after. */
+export async function withDirs(fn: (dirs: Dirs) => Promise<void>): Promise<void> {
+  const tmp = tempDir('bmo-seed-ws-');
+  const dirs = { root: tmp.dir, dataDir: join(tmp.dir, 'data'), cwd: join(tmp.dir, 'repo') };
+  mkdirSync(dirs.dataDir);
+  mkdirSync(dirs.cwd);
+  try {
+    await fn(dirs);
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+/** A git repository in `cwd` with one commit on branch `main`; answers HEAD. */
+export function gitRepo(cwd: string): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } }).trim();
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(cwd, 'README'), 'x\n');
+  git('add', 'README');
+  git('commit', '-q', '-m', 'first');
+  return git('rev-parse', 'HEAD');
 }
