@@ -135,7 +135,7 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const UNKEYED = /^\/v1\/credentials(?:\?|$)/;
 
 /** Every write carries an Idempotency-Key (the caller's, or a new one), so that it can be sent again safely. */
-function withKey(method: string, path: string, headers: Record<string, string>): Record<string, string> {
+export function withKey(method: string, path: string, headers: Record<string, string>): Record<string, string> {
   if (!WRITES.has(method.toUpperCase()) || UNKEYED.test(path) || Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key')) return headers;
   return { ...headers, 'idempotency-key': randomUUID() };
 }
@@ -144,7 +144,7 @@ function withKey(method: string, path: string, headers: Record<string, string>):
  * A write whose outcome is unknown (503, or the connection reset before an answer) is sent once
  * more with the same key: the server answers what it did the first time, or does it now.
  */
-async function retriedOnce(headers: Record<string, string>, send: () => Promise<Reply>): Promise<Reply> {
+export async function retriedOnce<R extends { status: number }>(headers: Record<string, string>, send: () => Promise<R>): Promise<R> {
   if (!Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key')) return send();
   try {
     const reply = await send();

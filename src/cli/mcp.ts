@@ -11,7 +11,7 @@ import { LOCK_FILE } from '../store/lock.js';
 import { streamChanges } from '../mcp/changes.js';
 import { buildMcpServer, type HttpCall } from '../mcp/server.js';
 import type { Identity } from '../mcp/tools.js';
-import { reachable, serverUrl } from './connect.js';
+import { reachable, retriedOnce, serverUrl, withKey } from './connect.js';
 import { configFrom } from './shell.js';
 
 /** A tool call's request gives up after this long and says the server did not answer. */
@@ -50,14 +50,18 @@ async function runMcp(program: Command, opts: McpOptions): Promise<void> {
     if (!found) throw new BmoError('unauthorized', `bmo answers at ${url} but no token was found: set BMO_TOKEN, [server] token, or run where ${config.server.data_dir}/auth-token is readable`);
     return found;
   };
-  const http: HttpCall = async (method, path, body, headers) => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  // As the CLI does: every write keyed, and sent once more with its key when its outcome is unknown.
+  const http: HttpCall = async (method, path, body, given) => {
+    const headers = withKey(method, path, given);
+    return retriedOnce(headers, async () => {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      return { status: response.status, body: await response.text() };
     });
-    return { status: response.status, body: await response.text() };
   };
   const identity: Identity = { session: opts.session, member: opts.member, agent: opts.agent };
   const credential = await whoami(http);

@@ -88,6 +88,10 @@ test('three agents: a team with blocked tasks, one fencing token for a raced cla
     const sessions = await http(server, '/v1/sessions');
     assert.equal(sessions.sessions.map((s: { agent: string; state: string }) => `${s.agent}:${s.state}`).sort(), ['Ann:alive', 'Bob:alive', 'Lead:alive']);
     const team = await http(server, '/v1/teams/crew');
+    // Every write bmo mcp sends carries a key of its own, so a retry after an unknown outcome is safe.
+    const log = await http(server, '/v1/teams/crew/events?limit=1000');
+    const sent = log.events.filter((e: { type: string }) => e.type === 'message_sent');
+    assert.ok(sent.length > 0 && sent.every((e: { meta: { idempotency_key?: string } }) => typeof e.meta.idempotency_key === 'string'));
     const annSession = sessions.sessions.find((s: { agent: string }) => s.agent === 'Ann').session_id;
     assert.is(team.members.find((m: { member_id: string }) => m.member_id === 'ann').session_id, annSession);
 
