@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, closedPort, spawnServer, TOKEN, type ServerProcess } from '../helpers/bmo.js';
-import { getJson, gitRepo, runCli, withDirs } from './support.js';
+import { getJson, gitRepo, node, runCli, verifyRuns, withDirs } from './support.js';
 
 // Seed 000 through the real CLI: git context captured where the CLI runs, recipes run as verify
 // steps, and a result the server could not take spooled and sent later, never lost nor doubled.
@@ -34,14 +34,6 @@ async function serveOn(dataDir: string, port: number): Promise<ServerProcess> {
     },
   };
 }
-
-const node = (script: string) => [process.execPath, '-e', script];
-const verifyRuns = (dataDir: string, id: string) =>
-  readFileSync(join(dataDir, 'workstreams', id, 'events.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .filter((e) => e.type === 'verify_run_recorded');
 
 test('recipe steps run in order through bmo workstream verify, each recorded with its step and the git context; the first failure stops it with its code', () =>
   withDirs(async ({ dataDir, cwd }) => {

@@ -1,21 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnServer } from '../helpers/bmo.js';
 import { until } from '../helpers/wait.js';
-import { getJson, gitRepo, runCli, withDirs, writeNaniteConfig } from './support.js';
+import { getJson, gitRepo, node, runCli, verifyRuns, withDirs, writeNaniteConfig } from './support.js';
 
 // Seed 000's CLI verbs: a detached lane followed from another terminal and swept when killed, and
 // the words a CLI user sees (one line from create, --team, the required note, the done gate).
-
-const node = (script: string) => [process.execPath, '-e', script];
-const verifyRuns = (dataDir: string, id: string) =>
-  readFileSync(join(dataDir, 'workstreams', id, 'events.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .filter((e) => e.type === 'verify_run_recorded');
 
 test('nanite run --detach answers the id at once; status, wait and logs follow the lane; a lane whose process is killed is closed as partial by the sweep', () =>
   withDirs(async ({ root, dataDir, cwd }) => {

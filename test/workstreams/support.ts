@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, TOKEN, runBmoCli, type CliResult } from '../helpers/bmo.js';
+import { readLog, ROOT, TOKEN, runBmoCli, type CliResult } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 export type { CliResult };
@@ -68,3 +68,9 @@ export function gitRepo(cwd: string): string {
   git('commit', '-q', '-m', 'first');
   return git('rev-parse', 'HEAD');
 }
+
+/** A command line that runs `script` with this node. */
+export const node = (script: string) => [process.execPath, '-e', script];
+
+/** The verify runs recorded in a workstream's log, read straight from the file. */
+export const verifyRuns = (dataDir: string, id: string) => readLog(join(dataDir, 'workstreams', id, 'events.jsonl')).filter((e) => e.type === 'verify_run_recorded');
