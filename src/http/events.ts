@@ -1,6 +1,5 @@
-import { Readable, pipeline as pipeStreams } from 'node:stream';
+import { PassThrough, Readable, pipeline as pipeStreams } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import ndjson from 'ndjson';
 import type { StreamKind, StreamName } from '../../events/index.js';
 import { BmoError } from '../errors.js';
 import { principalOf, streamAllowed } from './access.js';
@@ -53,28 +52,50 @@ function lastSeqOf(cursor: string): number {
   return seq;
 }
 
-/** The log from `fromSeq` on, one envelope a line, streamed as the store reads it: never the whole body in memory. */
+/** The log from `fromSeq` on, one envelope a line, streamed as stored and as the client takes it: never the whole body in memory. */
 function sendNdjson(pipeline: Pipeline, reply: FastifyReply, stream: StreamName, fromSeq: number) {
-  const events = pipeline.store.readStream(stream, fromSeq);
-  const source = Readable.from(
-    (async function* () {
-      for await (const { envelope } of events) yield envelope;
-    })(),
-  );
+  // Bytes, not objects: the stream reads a chunk ahead of what the socket took, no more.
+  const source = Readable.from(pipeline.store.readLines(stream, fromSeq), { objectMode: false });
   // pipeline, not pipe: a read error mid-log destroys the body (fastify then ends the response), never goes unhandled.
-  const body = pipeStreams(source, ndjson.stringify(), (error) => error && reply.log.warn({ err: error }, 'reading a log for an NDJSON answer failed; the response was cut off'));
+  const body = pipeStreams(source, new PassThrough(), (error) => error && reply.log.warn({ err: error }, 'reading a log for an NDJSON answer failed; the response was cut off'));
   return reply.type('application/x-ndjson').send(body);
 }
 
-/** `{ stream, events, next_cursor }`: at most `limit` events from `fromSeq`; the read stops there. */
+/**
+ * `{ stream, events, next_cursor }`: at most `limit` events from `fromSeq`; the read stops there.
+ * The events are their stored lines as they are (each the envelope's JSON), not parsed and
+ * serialised again: a page of a long log costs the event loop little.
+ */
 async function sendPage(pipeline: Pipeline, request: FastifyRequest, reply: FastifyReply, stream: StreamName, fromSeq: number, limit: number) {
-  const events = [];
-  for await (const { envelope } of pipeline.store.readStream(stream, fromSeq)) {
-    events.push(envelope);
-    if (events.length >= limit) break;
-  }
-  const last = events.at(-1)?.seq;
+  const chunks: Buffer[] = [];
+  for await (const chunk of pipeline.store.readLines(stream, fromSeq, limit)) chunks.push(chunk);
+  // A stream's seqs run 1, 2, 3…: the page's last event is the count-th from fromSeq.
+  const count = countLines(chunks);
+  const last = count > 0 ? fromSeq + count - 1 : undefined;
   const next = last !== undefined && last < pipeline.store.version(stream) ? encodeCursor([last]) : undefined;
   linkNext(request, reply, next);
-  return { stream, events, next_cursor: next ?? null };
+  const body = jsonBody(`{"stream":${JSON.stringify(stream)},"events":`, chunks, `,"next_cursor":${JSON.stringify(next ?? null)}}`);
+  return reply.type('application/json; charset=utf-8').send(body);
+}
+
+function countLines(chunks: Buffer[]): number {
+  let count = 0;
+  for (const chunk of chunks) for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, nl + 1)) count++;
+  return count;
+}
+
+/** `head`, the newline-ended JSON lines as one JSON array (a line's JSON holds no raw newline), then `tail`: one copy. */
+function jsonBody(head: string, lines: Buffer[], tail: string): Buffer {
+  let size = Buffer.byteLength(head) + Buffer.byteLength(tail) + 2;
+  for (const chunk of lines) size += chunk.length;
+  const body = Buffer.allocUnsafe(size);
+  let at = body.write(head);
+  const open = at;
+  body[at++] = 0x5b; // [
+  for (const chunk of lines) at += chunk.copy(body, at);
+  for (let nl = body.indexOf(0x0a, open); nl !== -1 && nl < at; nl = body.indexOf(0x0a, nl + 1)) body[nl] = 0x2c; // ,
+  if (at > open + 1) at--; // the last line's newline became the comma before ]
+  body[at++] = 0x5d; // ]
+  at += body.write(tail, at);
+  return body.subarray(0, at);
 }

@@ -6,10 +6,11 @@ import type { Logger } from 'pino';
 import { ID_PATTERN, STREAM_KINDS, parseStreamName, type DomainEvent, type Envelope, type StreamKind, type StreamName } from '../../events/index.js';
 import { BmoError, CorruptLogError, VersionConflictError } from '../errors.js';
 import { checkEvents, noop, versionMatches } from './checks.js';
-import { decodeLine, encodeLine, isoOf, splitLines } from './line.js';
+import { decodeLine, encodeLine, isoOf, lineFault, splitLines } from './line.js';
+import { lineChunks } from './log-read.js';
 import { startReplayWorker } from './replay.js';
 import type { ReplayChunk } from './replay-worker.js';
-import { READ_CHUNK, newScanBuffer, scanLog, type ScannedLog } from './scan.js';
+import { newScanBuffer, scanLog, type ScannedLog } from './scan.js';
 import { acquireLock } from './lock.js';
 import { PosIndex } from './pos-index.js';
 import { CommitListeners } from './listeners.js';
@@ -256,28 +257,36 @@ export class JsonlEventStore implements EventStore {
   }
 
   async *readStream(stream: StreamName, fromSeq = 1): AsyncIterable<StoredEvent> {
+    let seq = Math.max(1, fromSeq);
+    for await (const chunk of this.lineChunks(stream, seq)) {
+      const out: StoredEvent[] = [];
+      splitLines(chunk, (s, e) => {
+        const decoded = decodeLine(chunk, s, e);
+        if (!decoded.ok) throw new CorruptLogError(this.byName.get(stream)!.file, 0, `a committed line no longer reads: ${decoded.reason}`);
+        if (decoded.envelope.seq !== seq++) throw new CorruptLogError(this.byName.get(stream)!.file, 0, `seq ${decoded.envelope.seq} where ${seq - 1} was due`);
+        out.push({ envelope: decoded.envelope, line: chunk.subarray(s, e + 1) });
+      });
+      yield* out;
+    }
+  }
+
+  async *readLines(stream: StreamName, fromSeq = 1, limit = Infinity): AsyncIterable<Buffer> {
+    for await (const chunk of this.lineChunks(stream, Math.max(1, fromSeq), limit)) {
+      splitLines(chunk, (s, e) => {
+        const fault = lineFault(chunk, s, e);
+        if (fault !== undefined) throw new CorruptLogError(this.byName.get(stream)!.file, 0, `a committed line no longer reads: ${fault}`);
+      });
+      yield chunk;
+    }
+  }
+
+  /** A stream's committed lines from `fromSeq` on (log-read.ts), as of now: a later commit is not read. */
+  private async *lineChunks(stream: StreamName, fromSeq: number, limit?: number): AsyncGenerator<Buffer> {
     const info = this.byName.get(stream);
-    if (!info || info.committedSize === 0) return;
-    const end = info.committedSize;
+    if (!info || info.committedSize === 0 || fromSeq > info.committedSeq) return;
     const fd = await open(info.file, 'r');
     try {
-      let offset = 0;
-      let carry: Buffer | undefined;
-      while (offset < end) {
-        const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, end - offset));
-        const { bytesRead } = await read(fd, chunk, 0, chunk.length, offset);
-        if (bytesRead === 0) break;
-        offset += bytesRead;
-        const buf = carry ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-        const out: StoredEvent[] = [];
-        const rest = splitLines(buf, (s, e) => {
-          const decoded = decodeLine(buf, s, e);
-          if (!decoded.ok) throw new CorruptLogError(info.file, 0, `a committed line no longer reads: ${decoded.reason}`);
-          if (decoded.envelope.seq >= fromSeq) out.push({ envelope: decoded.envelope, line: buf.subarray(s, e + 1) });
-        });
-        carry = rest < buf.length ? buf.subarray(rest) : undefined;
-        yield* out;
-      }
+      yield* lineChunks({ fd, file: info.file, size: info.committedSize, lastSeq: info.committedSeq }, fromSeq, limit);
     } finally {
       await close(fd);
     }

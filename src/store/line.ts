@@ -52,21 +52,24 @@ function hex8(buf: Buffer, at: number): number {
   return value;
 }
 
-/** Checks a line (without its `\n`) and parses it; never throws. The good path does no more than it must. */
-export function decodeLine(buf: Buffer, start = 0, end = buf.length): DecodedLine {
+/** Why a line (without its `\n`) is not whole and intact by its CRC, or undefined when it is; it is not parsed. */
+export function lineFault(buf: Buffer, start = 0, end = buf.length): string | undefined {
   const length = end - start;
   const suffixStart = end - CRC_SUFFIX_LENGTH;
   const complete = length > CRC_SUFFIX_LENGTH && buf[end - 1] === 0x7d && buf[end - 2] === 0x22;
-  if (!complete || !hasCrcPrefix(buf, suffixStart)) {
-    return { ok: false, reason: badShape(buf, start, end) };
-  }
+  if (!complete || !hasCrcPrefix(buf, suffixStart)) return badShape(buf, start, end);
   const stored = hex8(buf, suffixStart + CRC_PREFIX.length);
   const actual = crc32(buf.subarray(start, suffixStart));
-  if (stored !== actual) {
-    if (hasNul(buf, start, end)) return { ok: false, reason: 'NUL bytes' };
-    const shown = buf.toString('latin1', suffixStart + CRC_PREFIX.length, end - 2);
-    return { ok: false, reason: `crc mismatch (stored ${shown}, computed ${crcHex(actual)})` };
-  }
+  if (stored === actual) return undefined;
+  if (hasNul(buf, start, end)) return 'NUL bytes';
+  const shown = buf.toString('latin1', suffixStart + CRC_PREFIX.length, end - 2);
+  return `crc mismatch (stored ${shown}, computed ${crcHex(actual)})`;
+}
+
+/** Checks a line (without its `\n`) and parses it; never throws. The good path does no more than it must. */
+export function decodeLine(buf: Buffer, start = 0, end = buf.length): DecodedLine {
+  const fault = lineFault(buf, start, end);
+  if (fault !== undefined) return { ok: false, reason: fault };
   let envelope: Envelope;
   try {
     envelope = JSON.parse(buf.toString('utf8', start, end));

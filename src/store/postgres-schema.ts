@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { CorruptLogError } from '../errors.js';
-import { decodeLine } from './line.js';
+import { decodeLine, lineFault } from './line.js';
 import type { StoredEvent } from './types.js';
 
 /** The quoted names of one schema's tables and its NOTIFY channel. */
@@ -124,6 +124,17 @@ export class RowDecoder {
   /** The events table holds something no append writes, at `pos`. */
   corrupt(pos: number, reason: string): CorruptLogError {
     return new CorruptLogError(`postgres ${this.where} ${this.t.events}`, pos, reason);
+  }
+
+  /** A row's line as stored, with its newline, checked by its CRC but not parsed. */
+  line(pos: number, text: string): Buffer {
+    const bare = text.endsWith('\n') ? text.slice(0, -1) : text;
+    const line = Buffer.allocUnsafe(Buffer.byteLength(bare) + 1);
+    const end = line.write(bare, 0, 'utf8');
+    line[end] = 0x0a;
+    const fault = lineFault(line, 0, end);
+    if (fault !== undefined) throw this.corrupt(pos, `the stored line no longer reads: ${fault}`);
+    return line;
   }
 
   decode(pos: number, text: string): StoredEvent {

@@ -15,6 +15,8 @@ import { SCHEMA_PATTERN, type AppendOptions, type EventStore, type OpenOptions, 
 export { describeUrl } from './postgres-schema.js';
 
 const READ_BYTES_PER_CALL = 4 << 20;
+/** Rows a read of lines asks for at a time: its memory and each turn's work stay small. */
+const LINES_PAGE = 250;
 /** A filtered readAll looks at no more rows than this per call before it hands back `next`. */
 const SCAN_ROWS_PER_CALL = 50_000;
 
@@ -219,6 +221,24 @@ export class PostgresEventStore implements EventStore {
       );
       for (const row of rows) yield this.rows.decode(Number(row.pos), row.line);
       if (rows.length < PAGE) return;
+      seq = Number(rows[rows.length - 1].seq) + 1;
+    }
+  }
+
+  async *readLines(stream: StreamName, fromSeq = 1, limit = Infinity): AsyncIterable<Buffer> {
+    const pool = this.pool;
+    if (!pool || !this.streams.has(stream)) return;
+    const head = this.follower.head();
+    let seq = Math.max(1, fromSeq);
+    for (let left = limit; left > 0; ) {
+      const want = Math.min(LINES_PAGE, left);
+      const { rows } = await pool.query<{ pos: string; seq: string; line: string }>(
+        `SELECT pos, seq, line FROM ${this.t.events} WHERE stream = $1 AND seq >= $2 AND pos <= $3 ORDER BY seq LIMIT ${want}`,
+        [stream, seq, head],
+      );
+      if (rows.length > 0) yield Buffer.concat(rows.map((row) => this.rows.line(Number(row.pos), row.line)));
+      if (rows.length < want) return;
+      left -= rows.length;
       seq = Number(rows[rows.length - 1].seq) + 1;
     }
   }

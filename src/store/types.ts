@@ -102,6 +102,13 @@ export interface EventStore {
   /** Committed events of one stream from `fromSeq` on. */
   readStream(stream: StreamName, fromSeq?: number): AsyncIterable<StoredEvent>;
   /**
+   * The same events' stored lines, at most `limit`, as chunks of whole lines (each line the
+   * envelope's JSON and a newline), each line checked by its CRC but not parsed: what an answer
+   * that sends a log as stored reads, at little cost to the event loop. Reads are bounded (a chunk
+   * or a page of rows at a time) and turn the event loop between them.
+   */
+  readLines(stream: StreamName, fromSeq?: number, limit?: number): AsyncIterable<Buffer>;
+  /**
    * Committed events with `pos > fromPos` that pass the filter, in pos order, at most `limit`;
    * `next` is the position read up to, where the following call resumes.
    */
