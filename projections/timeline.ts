@@ -262,26 +262,26 @@ function presentEntry(entry: MemberSpan | TaskLife | Thread, until: string) {
   }
 }
 
+/** Members, tasks and threads in the order they began (by pos): what the timeline pages over. */
+export function timelineEntries(state: TimelineState): (MemberSpan | TaskLife | Thread)[] {
+  return [...state.members, ...state.tasks.values(), ...state.threads.values()].sort((a, b) => a.pos - b.pos);
+}
+
 /**
- * The timeline as served: the team's life and lead in a header, then members, tasks and threads
- * as entries in the order they began (by pos), `limit` of them after the `after` pos. Open spans
- * are measured up to the team's removal, or else its last event.
+ * The timeline as served: the team's life and lead in a header, then `entries` (a page of
+ * `timelineEntries`) with their durations. Open spans are measured up to the team's removal, or
+ * else its last event.
  */
-export function presentTimeline(state: TimelineState, options: { now: Date; after?: number; limit: number }) {
+export function presentTimeline(state: TimelineState, options: { now: Date; entries: (MemberSpan | TaskLife | Thread)[]; total: number }) {
   const team = state.team!;
   const until = team.removed?.at ?? state.last_at ?? team.created_at;
-  const all = [...state.members, ...state.tasks.values(), ...state.threads.values()].sort((a, b) => a.pos - b.pos);
-  const from = options.after === undefined ? 0 : all.findIndex((e) => e.pos > options.after!);
-  const page = from < 0 ? [] : all.slice(from, from + options.limit);
-  const more = from >= 0 && from + options.limit < all.length;
   const leadSpan = state.members.find((m) => m.member_id === team.lead_member_id);
   return {
     team: { ...team, status: team.removed ? 'removed' : team.shutdown ? 'shutdown' : 'active', until, duration_ms: between(team.created_at, until) },
     lead: { member_id: team.lead_member_id, name: leadSpan?.name, session_id: team.lead_session_id, gone: leadGone(state, options.now) ?? null },
-    counts: { events: state.events, members: state.members.length, tasks: state.tasks.size, threads: state.threads.size, entries: all.length },
+    counts: { events: state.events, members: state.members.length, tasks: state.tasks.size, threads: state.threads.size, entries: options.total },
     last_pos: state.last_pos,
-    entries: page.map((entry) => presentEntry(entry, until)),
-    next_after: more ? page.at(-1)!.pos : undefined,
+    entries: options.entries.map((entry) => presentEntry(entry, until)),
   };
 }
 

@@ -18,7 +18,7 @@ export async function fetchTimeline(connection: Connection, id: string): Promise
     entries.push(...page.entries);
     pages++;
   }
-  return { ...page, entries, cut: page.next_cursor !== undefined };
+  return { ...page, entries, cut: Boolean(page.next_cursor) };
 }
 
 /** `3h02m`, `4m05s`, `12s`, `850ms`: the shortest that still reads. */

@@ -75,14 +75,7 @@ export const ListSessions = z.strictObject({ ...PageQuery });
 export const Cleanup = z
   .strictObject({ scope: CleanupScope.default('all'), team_id: Id.optional() })
   .refine((c) => (c.scope === 'single') === (c.team_id !== undefined), { message: 'give team_id with scope "single", and only then', path: ['team_id'] });
-export const TimelineQuery = z.strictObject({
-  limit: count(1, 1000).default(100),
-  cursor: z
-    .string()
-    .regex(/^p\d{1,15}$/, 'is not a cursor of this timeline; pass the next_cursor of the page before, unchanged')
-    .transform((c) => Number(c.slice(1)))
-    .optional(),
-});
+export const TimelineQuery = z.strictObject({ ...PageQuery });
 export const RecentQuery = z.strictObject({ limit: count(1, RING_CAPACITY).default(16) });
 
 export const StartSession = z.strictObject({ session_id: Id.optional(), agent: text(200).optional(), parent_session_id: Id.optional(), lease_ms: Lease.optional() });

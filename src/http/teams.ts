@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { evolveTeam, inboxOf, presentTask, presentTeam, taskIsReady, teamsInOrder, teamSummary, type MessageView, type TaskView, type TeamView } from '../../projections/team.js';
-import { presentTimeline, teamTimelineProjection } from '../../projections/timeline.js';
+import { presentTimeline, teamTimelineProjection, timelineEntries } from '../../projections/timeline.js';
 import { leadLiveness, memberLiveness } from '../../projections/posture.js';
 import { teamEntity, type TeamCommand } from '../domain/teams.js';
 import { BmoError } from '../errors.js';
@@ -113,17 +113,17 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
   logRoute(app, pipeline, 'teams', 'team');
 
   // From the logs alone (the team's, then its lead session's): a removed team keeps its timeline.
-  app.get('/v1/teams/:id/timeline', async (request) => {
+  app.get('/v1/teams/:id/timeline', async (request, reply) => {
     const id = idParam(request, 'id');
-    const { limit, cursor } = parseWith(TimelineQuery, request.query, 'query');
+    const query = parseWith(TimelineQuery, request.query, 'query');
     if (pipeline.store.version(`teams/${id}`) === 0) throw new BmoError('not_found', `no team ${id}; GET /v1/teams?all=true lists them`, { field: 'id' });
     let state = teamTimelineProjection.initialState();
     for await (const { envelope } of pipeline.store.readStream(`teams/${id}`)) state = teamTimelineProjection.evolve(state, envelope);
     const leadSession = state.team?.lead_session_id;
     if (leadSession) for await (const { envelope } of pipeline.store.readStream(`sessions/${leadSession}`)) state = teamTimelineProjection.evolve(state, envelope);
-    const timeline = presentTimeline(state, { now: pipeline.now(), after: cursor, limit });
-    const { next_after, ...page } = timeline;
-    return { team_id: id, ...page, next_cursor: next_after === undefined ? undefined : `p${next_after}` };
+    const all = timelineEntries(state);
+    const { items, next_cursor } = page(request, reply, all, (entry) => [entry.pos], query);
+    return { team_id: id, ...presentTimeline(state, { now: pipeline.now(), entries: items, total: all.length }), next_cursor };
   });
 
   app.post('/v1/teams/:id/members', async (request, reply) => {

@@ -39,6 +39,7 @@ const ROUTES: [string, string][] = [
   ['/v1/teams/team-0/tasks', 'tasks'],
   ['/v1/teams/team-0/tasks?status=open', 'tasks'],
   ['/v1/teams/team-0/members/bob/inbox', 'messages'],
+  ['/v1/teams/team-0/timeline', 'entries'],
   ['/v1/sessions', 'sessions'],
   ['/v1/workstreams', 'workstreams'],
   ['/v1/workstreams?session=s0', 'workstreams'],

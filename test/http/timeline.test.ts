@@ -94,18 +94,26 @@ test('the timeline of a scripted team matches its scenario, after the team was r
   }
 });
 
-test('the timeline pages by cursor, refuses a bad one naming the field, and is 404 for a team never created', () =>
+test('the timeline pages like every collection (limit, an opaque cursor, next_cursor, a Link to the next page), refuses a bad cursor naming the field, and is 404 for a team never created', () =>
   withBmo(async (bmo) => {
     await createTeam(bmo, 'alpha', ['m1', 'm2', 'm3']);
     for (const task of ['t1', 't2', 't3']) await ok(bmo, 201, 'POST', '/v1/teams/alpha/tasks', { task_id: task, title: task });
     const first = await ok(bmo, 200, 'GET', '/v1/teams/alpha/timeline?limit=4');
     assert.equal(first.json.entries.map((e: { member_id?: string; task_id?: string }) => e.member_id ?? e.task_id), ['lead', 'm1', 'm2', 'm3']);
+    assert.is(first.json.counts.entries, 7);
+    assert.is(first.headers.link, `</v1/teams/alpha/timeline?limit=4&cursor=${first.json.next_cursor}>; rel="next"`);
     const second = await ok(bmo, 200, 'GET', `/v1/teams/alpha/timeline?limit=4&cursor=${first.json.next_cursor}`);
     assert.equal(second.json.entries.map((e: { task_id: string }) => e.task_id), ['t1', 't2', 't3']);
-    assert.is(second.json.next_cursor, undefined);
-    const bad = await call(bmo, 'GET', '/v1/teams/alpha/timeline?cursor=xyz');
-    assert.is(bad.status, 400);
-    assert.is(bad.json.field, 'query.cursor');
+    assert.is(second.json.next_cursor, null);
+    assert.is(second.headers.link, undefined);
+    for (const [query, field] of [
+      ['cursor=xyz', 'cursor'],
+      ['limit=1001', 'query.limit'],
+    ]) {
+      const bad = await call(bmo, 'GET', `/v1/teams/alpha/timeline?${query}`);
+      assert.is(bad.status, 400, query);
+      assert.is(bad.json.field, field, query);
+    }
     const missing = await call(bmo, 'GET', '/v1/teams/nope/timeline');
     assert.is(missing.status, 404);
     assert.is(missing.json.field, 'id');
