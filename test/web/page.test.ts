@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Page } from 'playwright-core';
 import type { Bmo } from '../../src/app.js';
+import { TestClock } from '../../src/clock.js';
 import { closedPort, runBmoCli, spawnServer, startTestBmo, TOKEN } from '../helpers/bmo.js';
 import { artifactPath, errorsOf, launchChromium, type Browser } from '../helpers/browser.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -184,6 +185,72 @@ test('keyboard: the views are reached by Tab and Enter', async () => {
   await page.waitForSelector('#tail');
   assert.is(await page.getAttribute('[data-nav="tail"]', 'aria-current'), 'page');
   await page.close();
+});
+
+test("a team's timeline: a swimlane per member, each claim a bar from claim to its end, joins and leaves, messages as marks, live", async () => {
+  const tmp = tempDir('bmo-page-timeline-');
+  const clock = new TestClock('2026-01-01T10:00:00.000Z');
+  const t = await startTestBmo(tmp.dir, { listen: true, clock });
+  // The scenario, second by second from the team's creation; the clock moves between the steps.
+  const at = async (second: number, path: string, body: unknown, status = 201) => {
+    await clock.advance(Date.parse(`2026-01-01T10:00:00.000Z`) + second * 1000 - clock.now().getTime());
+    return post(t.url!, path, body, status);
+  };
+  try {
+    await at(0, '/v1/sessions', { session_id: 'ann-laptop', agent: 'test', lease_ms: 3_600_000 });
+    await at(0, '/v1/teams', { id: 'docs', name: 'Docs sweep', lead: { member_id: 'ann', name: 'Ann', session_id: 'ann-laptop' } });
+    await at(10, '/v1/teams/docs/members', { member_id: 'bob', name: 'Bob' });
+    await at(15, '/v1/teams/docs/members', { member_id: 'cy', name: 'Cy' });
+    for (const [task, title] of [['outline', 'Outline'], ['draft', 'Draft'], ['review', 'Review'], ['index', 'Index']]) await at(20, '/v1/teams/docs/tasks', { task_id: task, title });
+    const outline = await at(30, '/v1/teams/docs/tasks/outline/claim', { member_id: 'bob', lease_ms: 300_000 }, 200);
+    await at(100, '/v1/teams/docs/tasks/outline/complete', { member_id: 'bob', fencing_token: outline.fencing_token }, 200);
+    const draft = await at(110, '/v1/teams/docs/tasks/draft/claim', { member_id: 'cy', lease_ms: 300_000 }, 200);
+    await at(120, '/v1/teams/docs/messages', { from: 'bob', to: 'ann', body: 'outline done' });
+    await at(130, '/v1/teams/docs/messages', { from: 'ann', to: 'bob', body: 'thanks' });
+    await at(140, '/v1/teams/docs/messages', { from: 'ann', to: '*', body: 'draft next' });
+    await at(200, '/v1/teams/docs/tasks/draft/fail', { member_id: 'cy', fencing_token: draft.fencing_token, error: 'no access' }, 200);
+    const review = await at(210, '/v1/teams/docs/tasks/review/claim', { member_id: 'bob', lease_ms: 300_000 }, 200);
+    await at(250, '/v1/teams/docs/messages', { from: 'cy', to: 'ann', body: 'taking the index' });
+    await at(260, '/v1/teams/docs/tasks/index/claim', { member_id: 'cy', lease_ms: 60_000 }, 200);
+    await clock.advance(40_000);
+    const left = await fetch(`${t.url}/v1/teams/docs/members/cy`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.is(left.status, 200, 'cy leaves at 300 s, and with her the claim she held');
+    await at(400, '/v1/teams/docs/tasks/review/complete', { member_id: 'bob', fencing_token: review.fencing_token }, 200);
+    await at(420, '/v1/teams/docs/tasks/index/claim', { member_id: 'ann', lease_ms: 300_000 }, 200);
+
+    const page = await signedIn(t.url!, { hash: '#/teams/docs' });
+    await page.click('a[href="#/teams/docs/timeline"]');
+    await page.waitForSelector('.swim-lane[data-member="cy"] rect.claim');
+    await markDocument(page);
+    assert.equal(await page.$$eval('.swim-lane', (lanes) => lanes.map((l) => l.getAttribute('data-member'))), ['ann', 'bob', 'cy']);
+    const claims = (member: string) => page.$$eval(`.swim-lane[data-member="${member}"] rect.claim`, (rects) => rects.map((r) => r.getAttribute('class')));
+    assert.equal(await claims('ann'), ['claim c-held']);
+    assert.equal(await claims('bob'), ['claim c-completed', 'claim c-completed']);
+    assert.equal(await claims('cy'), ['claim c-failed', 'claim c-reclaimed']);
+    // x runs from the team's creation (0 s) to its last event (420 s) over 1000 units: outline was held from 30 s to 100 s.
+    const bar = await page.$eval('.swim-lane[data-member="bob"] rect.claim', (r) => ({ x: Number(r.getAttribute('x')), width: Number(r.getAttribute('width')), title: r.textContent }));
+    assert.ok(Math.abs(bar.x - (30 / 420) * 1000) < 0.01 && Math.abs(bar.width - (70 / 420) * 1000) < 0.01, JSON.stringify(bar));
+    assert.match(bar.title ?? '', 'Outline (outline): claimed 2026-01-01 10:00:30Z');
+    assert.match(bar.title ?? '', 'completed 2026-01-01 10:01:40Z');
+    const sent = (member: string) => page.$$eval(`.swim-lane[data-member="${member}"] rect.sent`, (rects) => rects.length);
+    assert.equal([await sent('ann'), await sent('bob'), await sent('cy')], [2, 1, 1]);
+    assert.is(await page.$$eval('.swim-lane[data-member="cy"] rect.left', (rects) => rects.length), 1, 'cy left');
+    assert.match((await page.getAttribute('.swim-lane[data-member="cy"] svg', 'aria-label')) ?? '', '2 claim(s) (1 failed, 1 reclaimed); 1 message(s) sent');
+    await page.screenshot({ path: artifactPath('timeline-1280.png'), fullPage: true });
+    await page.screenshot({ path: artifactPath('readme-timeline.png'), clip: { x: 0, y: 0, width: 1280, height: 420 } });
+
+    // A new event redraws the lanes, no reload.
+    await at(430, '/v1/teams/docs/messages', { from: 'bob', to: 'ann', body: 'draft done' });
+    await page.waitForFunction(() => document.querySelectorAll('.swim-lane[data-member="bob"] rect.sent').length === 2);
+    assert.ok(await stillSameDocument(page));
+    await page.setViewportSize({ width: 390, height: 800 });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the timeline fits 390 px');
+    assert.equal(errorsOf(page), []);
+    await page.close();
+  } finally {
+    await t.close().catch(() => {});
+    tmp.cleanup();
+  }
 });
 
 test('screenshots: the teams view and one team at 1280 px and at 390 px, light and dark, none wider than the window', async () => {

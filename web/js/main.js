@@ -5,6 +5,7 @@ import { fill, h } from './dom.js';
 import { LiveStream } from './stream.js';
 import { teamsView } from './views/teams.js';
 import { teamView } from './views/team.js';
+import { timelineView } from './views/timeline.js';
 import { workstreamsView } from './views/workstreams.js';
 import { workstreamView } from './views/workstream.js';
 import { tailView, TailBuffer } from './views/tail.js';
@@ -87,6 +88,7 @@ function renderLink(name, detail) {
 }
 
 const ROUTES = [
+  [/^#\/teams\/([a-z0-9][a-z0-9-]{0,63})\/timeline$/, timelineView],
   [/^#\/teams\/([a-z0-9][a-z0-9-]{0,63})$/, teamView],
   [/^#\/workstreams\/([a-z0-9][a-z0-9-]{0,63})$/, workstreamView],
   [/^#\/workstreams$/, workstreamsView],

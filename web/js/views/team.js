@@ -90,7 +90,7 @@ export function teamView(main, { id }) {
   const messageBox = h('ol', { class: 'messages', reversed: true });
   const logBody = h('tbody');
   main.append(
-    h('p', {}, h('a', { href: '#/teams' }, '← All teams')),
+    h('p', {}, h('a', { href: '#/teams' }, '← All teams'), ' · ', h('a', { href: `#/teams/${id}/timeline` }, 'Timeline: who did what, when')),
     head,
     h('section', { 'aria-labelledby': 'members-h' }, h('h3', { id: 'members-h' }, 'Members'), memberBox),
     h('section', { 'aria-labelledby': 'board-h' }, h('h3', { id: 'board-h' }, 'Tasks'), boardBox),
