@@ -794,8 +794,8 @@ main().then(
 /** A snapshot of the replayed store (written once, not timed as a start), then starts from it: what a restart costs with snapshots. */
 async function snapshotRestart(dataDir: string, events: number, replayChild: (label: string, args: string[]) => Promise<ChildMessage>) {
   const written = await replayChild('snapshot: a full replay, then a snapshot of it', ['snapshot-write', dataDir]);
-  const info = written.snapshot as { writeMs: number; bytes: number };
-  log(`  snapshot written in ${fmt(info.writeMs)} ms, ${fmt(info.bytes / 1024 / 1024, 1)} MB`);
+  const info = written.snapshot as { writeMs: number; bytes: number; longestBlockMs: number };
+  log(`  snapshot written in ${fmt(info.writeMs)} ms, ${fmt(info.bytes / 1024 / 1024, 1)} MB; the event loop held at most ${fmt(info.longestBlockMs, 1)} ms at a time meanwhile`);
   const starts: ChildMessage[] = [];
   for (let r = 0; r < REPLAY_ROUNDS; r++) starts.push(await replayChild(`run ${r + 1} product (3s) Pipeline.start() from the snapshot`, ['snapshot', dataDir]));
   for (const r of starts) if (r.events !== events) throw new Error(`a start from the snapshot holds ${r.events} events, expected ${events}`);

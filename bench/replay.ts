@@ -1,7 +1,7 @@
 /**
  * Replay, run in its own process so that its RSS is the replay's alone:
  *   `replay.js pipeline <dataDir>`: `new Pipeline({store}).start()` (open + fold every event);
- *   `replay.js snapshot-write <dataDir>`: the same, then a snapshot written to `<dataDir>/snapshots`;
+ *   `replay.js snapshot-write <dataDir>`: the same, then a snapshot written to `<dataDir>/snapshots` (and the longest the event loop was held meanwhile);
  *   `replay.js snapshot <dataDir>`: a start from that snapshot (open + the tail, none here);
  *   `replay.js raw <file>`: the ceiling, fs.createReadStream + split on '\n' + JSON.parse.
  * Reports `{type:'result', events, bytes, ms, rssMb, rssAfterGcMb, heapUsedMb}`.
@@ -62,12 +62,22 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   await pipeline.start();
   const ms = performance.now() - t0;
-  let snapshot: { writeMs: number; bytes: number } | undefined;
+  let snapshot: { writeMs: number; bytes: number; longestBlockMs: number } | undefined;
   if (mode === 'snapshot-write') {
+    // A probe every millisecond while the snapshot is written: the widest gap between two is the longest the event loop was held.
+    let last = performance.now();
+    let longest = 0;
+    const probe = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 1);
     const w0 = performance.now();
+    last = w0;
     await pipeline.snapshots!.write();
+    clearInterval(probe);
     const file = fs.readdirSync(join(path, 'snapshots')).find((n) => n.endsWith('.json'))!;
-    snapshot = { writeMs: performance.now() - w0, bytes: fs.statSync(join(path, 'snapshots', file)).size };
+    snapshot = { writeMs: performance.now() - w0, bytes: fs.statSync(join(path, 'snapshots', file)).size, longestBlockMs: Math.max(longest, performance.now() - last) };
   }
   const before = memory();
   gc?.();

@@ -280,11 +280,11 @@ const previous: { teams?: Map<string, TeamView>; stream?: string; team?: TeamVie
 /** Every team by id, lean, as the logs tell them; removed teams stay, marked removed. */
 export const teamsProjection: Projection<Map<string, TeamView>> = {
   name: 'teams',
-  version: 3,
+  version: 4,
   handles: ['teams'],
   initialState: () => new Map(),
   merge: mergeByKey,
-  serialize: (teams) => [...teams.values()].map(packTeam),
+  packEntry: packTeam,
   restore: (data) => new Map((data as PackedTeam[]).map((packed) => [packed[0], unpackTeam(packed)])),
   evolve(teams, event) {
     // Only team_created makes a new team object; every other event folds into the one there is.
@@ -304,30 +304,39 @@ export const teamsProjection: Projection<Map<string, TeamView>> = {
   },
 };
 
-type PackedMember = [string, string, MemberView['role'], string | undefined, boolean, string, string | undefined];
-type PackedTask = [string, TaskStatus, string[], string | undefined, string | undefined, number | undefined, number | undefined, string | undefined];
-type PackedTeam = [string, string, string, string | undefined, TeamView['status'], TeamView['removed_reason'], number, string, string, PackedMember[], PackedTask[], string[], number, number, number];
+/**
+ * A lean team as one flat array, for a snapshot: members 7 values each, tasks 8 each plus their
+ * blockers (counted before them), then the unread message ids. Flat, a start from a snapshot
+ * parses a few arrays a team rather than one for each member and task, and the shared empty
+ * records come back shared.
+ */
+type PackedTeam = [string, string, string, string | undefined, TeamView['status'], TeamView['removed_reason'], number, string, string, number, number, number, unknown[], unknown[], string[]];
 
-/** A lean team as arrays, for a snapshot: a third of the bytes of its objects, and the shared empty records come back shared. */
 function packTeam(t: TeamView): PackedTeam {
-  const members = [...t.members.values()].map((m): PackedMember => [m.member_id, m.name, m.role, m.session_id, m.active, m.joined_at, m.left_at]);
-  const tasks = [...t.tasks.values()].map((k): PackedTask => [k.task_id, k.status, k.blocked_by, k.owner, k.owner_session_id, k.fencing_token, k.lease_ms, k.lease_expires_at]);
-  return [t.team_id, t.name, t.lead_member_id, t.lead_session_id, t.status, t.removed_reason, t.version, t.created_at, t.updated_at, members, tasks, [...t.messages.keys()], t.message_count, t.unread_count, t.last_fencing_token];
+  const members: unknown[] = [];
+  for (const m of t.members.values()) members.push(m.member_id, m.name, m.role, m.session_id, m.active, m.joined_at, m.left_at);
+  const tasks: unknown[] = [];
+  for (const k of t.tasks.values()) tasks.push(k.task_id, k.status, k.blocked_by.length, ...k.blocked_by, k.owner, k.owner_session_id, k.fencing_token, k.lease_ms, k.lease_expires_at);
+  return [t.team_id, t.name, t.lead_member_id, t.lead_session_id, t.status, t.removed_reason, t.version, t.created_at, t.updated_at, t.message_count, t.unread_count, t.last_fencing_token, members, tasks, [...t.messages.keys()]];
 }
 
+// JSON writes an undefined in an array as null: each comes back undefined.
 function unpackTeam(p: PackedTeam): TeamView {
-  const [team_id, name, lead_member_id, lead_session_id, status, removed_reason, version, created_at, updated_at, members, tasks, unread, message_count, unread_count, last_fencing_token] = p;
-  // JSON writes an undefined in an array as null: each comes back undefined.
+  const [team_id, name, lead_member_id, lead_session_id, status, removed_reason, version, created_at, updated_at, message_count, unread_count, last_fencing_token, members, tasks, unread] = p;
   const team: TeamView = { team_id, name, goal: undefined, lead_member_id, lead_session_id: lead_session_id ?? undefined, status, version, created_at, updated_at, members: new Map(), tasks: new Map(), messages: new Map(), message_count, unread_count, last_fencing_token };
   if (removed_reason) team.removed_reason = removed_reason;
-  for (const [member_id, mname, role, session_id, active, joined_at, left_at] of members) {
-    const member: MemberView = { member_id, name: mname, role, session_id: session_id ?? undefined, active, joined_at };
-    if (left_at != null) member.left_at = left_at;
-    team.members.set(member_id, member);
+  for (let i = 0; i < members.length; i += 7) {
+    const member = { member_id: members[i], name: members[i + 1], role: members[i + 2], session_id: members[i + 3] ?? undefined, active: members[i + 4], joined_at: members[i + 5] } as MemberView;
+    if (members[i + 6] != null) member.left_at = members[i + 6] as string;
+    team.members.set(member.member_id, member);
   }
-  for (const [task_id, tstatus, blocked_by, owner, owner_session_id, fencing_token, lease_ms, lease_expires_at] of tasks) {
-    const task: TaskView = { task_id, title: '', blocked_by: blocked_by.length ? blocked_by : NO_DEPS, status: tstatus, notes: NO_NOTES, created_at: '', updated_at: '' };
-    if (owner != null) Object.assign(task, { owner, owner_session_id: owner_session_id ?? undefined, fencing_token: fencing_token ?? undefined, lease_ms: lease_ms ?? undefined, lease_expires_at: lease_expires_at ?? undefined });
+  for (let i = 0; i < tasks.length; ) {
+    const task_id = tasks[i] as string;
+    const blockers = tasks[i + 2] as number;
+    const task: TaskView = { task_id, title: '', blocked_by: blockers ? (tasks.slice(i + 3, i + 3 + blockers) as string[]) : NO_DEPS, status: tasks[i + 1] as TaskStatus, notes: NO_NOTES, created_at: '', updated_at: '' };
+    i += 3 + blockers;
+    if (tasks[i] != null) Object.assign(task, { owner: tasks[i], owner_session_id: tasks[i + 1] ?? undefined, fencing_token: tasks[i + 2] ?? undefined, lease_ms: tasks[i + 3] ?? undefined, lease_expires_at: tasks[i + 4] ?? undefined });
+    i += 5;
     team.tasks.set(task_id, task);
   }
   for (const id of unread) team.messages.set(id, LEAN_MESSAGE);

@@ -23,6 +23,12 @@ export interface Projection<S> {
   /** The state as JSON-ready data for a snapshot, and back (default: `toPlain` and `fromPlain`). */
   serialize?(state: S): unknown;
   restore?(data: unknown): S;
+  /**
+   * For a state that is a Map of one entry per stream, keyed by the stream's id: one entry as
+   * JSON-ready data. A snapshot then packs the entries a few at a time between events (an entry
+   * an event is about to change is packed first), and `restore` gets the array of them.
+   */
+  packEntry?(entry: S extends Map<string, infer V> ? V : never): unknown;
 }
 
 /** `merge` for a projection that is a map of per-stream states: the parts hold other keys. */

@@ -46,24 +46,37 @@ export class ReadModels {
     for (const name of NAMES) states[name] = PROJECTIONS[name].initialState();
   }
 
+  /** A snapshot being packed: it sees each event before the read models do. */
+  private packing: ModelsPacking | undefined;
+
   apply(event: Envelope): void {
+    this.packing?.beforeApply(event);
     const states = this as unknown as Record<ReadModelName, unknown>;
     for (const name of BY_KIND[streamKind(event.stream)]) states[name] = (PROJECTIONS[name] as Projection<unknown>).evolve(states[name], event);
     if (event.pos > this.pos) this.pos = event.pos;
   }
 
-  /** Every state as JSON-ready data (each projection's `serialize`, or Maps and Sets tagged): what a snapshot writes, in the same turn. */
-  serialize(): { pos: number } & Record<ReadModelName, unknown> {
+  /**
+   * The read models as they are now, for a snapshot written over several turns: the small states
+   * are taken as JSON at once, the entries of the maps (`packEntry`) a few at a time by `step`;
+   * until they all are, an event is applied only after the entry it changes was packed.
+   */
+  pack(): ModelsPacking {
+    if (this.packing) throw new Error('a snapshot is being packed already');
     const states = this as unknown as Record<ReadModelName, unknown>;
-    const out = { pos: this.pos } as { pos: number } & Record<ReadModelName, unknown>;
+    const whole: string[] = [`"pos":${this.pos}`];
+    const keyed: KeyedPacking[] = [];
     for (const name of NAMES) {
       const projection = PROJECTIONS[name] as Projection<unknown>;
-      out[name] = projection.serialize ? projection.serialize(states[name]) : toPlain(states[name]);
+      if (projection.packEntry) keyed.push({ name, kinds: projection.handles, pack: projection.packEntry as (entry: unknown) => unknown, state: states[name] as Map<string, unknown>, waiting: new Set((states[name] as Map<string, unknown>).keys()), parts: [] });
+      else whole.push(`${JSON.stringify(name)}:${JSON.stringify(projection.serialize ? projection.serialize(states[name]) : toPlain(states[name]))}`);
     }
-    return out;
+    const packing = new ModelsPacking(this.pos, whole, keyed, () => (this.packing = undefined));
+    this.packing = packing;
+    return packing;
   }
 
-  /** Starts from what `serialize` gave, read back from a snapshot. */
+  /** Starts from what `pack` gave, read back from a snapshot. */
   restore(data: { pos: number } & Record<string, unknown>): void {
     const states = this as unknown as Record<ReadModelName, unknown>;
     for (const name of NAMES) {
@@ -96,3 +109,69 @@ export type ReadModelsPart = ReadModelStates & { pos: number };
 
 /** Each projection's version: a snapshot taken under other versions is of another shape, and ignored. */
 export const PROJECTION_VERSIONS = Object.fromEntries(NAMES.map((name) => [name, PROJECTIONS[name].version])) as Record<ReadModelName, number>;
+
+interface KeyedPacking {
+  name: ReadModelName;
+  kinds: readonly StreamKind[];
+  pack: (entry: unknown) => unknown;
+  state: Map<string, unknown>;
+  /** The keys there were when the packing began, not packed yet. */
+  waiting: Set<string>;
+  /** Each packed entry's JSON. */
+  parts: string[];
+}
+
+/** The read models at one pos as JSON, packed over several turns: see `ReadModels.pack`. */
+export class ModelsPacking {
+  constructor(
+    readonly pos: number,
+    /** `"name":json` of the pos and of each state taken whole. */
+    private readonly whole: string[],
+    private readonly keyed: KeyedPacking[],
+    private readonly detach: () => void,
+  ) {}
+
+  /** Before an event is applied: the entry of its stream is packed as it still is. */
+  beforeApply(event: Envelope): void {
+    const kind = streamKind(event.stream);
+    for (const keyed of this.keyed) {
+      if (!keyed.kinds.includes(kind)) continue;
+      const key = event.stream.slice(kind.length + 1);
+      if (keyed.waiting.delete(key)) keyed.parts.push(JSON.stringify(keyed.pack(keyed.state.get(key))));
+    }
+  }
+
+  /** Packs entries until `deadline` (a `performance.now()`) or `maxEntries` of them; true once all are packed (and events no longer wait on it). */
+  step(deadline: number, maxEntries = Infinity): boolean {
+    let packed = 0;
+    for (const keyed of this.keyed) {
+      for (const key of keyed.waiting) {
+        if (packed >= maxEntries || (packed % 16 === 0 && performance.now() >= deadline && packed > 0)) return false;
+        keyed.waiting.delete(key);
+        keyed.parts.push(JSON.stringify(keyed.pack(keyed.state.get(key))));
+        packed++;
+      }
+    }
+    this.detach();
+    return true;
+  }
+
+  /** Stops packing (a failed write): events no longer wait on it. */
+  abandon(): void {
+    this.detach();
+  }
+
+  /** The models' JSON once every entry is packed, in pieces of about `entries` entries each. */
+  *text(entries: number): Iterable<string> {
+    let head = `{${this.whole.join(',')}`;
+    for (const keyed of this.keyed) {
+      head += `,${JSON.stringify(keyed.name)}:[`;
+      for (let i = 0; i < keyed.parts.length; i += entries) {
+        yield head + keyed.parts.slice(i, i + entries).join(',');
+        head = ',';
+      }
+      head = head === ',' ? ']' : `${head}]`;
+    }
+    yield `${head}}`;
+  }
+}

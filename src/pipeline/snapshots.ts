@@ -2,13 +2,19 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { StoreCheckpoint } from '../store/index.js';
-import { PROJECTION_VERSIONS } from './read-models.js';
+import { PROJECTION_VERSIONS, type ReadModels } from './read-models.js';
 
 /** The snapshot format's own version: a file of another is ignored. */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 const FORMAT = 'bmo-read-models';
 
-/** A header line, then the body line; the header carries the body's length and CRC-32. */
+/**
+ * A header line, then the body: its JSON, a newline, and its binary parts (typed arrays of the
+ * store's checkpoint, as they are in memory, each named in the JSON by `{"$bin": i}`). The header
+ * carries the JSON's length, each binary part's length, and the CRC-32 of the whole body. The
+ * header line and each binary part start 8-byte aligned (padded with spaces, then zeros): read
+ * back, an array is used where it lies in the file's bytes, not copied.
+ */
 interface SnapshotHeader {
   format: string;
   version: number;
@@ -16,21 +22,99 @@ interface SnapshotHeader {
   pos: number;
   taken_at: string;
   bytes: number;
+  binary: number[];
   crc: string;
 }
 
 export interface Snapshot {
   pos: number;
-  /** What `ReadModels.serialize` gave, for `ReadModels.restore`. */
+  /** What `ReadModels.pack` gave, for `ReadModels.restore`. */
   models: { pos: number } & Record<string, unknown>;
   store: StoreCheckpoint;
 }
 
-/** The read models and the store's checkpoint at one pos, as two lines of JSON. */
-export function encodeSnapshot(models: Snapshot['models'], store: StoreCheckpoint, takenAt: Date): Buffer {
-  const body = Buffer.from(JSON.stringify({ models, store }), 'utf8');
-  const header: SnapshotHeader = { format: FORMAT, version: SNAPSHOT_VERSION, projections: PROJECTION_VERSIONS, pos: models.pos, taken_at: takenAt.toISOString(), bytes: body.length, crc: crc32(body).toString(16).padStart(8, '0') };
-  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), body, Buffer.from('\n')]);
+/** How a snapshot is written: each turn packs for at most `turnMs`, or `turnEntries` entries (tests). */
+export interface SnapshotPace {
+  turnMs: number;
+  turnEntries?: number;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Entries joined into one piece of the JSON, and bytes of a binary part checked in one go: a few milliseconds each. */
+const TEXT_ENTRIES = 500;
+const CRC_SLICE = 4 << 20;
+
+/**
+ * The read models and the store's checkpoint at one pos, as the pieces of a snapshot file, without
+ * holding the event loop for long: the models are packed a turn at a time (`ReadModels.pack`;
+ * events keep coming and the snapshot still holds the models as they were at its pos), and the
+ * store's arrays go out as they are. Call it in the same turn as `checkpoint` was taken.
+ */
+export async function encodeSnapshot(models: ReadModels, store: StoreCheckpoint, takenAt: Date, pace: SnapshotPace): Promise<{ pos: number; parts: Buffer[] }> {
+  const packing = models.pack();
+  const binary: Buffer[] = [];
+  const storeJson = JSON.stringify(store, (_key, value) => (ArrayBuffer.isView(value) ? { $bin: binary.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength)) - 1 } : value));
+  try {
+    while (!packing.step(performance.now() + pace.turnMs, pace.turnEntries)) await nextTurn();
+  } finally {
+    packing.abandon();
+  }
+  const parts: Buffer[] = [];
+  let crc = 0;
+  const add = (part: Buffer) => {
+    parts.push(part);
+    for (let at = 0; at < part.length; at += CRC_SLICE) crc = crc32(part.subarray(at, at + CRC_SLICE), crc);
+  };
+  add(Buffer.from('{"models":'));
+  for (const piece of packing.text(TEXT_ENTRIES)) {
+    add(Buffer.from(piece));
+    await nextTurn();
+  }
+  add(Buffer.from(`,"store":${storeJson}}`));
+  const bytes = parts.reduce((sum, part) => sum + part.length, 0);
+  const { starts } = binaryLayout(bytes, binary.map((part) => part.length));
+  let end = bytes;
+  for (let i = 0; i < binary.length; i++) {
+    // A newline after the JSON, then zeros up to the part's aligned start.
+    const pad = Buffer.alloc(starts[i] - end);
+    if (i === 0) pad[0] = 10;
+    add(pad);
+    for (let at = 0; at < binary[i].length; at += CRC_SLICE) {
+      crc = crc32(binary[i].subarray(at, at + CRC_SLICE), crc);
+      await nextTurn();
+    }
+    parts.push(binary[i]);
+    end = starts[i] + binary[i].length;
+  }
+  if (binary.length === 0) add(Buffer.from('\n'));
+  const header: SnapshotHeader = { format: FORMAT, version: SNAPSHOT_VERSION, projections: PROJECTION_VERSIONS, pos: packing.pos, taken_at: takenAt.toISOString(), bytes, binary: binary.map((part) => part.length), crc: crc.toString(16).padStart(8, '0') };
+  const headerLine = JSON.stringify(header);
+  return { pos: packing.pos, parts: [Buffer.from(`${headerLine.padEnd(align8(headerLine.length + 1) - 1)}\n`), ...parts] };
+}
+
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/** Where each binary part starts in the body (after the JSON's `bytes` and a newline, 8-aligned), and where the body ends. */
+function binaryLayout(bytes: number, lengths: number[]): { starts: number[]; end: number } {
+  const starts: number[] = [];
+  let at = bytes + 1;
+  for (const length of lengths) {
+    at = align8(at);
+    starts.push(at);
+    at += length;
+  }
+  return { starts, end: at };
+}
+
+/** Puts a snapshot's binary parts back where the JSON names them (`{"$bin": i}`), in objects only: the store's checkpoint keeps its arrays in objects. */
+function reviveBinary(value: unknown, binary: Buffer[]): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    const field = object[key] as { $bin?: unknown } | null;
+    if (field !== null && typeof field === 'object' && typeof field.$bin === 'number') object[key] = binary[field.$bin];
+    else reviveBinary(field, binary);
+  }
 }
 
 /** A snapshot read back, or why it cannot be used: another format or version, other projection versions, a CRC or length that does not match. */
@@ -46,11 +130,14 @@ export function decodeSnapshot(bytes: Buffer): Snapshot | { refused: string } {
   for (const [name, version] of Object.entries(PROJECTION_VERSIONS)) {
     if (header.projections?.[name] !== version) return { refused: `its ${name} projection is version ${header.projections?.[name]}, this bmo's is ${version}` };
   }
-  const body = bytes.subarray(newline + 1, newline + 1 + header.bytes);
-  if (body.length !== header.bytes || bytes.length !== newline + header.bytes + 2) return { refused: `it is cut short or has bytes beyond its body (${body.length} of ${header.bytes})` };
+  const body = bytes.subarray(newline + 1);
+  const { starts, end } = binaryLayout(header.bytes, header.binary);
+  if (body.length !== end) return { refused: `it is cut short or has bytes beyond its body (${body.length} of ${end})` };
   const crc = crc32(body).toString(16).padStart(8, '0');
   if (crc !== header.crc) return { refused: `its CRC is ${crc}, the header says ${header.crc}` };
-  const { models, store } = JSON.parse(body.toString('utf8'));
+  const binary = header.binary.map((length, i) => body.subarray(starts[i], starts[i] + length));
+  const { models, store } = JSON.parse(body.toString('utf8', 0, header.bytes));
+  reviveBinary(store, binary);
   return { pos: header.pos, models, store };
 }
 
@@ -58,7 +145,8 @@ export function decodeSnapshot(bytes: Buffer): Snapshot | { refused: string } {
 export interface SnapshotStore {
   /** Where, for messages. */
   readonly where: string;
-  save(pos: number, bytes: Buffer): Promise<void>;
+  /** Keeps one snapshot: `parts` in order are its bytes. */
+  save(pos: number, parts: Buffer[]): Promise<void>;
   /** The kept snapshots, newest first, read one at a time. */
   load(): AsyncIterable<{ name: string; bytes: Buffer }>;
 }
@@ -72,12 +160,12 @@ export class FileSnapshots implements SnapshotStore {
     private readonly keep: number,
   ) {}
 
-  async save(pos: number, bytes: Buffer): Promise<void> {
+  async save(pos: number, parts: Buffer[]): Promise<void> {
     await fs.promises.mkdir(this.where, { recursive: true });
     const path = join(this.where, `snapshot-${pos}.json`);
     const handle = await fs.promises.open(`${path}.tmp`, 'w');
     try {
-      await handle.writeFile(bytes);
+      for (const part of parts) await handle.writeFile(part);
       await handle.sync();
     } finally {
       await handle.close();
@@ -89,7 +177,8 @@ export class FileSnapshots implements SnapshotStore {
   }
 
   async *load(): AsyncIterable<{ name: string; bytes: Buffer }> {
-    for (const name of this.names()) yield { name: join(this.where, name), bytes: await fs.promises.readFile(join(this.where, name)) };
+    // In one read, on startup: the store stats its logs on the thread pool meanwhile.
+    for (const name of this.names()) yield { name: join(this.where, name), bytes: fs.readFileSync(join(this.where, name)) };
   }
 
   /** Snapshot files, newest first. */
@@ -114,8 +203,9 @@ export class TableSnapshots implements SnapshotStore {
     private readonly keep: number,
   ) {}
 
-  save(pos: number, bytes: Buffer): Promise<void> {
-    return this.store.saveSnapshot(pos, bytes.toString('utf8'), this.keep);
+  /** As text: a PostgreSQL store's checkpoint has no arrays, so its snapshot has no binary part. */
+  save(pos: number, parts: Buffer[]): Promise<void> {
+    return this.store.saveSnapshot(pos, Buffer.concat(parts).toString('utf8'), this.keep);
   }
 
   async *load(): AsyncIterable<{ name: string; bytes: Buffer }> {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore, StoreCheckpoint } from '../store/index.js';
 import type { ReadModels } from './read-models.js';
-import { decodeSnapshot, encodeSnapshot, type SnapshotStore } from './snapshots.js';
+import { decodeSnapshot, encodeSnapshot, type SnapshotPace, type SnapshotStore } from './snapshots.js';
 
 export interface SnapshotOptions {
   store: SnapshotStore;
@@ -11,6 +11,8 @@ export interface SnapshotOptions {
   everyMs: number;
   /** Write snapshots at all (a CLI that opens the data directory only reads them). */
   write: boolean;
+  /** How long each turn of packing a snapshot may take (default 8 ms). */
+  pace?: SnapshotPace;
 }
 
 /**
@@ -82,23 +84,28 @@ export class Snapshotter {
     if (this.options.write && this.models.pos !== this.lastPos) await this.write();
   }
 
-  /** Takes the models and the store's checkpoint in one turn, then writes them out; a failure is logged, never fatal. */
+  /**
+   * Takes the models and the store's checkpoint in one turn, packs them over several turns (events
+   * keep being served meanwhile), then writes them out; a failure is logged, never fatal.
+   */
   write(): Promise<void> {
     if (this.writing || !this.eventStore.checkpoint) return this.writing ?? Promise.resolve();
     const started = Date.now();
-    const bytes = encodeSnapshot(this.models.serialize(), this.eventStore.checkpoint(), this.now());
-    const pos = this.models.pos;
     this.sinceLast = 0;
-    this.writing = this.options.store
-      .save(pos, bytes)
-      .then(
-        () => {
-          this.lastPos = pos;
-          this.logger.info({ pos, bytes: bytes.length, ms: Date.now() - started, where: this.options.store.where }, 'snapshot written');
-        },
-        (error) => this.logger.warn({ err: error, pos, where: this.options.store.where }, 'a snapshot could not be written; the next start replays more of the log'),
-      )
+    const encoded = encodeSnapshot(this.models, this.eventStore.checkpoint(), this.now(), this.options.pace ?? DEFAULT_PACE);
+    let pos = this.models.pos;
+    this.writing = encoded
+      .then(async (snapshot) => {
+        pos = snapshot.pos;
+        await this.options.store.save(pos, snapshot.parts);
+        this.lastPos = pos;
+        this.logger.info({ pos, bytes: snapshot.parts.reduce((sum, part) => sum + part.length, 0), ms: Date.now() - started, where: this.options.store.where }, 'snapshot written');
+      })
+      .catch((error) => this.logger.warn({ err: error, pos, where: this.options.store.where }, 'a snapshot could not be written; the next start replays more of the log'))
       .finally(() => (this.writing = undefined));
     return this.writing;
   }
 }
+
+/** A turn of packing takes at most this long: requests wait no longer than that behind a snapshot. */
+const DEFAULT_PACE: SnapshotPace = { turnMs: 8 };

@@ -12,7 +12,8 @@ import { startReplayWorker } from './replay.js';
 import type { ReplayChunk } from './replay-worker.js';
 import { newScanBuffer, scanLog, type ScannedLog } from './scan.js';
 import { acquireLock } from './lock.js';
-import { PosIndex } from './pos-index.js';
+import { logSizes } from './log-sizes.js';
+import { PosIndex, type PackedPosIndex } from './pos-index.js';
 import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
 import type { AppendOptions, EventStore, OpenOptions, ReplayProgress, StoreCheckpoint, StoreObserver, StoredEvent, StreamFilter } from './types.js';
@@ -54,7 +55,8 @@ export interface JsonlCheckpoint extends StoreCheckpoint {
   pos: number;
   /** [stream, seq, size, lastPos], in the store's stream order (the index refers to it). */
   streams: [string, number, number, number][];
-  index: { streams: string; offsets: string; lengths: string };
+  /** Typed arrays when taken, bytes when read back from a snapshot (its binary parts). */
+  index: { [K in keyof PackedPosIndex]: ArrayBufferView };
 }
 
 /** Tells the observer of one sync and of the appends it acknowledges. */
@@ -100,6 +102,8 @@ export interface JsonlStoreOptions {
  */
 export class JsonlEventStore implements EventStore {
   readonly dataDir: string;
+  /** The data directory as `join` writes it (no trailing slash): log paths are built on it. */
+  private readonly base: string;
   private readonly logger: Logger;
   private readonly onFatal: (error: unknown) => void;
   private readonly observer: StoreObserver | undefined;
@@ -132,6 +136,7 @@ export class JsonlEventStore implements EventStore {
 
   constructor(options: JsonlStoreOptions) {
     this.dataDir = options.dataDir;
+    this.base = join(options.dataDir, '_').slice(0, -2);
     this.logger = options.logger;
     this.listeners = new CommitListeners(options.logger);
     this.onFatal = options.onFatal ?? (() => {});
@@ -145,9 +150,11 @@ export class JsonlEventStore implements EventStore {
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.releaseLock = acquireLock(this.dataDir, this.role);
     try {
+      // The logs' sizes are read (on a thread of their own when there are many) while this thread reads the snapshot.
+      const sizes = options.startFrom && logSizes(this.base, this.logNames(), LOG_FILE);
       const checkpoint = (await options.startFrom?.()) as JsonlCheckpoint | undefined;
       if (checkpoint) {
-        const refused = this.checkpointRefused(checkpoint);
+        const refused = this.checkpointRefused(checkpoint, await sizes!);
         if (refused) options.onCheckpointRefused?.(refused);
         else this.takeCheckpoint(checkpoint);
       }
@@ -181,20 +188,30 @@ export class JsonlEventStore implements EventStore {
   }
 
   /** Why a checkpoint cannot be used (a log is gone or shorter than it says: the logs were restored from an older copy), or undefined. */
-  private checkpointRefused(checkpoint: JsonlCheckpoint): string | undefined {
+  private checkpointRefused(checkpoint: JsonlCheckpoint, sizes: Map<string, number>): string | undefined {
     if (checkpoint.backend !== 'jsonl') return `it was taken of a ${checkpoint.backend} store`;
     this.sizesSeen.clear();
     for (const [name, , size] of checkpoint.streams) {
-      let onDisk = -1;
-      try {
-        onDisk = fs.statSync(join(this.dataDir, name, LOG_FILE)).size;
-      } catch {
-        /* gone: refused below */
-      }
+      const onDisk = sizes.get(name) ?? -1;
       this.sizesSeen.set(name, onDisk);
       if (size > 0 && onDisk < size) return `${name} holds ${onDisk < 0 ? 'no log' : `${onDisk} bytes`} where the snapshot covers ${size}: its pos is beyond the log`;
     }
     return undefined;
+  }
+
+  /** Every `kind/id` with a directory under the data directory. */
+  private logNames(): string[] {
+    const names: string[] = [];
+    for (const kind of STREAM_KINDS) {
+      let ids: string[] = [];
+      try {
+        ids = fs.readdirSync(join(this.dataDir, kind));
+      } catch {
+        /* no such kind yet */
+      }
+      for (const id of ids) if (ID_PATTERN.test(id)) names.push(`${kind}/${id}`);
+    }
+    return names;
   }
 
   /** The checkpoint's logs and index as known: their scans start where it ends. */
@@ -325,8 +342,9 @@ export class JsonlEventStore implements EventStore {
   private streamInfo(name: StreamName, kind: StreamKind): StreamInfo {
     let info = this.byName.get(name);
     if (!info) {
-      const dir = join(this.dataDir, name);
-      info = { idx: this.streams.length, name, kind, dir, file: join(dir, LOG_FILE), seq: 0, size: 0, committedSeq: 0, committedSize: 0, lastPos: 0, onDisk: false };
+      // Names are checked (a kind, an id of ID_PATTERN): plain joins, 10 000 logs on startup.
+      const dir = `${this.base}/${name}`;
+      info = { idx: this.streams.length, name, kind, dir, file: `${dir}/${LOG_FILE}`, seq: 0, size: 0, committedSeq: 0, committedSize: 0, lastPos: 0, onDisk: false };
       this.streams.push(info);
       this.byName.set(name, info);
     }

@@ -28,7 +28,7 @@ export class PosIndex {
   }
 
   private grow(pos: number): void {
-    let capacity = this.streams.length;
+    let capacity = Math.max(this.streams.length, 1024);
     while (capacity <= pos) capacity *= 2;
     const streams = new Uint32Array(capacity);
     streams.set(this.streams);
@@ -41,22 +41,36 @@ export class PosIndex {
     this.lengths = lengths;
   }
 
-  /** Positions 0..head as bytes, for a snapshot's checkpoint. */
-  export(head: number): { streams: string; offsets: string; lengths: string } {
-    const bytes = (array: Uint32Array | Float64Array) => Buffer.from(array.buffer, array.byteOffset, Math.min(head + 1, array.length) * array.BYTES_PER_ELEMENT).toString('base64');
-    return { streams: bytes(this.streams), offsets: bytes(this.offsets), lengths: bytes(this.lengths) };
+  /**
+   * Positions 0..head as they are, for a snapshot's checkpoint: views, not copies. A position up to
+   * head is never set again and `grow` moves to new arrays, so the views keep what they show.
+   */
+  export(head: number): PackedPosIndex {
+    const count = Math.min(head + 1, this.streams.length);
+    return { streams: this.streams.subarray(0, count), offsets: this.offsets.subarray(0, count), lengths: this.lengths.subarray(0, count) };
   }
 
-  /** Takes back what `export` gave. */
-  import(saved: { streams: string; offsets: string; lengths: string }): void {
-    const buffer = (b64: string, size: number) => {
-      const bytes = Buffer.from(b64, 'base64');
-      const copy = new ArrayBuffer(Math.max(bytes.length, 1024 * size));
-      new Uint8Array(copy).set(bytes);
-      return copy;
+  /**
+   * Takes back what `export` gave, as bytes (a snapshot's binary parts): used where they lie when
+   * aligned (the first position past them moves the index to arrays of its own), else copied.
+   */
+  import(saved: { [K in keyof PackedPosIndex]: ArrayBufferView }): void {
+    const view = <T>(bytes: ArrayBufferView, Type: { new (buffer: ArrayBufferLike, offset: number, length: number): T; BYTES_PER_ELEMENT: number }): T => {
+      const size = Type.BYTES_PER_ELEMENT;
+      if (bytes.byteOffset % size === 0) return new Type(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / size));
+      const copy = new ArrayBuffer(bytes.byteLength);
+      new Uint8Array(copy).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return new Type(copy, 0, Math.floor(bytes.byteLength / size));
     };
-    this.streams = new Uint32Array(buffer(saved.streams, 4));
-    this.offsets = new Float64Array(buffer(saved.offsets, 8));
-    this.lengths = new Uint32Array(buffer(saved.lengths, 4));
+    this.streams = view(saved.streams, Uint32Array);
+    this.offsets = view(saved.offsets, Float64Array);
+    this.lengths = view(saved.lengths, Uint32Array);
   }
+}
+
+/** The index's arrays up to a position: a snapshot writes them as they are in memory, beside its JSON. */
+export interface PackedPosIndex {
+  streams: Uint32Array;
+  offsets: Float64Array;
+  lengths: Uint32Array;
 }

@@ -8,7 +8,8 @@ import { teamEntity, type TeamCommand } from '../../src/domain/teams.js';
 import { workstreamEntity, type WorkstreamCommand } from '../../src/domain/workstreams.js';
 import { BmoError } from '../../src/errors.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
-import { FileSnapshots, TableSnapshots } from '../../src/pipeline/snapshots.js';
+import { ReadModels } from '../../src/pipeline/read-models.js';
+import { decodeSnapshot, FileSnapshots, TableSnapshots } from '../../src/pipeline/snapshots.js';
 import { PostgresEventStore } from '../../src/store/postgres.js';
 import { JsonlEventStore } from '../../src/store/index.js';
 import { spawnServer, testLogger, TOKEN } from '../helpers/bmo.js';
@@ -77,7 +78,8 @@ async function openPipeline(dir: string, snapshots: boolean, lines?: string[]): 
     store: new JsonlEventStore({ dataDir: dir, logger }),
     logger,
     replayMinStreams: Number.MAX_SAFE_INTEGER,
-    snapshots: snapshots ? { store: new FileSnapshots(join(dir, 'snapshots'), 2), everyEvents: 0, everyMs: 0, write: false } : undefined,
+    // One entry packed a turn: commands in flight change teams the snapshot has not packed yet.
+    snapshots: snapshots ? { store: new FileSnapshots(join(dir, 'snapshots'), 2), everyEvents: 0, everyMs: 0, write: false, pace: { turnMs: 0, turnEntries: 1 } } : undefined,
   });
   await pipeline.start();
   return pipeline;
@@ -101,14 +103,17 @@ function canonical(value: unknown): unknown {
 
 const modelsText = (pipeline: Pipeline) => JSON.stringify(canonical(pipeline.readModels.part()));
 
-/** The read models after a start from the snapshots in `dir`, and after a full replay of the same logs. */
+/** The read models, and every event read back by pos (the store's index, which a snapshot carries too). */
+const stateText = async (pipeline: Pipeline) => `${modelsText(pipeline)}\n${JSON.stringify((await pipeline.store.readAll(0, { limit: 100_000 })).events)}`;
+
+/** The read models and the events by pos after a start from the snapshots in `dir`, and after a full replay of the same logs. */
 async function bothStarts(dir: string) {
   const lines: string[] = [];
   const fromSnapshot = await openPipeline(dir, true, lines);
-  const restarted = modelsText(fromSnapshot);
+  const restarted = await stateText(fromSnapshot);
   await fromSnapshot.stop();
   const full = await openPipeline(dir, false);
-  const replayed = modelsText(full);
+  const replayed = await stateText(full);
   await full.stop();
   return { restarted, replayed, lines: lines.join('') };
 }
@@ -148,6 +153,31 @@ test('a start from a snapshot equals a full replay for every read model, snapsho
   );
 });
 
+test('a snapshot packed a team a turn, while commands change the teams it has not packed yet, holds the read models as they were at its pos', async () => {
+  const tmp = tempDir('bmo-snap-');
+  try {
+    const pipeline = await openPipeline(tmp.dir, true);
+    for (const s of OPENING) await execute(pipeline, s);
+    for (const id of ['t1', 't2', 't3', 't4', 't5', 't6']) await execute(pipeline, { kind: 'team', id, command: { type: 'create_team', team_id: id, name: id, lead: { member_id: 'lead', name: 'Lead', session_id: 's1' } } });
+    const atPos = modelsText(pipeline);
+    const pos = pipeline.readModels.pos;
+    const writing = pipeline.snapshots!.write();
+    // Each command commits between two turns of the packing: the teams last in line change first.
+    for (const id of ['t6', 't5', 't4', 't3', 't2', 't1']) await execute(pipeline, { kind: 'team', id, command: { type: 'create_task', task_id: 'a', title: 'A', blocked_by: [] } });
+    await writing;
+    assert.ok(pipeline.readModels.pos > pos + 5, 'the commands committed while the snapshot was packed');
+    const decoded = decodeSnapshot(readFileSync(join(tmp.dir, 'snapshots', `snapshot-${pos}.json`)));
+    if ('refused' in decoded) return assert.unreachable(decoded.refused);
+    const restored = new ReadModels();
+    restored.restore(decoded.models);
+    assert.is(JSON.stringify(canonical(restored.part())), atPos);
+    assert.is.not(modelsText(pipeline), atPos);
+    await pipeline.stop();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 /** A store with a snapshot at its head, then more events after it. */
 async function storeWithSnapshot(dir: string): Promise<void> {
   const pipeline = await openPipeline(dir, true);
@@ -171,14 +201,15 @@ test('a snapshot with a bad CRC, or of a newer version, is ignored with one warn
     try {
       await storeWithSnapshot(tmp.dir);
       const file = snapshotFile(tmp.dir);
-      const text = readFileSync(file, 'utf8');
-      const spoiled = spoil === 'crc' ? text.replace('"team_id":"t1"', '"team_id":"t9"') : text.replace('"version":2,', '"version":3,');
+      // Byte for byte (latin1): the binary parts after the JSON stay as they are.
+      const text = readFileSync(file, 'latin1');
+      const spoiled = spoil === 'crc' ? text.replace('"t1"', '"t9"') : text.replace('"version":3,', '"version":4,');
       assert.is.not(spoiled, text);
-      writeFileSync(file, spoiled);
+      writeFileSync(file, spoiled, 'latin1');
       const { restarted, replayed, lines } = await bothStarts(tmp.dir);
       assert.not.ok(lines.includes('starting from a snapshot'), spoil);
       assert.is(lines.split('a snapshot was ignored').length - 1, 1, `one warning (${spoil})`);
-      assert.match(lines, spoil === 'crc' ? 'its CRC is' : 'version 3, not bmo-read-models version 2');
+      assert.match(lines, spoil === 'crc' ? 'its CRC is' : 'version 4, not bmo-read-models version 3');
       assert.is(restarted, replayed);
     } finally {
       tmp.cleanup();
