@@ -3,8 +3,8 @@
  * its ceiling, closing with one line of JSON. Load and subscribers come from child processes.
  * Measurements that are compared are interleaved (ceiling, product, ceiling, product) and the best
  * of each kind is kept, the same rule for both sides, because the machine is shared and noisy.
- * bmo runs with its default telemetry (the production logger at info, to a file through pino's
- * normal destination) unless a figure says otherwise.
+ * bmo runs with its default telemetry (the production logger at info, to a file through its
+ * normal destination, logDestination) unless a figure says otherwise.
  *
  * `BMO_BENCH_ONLY=http,replay npm run bench` runs only the named sections (see SECTIONS); the
  * closing JSON line then holds only what they measured.
@@ -20,7 +20,7 @@ import pino from 'pino';
 import type { DomainEvent, StreamName } from '../events/index.js';
 import { startBmo, type Bmo } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
-import { createLogger } from '../src/telemetry/logger.js';
+import { createLogger, logDestination } from '../src/telemetry/logger.js';
 import { teamEntity } from '../src/domain/teams.js';
 import { encodeLine, JsonlEventStore } from '../src/store/index.js';
 import { fdatasyncLoop, serialAppendLoop, startDurableNoopServer, startNoopServer, startRawWsServer } from './ceilings.js';
@@ -97,7 +97,7 @@ async function startBenchBmo(root: string, options: BenchBmoOptions = {}): Promi
     env: { HOME: root },
     overrides: { server: { data_dir: join(root, 'data'), host: '127.0.0.1', port: 0, token: TOKEN }, options: { teams: { enabled: true } }, ...store },
   });
-  const destination = options.telemetry === false ? undefined : pino.destination({ dest: join(root, 'bmo.log'), sync: false });
+  const destination = options.telemetry === false ? undefined : logDestination(join(root, 'bmo.log'));
   const logger = destination ? createLogger({ level: 'info', destination }) : silent;
   const bmo = await startBmo({
     config,

@@ -63,6 +63,8 @@ function runFile(file) {
     const t0 = Date.now();
     const argv = ['node_modules/uvu/bin.js', TEST_DIR, `^${escapeRegExp(file)}$`, ...(color ? [] : ['--no-color'])];
     const env = { ...process.env };
+    // The store parses every event bmo's deciders make against the catalogue again (off in production: src/store/checks.ts).
+    env.BMO_CHECK_DECIDED = '1';
     if (!color) env.NO_COLOR = '1';
     delete env.FORCE_COLOR; // uvu sets it from --color; beside NO_COLOR it only makes node warn
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });

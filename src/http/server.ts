@@ -18,6 +18,7 @@ import { asOfOf, invocationIdOf, parseWith } from './request.js';
 import { RecentQuery } from './schemas.js';
 import type { ReadModels } from '../pipeline/read-models.js';
 import { createdTeamIds, idHash, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
+import { perRequestChild } from '../telemetry/logger.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteRecent, remoteTeamRoutes, RemoteTeams } from './remote.js';
@@ -71,14 +72,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => (body === '' ? done(null, undefined) : json(request, body as string, done)));
   const telemetry = deps.telemetry ?? teamsTelemetry(deps.logger);
   const metrics = deps.metrics ?? new Metrics();
+  const requestLog = perRequestChild(deps.logger, { component: 'http' });
 
   // One line per request, by route pattern: ids, names and tokens in URLs stay out of the log.
   // Callback-style hooks: no promise per request for work that never waits.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? '(no route)';
     metrics.request(request.method, route, reply.statusCode);
-    if ((request.log as unknown as Logger).isLevelEnabled('info')) {
-      request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request), actor_hash: idHash(request.principal?.credential_id) }, 'request');
+    if (requestLog.isLevelEnabled('info')) {
+      requestLog.info({ reqId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), invocation_id: invocationIdOf(request), actor_hash: idHash(request.principal?.credential_id) }, 'request');
     }
     // A read that failed still did something worth joining: a forwarded GET records remote_failed.
     if (route.startsWith('/v1/teams') && (request.method !== 'GET' || reply.statusCode >= 500)) {

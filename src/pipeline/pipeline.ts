@@ -67,6 +67,11 @@ export interface PipelineOptions {
   replayMinStreams?: number;
   /** Projection snapshots to start from and to write (none: every start replays the whole log). */
   snapshots?: SnapshotOptions;
+  /**
+   * The store parses the deciders' events against the catalogue again, as it does an import's
+   * (default: when BMO_CHECK_DECIDED=1, as the test runner sets it; off the hot path otherwise).
+   */
+  checkDecided?: boolean;
 }
 
 /**
@@ -86,6 +91,7 @@ export class Pipeline {
   private readonly logger: Logger;
   readonly clock: Clock;
   private readonly maxWriteModels: number;
+  private readonly decided: boolean;
   private readonly replay: { workers: number; minStreams: number };
   private readonly writeModels = new Map<string, WriteModel | Promise<WriteModel>>();
   private readonly inflight = new Map<string, Promise<unknown>>();
@@ -97,6 +103,7 @@ export class Pipeline {
     this.logger = options.logger;
     this.clock = options.clock ?? systemClock;
     this.maxWriteModels = options.maxWriteModels ?? 4096;
+    this.decided = !(options.checkDecided ?? process.env.BMO_CHECK_DECIDED === '1');
     this.replay = { workers: options.replayWorkers ?? Math.min(availableParallelism() - 1, 3), minStreams: options.replayMinStreams ?? 1000 };
     this.teamDetails = new DetailCache<TeamView>(this.store, (team, event) => evolveTeam(team, event), (stream) => this.readModels.teams.get(streamRef(stream).id)?.version ?? 0);
     this.workstreamDetails = new DetailCache<WorkstreamView>(
@@ -223,7 +230,7 @@ export class Pipeline {
     }
     let durable: Promise<Envelope[]>;
     try {
-      durable = this.store.append(stream, events, { expectedVersion: model.version, meta, at: now, claimKey: context.idempotencyKey });
+      durable = this.store.append(stream, events, { expectedVersion: model.version, meta, at: now, claimKey: context.idempotencyKey, decided: this.decided });
     } catch (error) {
       if (error instanceof VersionConflictError) this.dropWriteModel(stream, model); // the store knows a later version than the model
       throw error;

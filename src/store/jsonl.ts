@@ -246,7 +246,7 @@ export class JsonlEventStore implements EventStore {
     const known = this.byName.get(stream);
     const kind = known?.kind ?? parseStreamName(stream)?.kind;
     if (!kind) throw new BmoError('invalid_id', `"${stream}" is not a stream name (kind/id)`);
-    const checked = checkEvents(kind, events);
+    const checked = checkEvents(kind, events, options.decided);
     const current = known?.seq ?? 0;
     if (!versionMatches(options.expectedVersion ?? 'any', current)) throw new VersionConflictError(stream, options.expectedVersion, current);
     if (checked.length === 0) return Promise.resolve([]);

@@ -182,7 +182,7 @@ export class PostgresEventStore implements EventStore {
     if (this.state !== 'open') throw new BmoError('store_unavailable', 'the store is not open');
     const parsed = parseStreamName(stream);
     if (!parsed) throw new BmoError('invalid_id', `"${stream}" is not a stream name (kind/id)`);
-    const checked = checkEvents(parsed.kind, events);
+    const checked = checkEvents(parsed.kind, events, options.decided);
     const state = this.streams.get(stream);
     const expected = options.expectedVersion ?? 'any';
     if (!versionMatches(expected, state.assigned)) throw new VersionConflictError(stream, options.expectedVersion, state.assigned);

@@ -18,6 +18,8 @@ export interface AppendOptions {
    * refuses it with IdempotencyKeyTakenError, nothing written, when another write took the key.
    */
   claimKey?: string;
+  /** The events come from bmo's own deciders: their data is not parsed again (checks.ts). */
+  decided?: boolean;
 }
 
 /** What a store reports of its writes, for metrics; it must not throw or block. */

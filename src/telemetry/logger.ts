@@ -11,6 +11,18 @@ export const REDACT_PATHS = [
   'config.options.teams.token',
 ];
 
+const CENSOR = '[redacted]';
+
+/**
+ * A child for lines logged on every request (`request`, `teams.fired`, `teams.action`), whose
+ * records are built field by field from ids' hashes, numbers and enums: it keeps the redaction of
+ * the named paths but not of `*.token`, a wildcard that makes pino run its redactor on every
+ * field of every line (about half of such a line's cost).
+ */
+export function perRequestChild(logger: Logger, bindings: Record<string, unknown>): Logger {
+  return logger.child(bindings, { redact: { paths: REDACT_PATHS.filter((path) => !path.startsWith('*')), censor: CENSOR } });
+}
+
 export interface LoggerOptions {
   level?: string;
   destination?: DestinationStream;
@@ -22,15 +34,25 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? process.env.BMO_LOG_LEVEL ?? 'info',
       base: { service: 'bmo' },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACT_PATHS, censor: CENSOR },
       serializers: {
         err: pino.stdSerializers.err,
         req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, url: stripSecrets(req.url), id: req.id }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },
     },
-    options.destination ?? pino.destination({ dest: 2, sync: false }),
+    options.destination ?? logDestination(2),
   );
+}
+
+/**
+ * Where `bmo serve` writes its log (stderr by default): asynchronous, lines gathered up to 4 KB per
+ * write (at most 100 ms), which costs the event loop one write for a dozen lines rather than one
+ * each. Nothing is dropped (no maxLength): the buffer grows rather than lose a line, and pino
+ * writes what is left when the process exits.
+ */
+export function logDestination(dest: number | string): DestinationStream & { flushSync(): void; end(): void } {
+  return pino.destination({ dest, sync: false, minLength: 4096, periodicFlush: 100 });
 }
 
 /** A URL as it may be logged: a `token` query parameter is cut out. */

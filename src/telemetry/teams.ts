@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { idIn, type Envelope } from '../../events/index.js';
 import { aboutTeams } from '../../projections/recent.js';
 import type { StoredEvent } from '../store/index.js';
+import { perRequestChild } from './logger.js';
 
 /** An identifier as telemetry may carry it: 8-char FNV-1a 32-bit hex, never the id itself. */
 export function idHash(id: string | undefined): string | undefined {
@@ -24,8 +25,8 @@ export interface TeamsTelemetry {
 }
 
 export function teamsTelemetry(logger: Logger): TeamsTelemetry {
-  const fired = logger.child({ channel: 'teams.fired' });
-  const action = logger.child({ channel: 'teams.action' });
+  const fired = perRequestChild(logger, { channel: 'teams.fired' });
+  const action = perRequestChild(logger, { channel: 'teams.action' });
   return {
     fired(record) {
       // Nothing is built (no id hashed) for a channel that logs nothing.

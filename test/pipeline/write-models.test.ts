@@ -58,4 +58,25 @@ test('concurrent commands on more teams than the bound all land, each team with 
     assert.ok(pipeline.writeModelCount <= teams.length);
   }));
 
+// A decider's events are parsed again by the store only where asked (tests, BMO_CHECK_DECIDED=1):
+// a decider whose event breaks the catalogue is refused there, and written as decided otherwise.
+test('checkDecided: the store parses the deciders\' events again, refusing one the catalogue does not allow', async () => {
+  const broken = { ...teamEntity, decide: () => [{ type: 'message_sent', data: { message_id: 'm1', from: 'lead', to: '*', body: '' } }] } as unknown as typeof teamEntity;
+  for (const checkDecided of [true, false]) {
+    const { dir, cleanup } = tempDir('bmo-pipeline-');
+    const pipeline = new Pipeline({ store: new JsonlEventStore({ dataDir: dir, logger: testLogger() }), logger: testLogger(), checkDecided });
+    await pipeline.start();
+    try {
+      let refused: unknown;
+      await pipeline.execute(broken, 'a', create('a')).catch((error) => (refused = error));
+      if (checkDecided) assert.ok(refused instanceof BmoError && refused.code === 'invalid_body', `refused as invalid_body, not ${String(refused)}`);
+      else assert.is(refused, undefined, 'written as decided: the hot path does not parse it again');
+      assert.is(pipeline.store.head(), checkDecided ? 0 : 1);
+    } finally {
+      await pipeline.stop();
+      cleanup();
+    }
+  }
+});
+
 test.run();
