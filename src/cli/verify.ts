@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { RecipeArgv, StepName } from '../../events/index.js';
-import { formatIssues } from '../../events/parse.js';
 import { commandLine } from '../../projections/workstream.js';
 import { BmoError } from '../errors.js';
 import { MAX_KEPT_BYTES, runBounded, shellExitCode, type BoundedRunResult } from './bounded-run.js';
@@ -8,8 +7,7 @@ import { ensureOk } from './connect.js';
 import { deliver } from './deliver.js';
 import { gitContextOrSay } from './git.js';
 import { configFrom, print, wholeNumber, withConnection } from './shell.js';
-
-const path = (id: string, rest = '') => `/v1/workstreams/${encodeURIComponent(id)}${rest}`;
+import { check, path } from './workstreams/shared.js';
 
 export interface VerifyOptions {
   timeout?: number;
@@ -17,12 +15,6 @@ export interface VerifyOptions {
   session?: string;
   json?: boolean;
   quiet?: boolean;
-}
-
-function checked<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: any } }, value: unknown, field: string): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new BmoError('invalid_body', formatIssues(result.error, field).message, { field });
-  return result.data;
 }
 
 /**
@@ -66,8 +58,8 @@ export function registerRecipeCommands(program: Command, workstream: Command): v
     .option('--json', 'print JSON')
     .passThroughOptions()
     .action(async (id: string, step: string, cmd: string[], opts: { json?: boolean }) => {
-      const argv = checked(RecipeArgv, cmd[0] === '--' ? cmd.slice(1) : cmd, 'argv');
-      const name = checked(StepName, step, 'step');
+      const argv = check(RecipeArgv, cmd[0] === '--' ? cmd.slice(1) : cmd, 'argv');
+      const name = check(StepName, step, 'step');
       await withConnection(program, async (c) => {
         const result = ensureOk(await c.request('POST', path(id, '/recipe'), { step: name, argv }));
         print(!!opts.json, result, () => `workstream ${id}: step ${name} runs \`${commandLine(argv)}\``);
@@ -80,7 +72,7 @@ export function registerRecipeCommands(program: Command, workstream: Command): v
     .action(async (id: string, opts: { json?: boolean }) =>
       withConnection(program, async (c) => {
         const result = ensureOk(await c.request('GET', path(id, '/recipe')));
-        print(!!opts.json, result, () => (result.steps.length === 0 ? `no recipe steps on ${id}: bmo workstream recipe add ${id} <step> -- CMD…` : result.steps.map((s: any) => `${s.step}  ${commandLine(s.argv)}`).join('\n')));
+        print(!!opts.json, result, () => (result.steps.length === 0 ? `no recipe steps on ${id}: bmo workstream recipe add ${id} <step> -- CMD…` : result.steps.map((s: { step: string; argv: string[] }) => `${s.step}  ${commandLine(s.argv)}`).join('\n')));
       }),
     );
 
