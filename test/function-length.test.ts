@@ -14,7 +14,6 @@ const FOLDERS = ['src', 'projections', 'events'];
  */
 const KNOWN: Record<string, string> = {
   'src/http/teams.ts:teamRoutes': 'one plugin per route group: teams, tasks, messages',
-  'src/http/workstreams.ts:workstreamRoutes': 'one plugin per route group: workstreams, evidence, markers',
   'src/http/server.ts:buildServer': 'hooks and error handling as plugins of their own',
   'src/domain/teams.ts:decideTeam': 'one decider function per command group',
   'projections/workstream.ts:evolveWorkstream': 'a handler table as the team folds have',

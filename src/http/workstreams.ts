@@ -17,8 +17,24 @@ export interface WorkstreamRoutesOptions {
   teamExists?: (teamId: string) => boolean;
 }
 
-/** Workstreams (the factory pattern's durable rows) and the cartography read across them. */
-export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExists }: WorkstreamRoutesOptions): Promise<void> {
+/** What every workstream route group reads and runs through. */
+interface WorkstreamRouteContext extends WorkstreamRoutesOptions {
+  models: () => Pipeline['readModels'];
+  run: (request: FastifyRequest, id: string, command: WorkstreamCommand) => ReturnType<Pipeline['execute']>;
+  workstreamOf: (request: FastifyRequest, asOf?: ReturnType<typeof asOfOf>) => Promise<WorkstreamView>;
+}
+
+/** Workstreams (the factory pattern's durable rows) and the cartography read across them; one plugin per group. */
+export async function workstreamRoutes(app: FastifyInstance, options: WorkstreamRoutesOptions): Promise<void> {
+  const ctx = workstreamRouteContext(options);
+  await app.register(workstreamRowRoutes, ctx);
+  await app.register(bindingRoutes, ctx);
+  await app.register(runRoutes, ctx);
+  await app.register(evidenceRoutes, ctx);
+  await app.register(markerRoutes, ctx);
+}
+
+function workstreamRouteContext({ pipeline, teamExists }: WorkstreamRoutesOptions): WorkstreamRouteContext {
   const models = () => pipeline.readModels;
   const run = (request: FastifyRequest, id: string, command: WorkstreamCommand) => pipeline.execute(workstreamEntity, id, command, commandContext(request));
 
@@ -35,6 +51,11 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     return (await pipeline.workstreamDetails.get(`workstreams/${id}`))!;
   };
 
+  return { pipeline, teamExists, models, run, workstreamOf };
+}
+
+/** The rows: listed, created, read whole, as a status, as a handoff, as a log; the cartography across them. */
+async function workstreamRowRoutes(app: FastifyInstance, { pipeline, models, run, workstreamOf }: WorkstreamRouteContext): Promise<void> {
   app.get('/v1/workstreams', async (request, reply) => {
     const query = parseWith(ListWorkstreams, request.query, 'query');
     let all = [...models().workstreams.values()].sort((a, b) => a.created_pos - b.created_pos);
@@ -84,6 +105,14 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
 
   logRoute(app, pipeline, 'workstreams', 'workstream');
 
+  app.get('/v1/cartography', async (request) => {
+    const { limit } = parseWith(CartographyQuery, request.query, 'query');
+    return { pos: models().pos, ...presentCartography(models().cartography, limit) };
+  });
+}
+
+/** What the work follows: its plan, recipe, boundary and status. */
+async function bindingRoutes(app: FastifyInstance, { run, workstreamOf, teamExists }: WorkstreamRouteContext): Promise<void> {
   app.route({
     method: ['PUT', 'POST'],
     url: '/v1/workstreams/:id/plan',
@@ -127,7 +156,10 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
       return sendCommandResult(reply, 200, await run(request, id, { type: 'change_status', status: body.status, reason: body.reason, force: body.force }), { workstream_id: id });
     },
   });
+}
 
+/** What the work ran: verify runs and nanites. */
+async function runRoutes(app: FastifyInstance, { run, workstreamOf }: WorkstreamRouteContext): Promise<void> {
   app.get('/v1/workstreams/:id/verify-runs', async (request, reply) => {
     const query = parseWith(ListEvidence, request.query, 'query');
     const ws = await workstreamOf(request);
@@ -181,7 +213,10 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     const envelopes = await run(request, id, { type: 'complete_nanite', nanite_id: naniteId, ...body, truncated: body.truncated ?? false });
     return sendCommandResult(reply, 200, envelopes, { workstream_id: id, nanite_id: naniteId });
   });
+}
 
+/** What the work found and made: findings and artifacts. */
+async function evidenceRoutes(app: FastifyInstance, { run, workstreamOf }: WorkstreamRouteContext): Promise<void> {
   app.get('/v1/workstreams/:id/findings', async (request, reply) => {
     const query = parseWith(ListEvidence, request.query, 'query');
     const ws = await workstreamOf(request);
@@ -211,7 +246,10 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
     const envelopes = await run(request, id, { type: 'attach_artifact', artifact_id: artifactId, ref: body.ref, kind: body.kind, digest: body.digest });
     return sendCommandResult(reply, 201, envelopes, { workstream_id: id, artifact_id: createdId(envelopes, 'artifact_id', artifactId) });
   });
+}
 
+/** Markers: listed, added, cleared. */
+async function markerRoutes(app: FastifyInstance, { run, workstreamOf }: WorkstreamRouteContext): Promise<void> {
   app.get('/v1/workstreams/:id/markers', async (request, reply) => {
     const query = parseWith(MarkersQuery, request.query, 'query');
     const ws = await workstreamOf(request);
@@ -241,10 +279,5 @@ export async function workstreamRoutes(app: FastifyInstance, { pipeline, teamExi
   app.delete('/v1/workstreams/:id/markers/:marker', async (request, reply) => {
     const { id, markerId, envelopes } = await clearMarker(request);
     return sendCommandResult(reply, 200, envelopes, { workstream_id: id, marker_id: markerId });
-  });
-
-  app.get('/v1/cartography', async (request) => {
-    const { limit } = parseWith(CartographyQuery, request.query, 'query');
-    return { pos: models().pos, ...presentCartography(models().cartography, limit) };
   });
 }
