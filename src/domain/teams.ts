@@ -30,20 +30,7 @@ const event = <T extends DomainEvent['type']>(type: T, data: EventOf<T>['data'])
  * time comes in with the call and ids with the command; a refusal is a BmoError and writes nothing.
  */
 export function decideTeam(command: TeamCommand, team: TeamView | undefined, now: Date, teamId: string): Events {
-  if (command.type === 'create_team') {
-    if (team?.status === 'removed') throw new BmoError('conflict', `team ${teamId} was removed and its log stays, so its id is taken for good; pick another id`, { field: 'team_id' });
-    if (team) throw new BmoError('conflict', `team ${teamId} already exists`, { field: 'team_id' });
-    return [
-      event('team_created', {
-        team_id: command.team_id,
-        name: command.name,
-        goal: command.goal,
-        lead_member_id: command.lead.member_id,
-        lead_session_id: command.lead.session_id,
-      }),
-      event('member_joined', { member_id: command.lead.member_id, name: command.lead.name, role: 'lead', session_id: command.lead.session_id }),
-    ];
-  }
+  if (command.type === 'create_team') return createTeam(command, team, teamId);
   if (!team) throw new BmoError('not_found', `no team ${teamId}`, { field: 'team_id' });
   if (team.status === 'removed') throw new BmoError('not_found', `team ${teamId} was removed (${team.removed_reason})`, { field: 'team_id' });
   if (command.type === 'remove_team') return [event('team_removed', { reason: command.reason })];
@@ -54,6 +41,44 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
   switch (command.type) {
     case 'shutdown_team':
       return [event('team_shutdown', { reason: command.reason })];
+    case 'join_team':
+    case 'leave_team':
+      return decideMembership(team, command);
+    case 'create_task':
+    case 'update_task':
+      return decideTaskChange(team, command);
+    case 'claim_task':
+    case 'renew_claims':
+    case 'release_task':
+    case 'complete_task':
+    case 'fail_task':
+      return decideClaim(team, command, now);
+    case 'send_message':
+      return sendMessage(team, command);
+    default:
+      return assertNever(command);
+  }
+}
+
+/** A new team, with its lead as its first member; an id once used (even by a removed team) is taken for good. */
+function createTeam(command: Extract<TeamCommand, { type: 'create_team' }>, team: TeamView | undefined, teamId: string): Events {
+  if (team?.status === 'removed') throw new BmoError('conflict', `team ${teamId} was removed and its log stays, so its id is taken for good; pick another id`, { field: 'team_id' });
+  if (team) throw new BmoError('conflict', `team ${teamId} already exists`, { field: 'team_id' });
+  return [
+    event('team_created', {
+      team_id: command.team_id,
+      name: command.name,
+      goal: command.goal,
+      lead_member_id: command.lead.member_id,
+      lead_session_id: command.lead.session_id,
+    }),
+    event('member_joined', { member_id: command.lead.member_id, name: command.lead.name, role: 'lead', session_id: command.lead.session_id }),
+  ];
+}
+
+/** Members join and leave; the lead stays, and what a leaving member held goes back to the queue. */
+function decideMembership(team: TeamView, command: Extract<TeamCommand, { type: 'join_team' | 'leave_team' }>): Events {
+  switch (command.type) {
     case 'join_team': {
       if (team.members.get(command.member_id)?.active) throw new BmoError('conflict', `${command.member_id} is already a member of ${team.team_id}`, { field: 'member_id' });
       if (command.role === 'lead') throw new BmoError('conflict', `team ${team.team_id} has its lead (${team.lead_member_id}) from its creation; join as a member`, { field: 'role' });
@@ -70,11 +95,41 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
         event('member_left', { member_id: command.member_id, reason: command.reason }),
       ];
     }
+    default:
+      return assertNever(command);
+  }
+}
+
+/** Tasks created and changed: blockers checked, done tasks closed to changes. */
+function decideTaskChange(team: TeamView, command: Extract<TeamCommand, { type: 'create_task' | 'update_task' }>): Events {
+  switch (command.type) {
     case 'create_task': {
       if (team.tasks.has(command.task_id)) throw new BmoError('conflict', `task ${command.task_id} already exists`, { field: 'task_id' });
       checkBlockers(team, command.task_id, command.blocked_by);
       return [event('task_created', { task_id: command.task_id, title: command.title, description: command.description, blocked_by: command.blocked_by })];
     }
+    case 'update_task': {
+      const task = taskOf(team, command.task_id);
+      if (task.status === 'completed' || task.status === 'failed') throw new BmoError('conflict', `task ${task.task_id} is ${task.status}; it takes no more changes`);
+      if (command.blocked_by !== undefined) {
+        checkBlockers(team, task.task_id, command.blocked_by);
+        const waiting = command.blocked_by.filter((id) => team.tasks.get(id)?.status !== 'completed');
+        if (task.status === 'claimed' && waiting.length > 0) {
+          throw new BmoError('conflict', `task ${task.task_id} is claimed by ${task.owner}; it cannot become blocked by ${waiting.join(', ')} until it is released`, { field: 'blocked_by' });
+        }
+      }
+      const { type: _type, ...changes } = command;
+      if (Object.entries(changes).filter(([key, value]) => key !== 'task_id' && value !== undefined).length === 0) throw new BmoError('invalid_body', 'give at least one of title, description, blocked_by, note', { field: '(body)' });
+      return [event('task_updated', changes)];
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+/** Claims: taken (a lapsed one reclaimed first), renewed by heartbeats, released, completed or failed under their fencing token. */
+function decideClaim(team: TeamView, command: Extract<TeamCommand, { type: 'claim_task' | 'renew_claims' | 'release_task' | 'complete_task' | 'fail_task' }>, now: Date): Events {
+  switch (command.type) {
     case 'claim_task': {
       const task = taskOf(team, command.task_id);
       activeMember(team, command.member_id, 'member_id');
@@ -125,30 +180,18 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
         ? [event('task_completed', { task_id: task.task_id, member_id: command.member_id, fencing_token: command.fencing_token, result: command.result })]
         : [event('task_failed', { task_id: task.task_id, member_id: command.member_id, fencing_token: command.fencing_token, error: command.error })];
     }
-    case 'update_task': {
-      const task = taskOf(team, command.task_id);
-      if (task.status === 'completed' || task.status === 'failed') throw new BmoError('conflict', `task ${task.task_id} is ${task.status}; it takes no more changes`);
-      if (command.blocked_by !== undefined) {
-        checkBlockers(team, task.task_id, command.blocked_by);
-        const waiting = command.blocked_by.filter((id) => team.tasks.get(id)?.status !== 'completed');
-        if (task.status === 'claimed' && waiting.length > 0) {
-          throw new BmoError('conflict', `task ${task.task_id} is claimed by ${task.owner}; it cannot become blocked by ${waiting.join(', ')} until it is released`, { field: 'blocked_by' });
-        }
-      }
-      const { type: _type, ...changes } = command;
-      if (Object.entries(changes).filter(([key, value]) => key !== 'task_id' && value !== undefined).length === 0) throw new BmoError('invalid_body', 'give at least one of title, description, blocked_by, note', { field: '(body)' });
-      return [event('task_updated', changes)];
-    }
-    case 'send_message': {
-      if (team.messages.has(command.message_id)) throw new BmoError('conflict', `message ${command.message_id} already exists`, { field: 'message_id' });
-      activeMember(team, command.from, 'from');
-      if (command.to === command.from) throw new BmoError('bad_request', `${command.from} would be messaging themself; send to another member or to "*"`, { field: 'to' });
-      if (command.to !== '*') activeMember(team, command.to, 'to');
-      return [event('message_sent', { message_id: command.message_id, from: command.from, to: command.to, body: command.body })];
-    }
     default:
       return assertNever(command);
   }
+}
+
+/** A message to a member or to everyone ("*"), from an active member. */
+function sendMessage(team: TeamView, command: Extract<TeamCommand, { type: 'send_message' }>): Events {
+    if (team.messages.has(command.message_id)) throw new BmoError('conflict', `message ${command.message_id} already exists`, { field: 'message_id' });
+    activeMember(team, command.from, 'from');
+    if (command.to === command.from) throw new BmoError('bad_request', `${command.from} would be messaging themself; send to another member or to "*"`, { field: 'to' });
+    if (command.to !== '*') activeMember(team, command.to, 'to');
+    return [event('message_sent', { message_id: command.message_id, from: command.from, to: command.to, body: command.body })];
 }
 
 /** Every claim whose lease lapsed goes back to the queue: what the lease sweeper appends. */
