@@ -1,4 +1,4 @@
-import { idIn, Severity, type Envelope, type GitContext, type NaniteOutcome, type PlanKind, type WorkstreamStatus } from '../events/index.js';
+import { idIn, Severity, type Envelope, type EventOf, type EventType, type GitContext, type NaniteOutcome, type PlanKind, type WorkstreamStatus } from '../events/index.js';
 import { mergeByKey, type Projection } from './types.js';
 
 export interface PlanBinding {
@@ -119,37 +119,127 @@ export function sessionsOf(event: Envelope): string[] {
   return out;
 }
 
+/** What each event does to a workstream, by type (`lean` leaves the long texts out); a type left out changes only its version. */
+type WorkstreamHandlers = { [T in EventType]?: (ws: WorkstreamView, event: Envelope<EventOf<T>>, lean: boolean) => void };
+type WorkstreamCreated = Envelope<EventOf<'workstream_created'>>;
+
+function newWorkstream(event: WorkstreamCreated, lean: boolean): WorkstreamView {
+  const ws: WorkstreamView = {
+    workstream_id: event.data.workstream_id,
+    label: event.data.label,
+    goal: lean ? undefined : event.data.goal,
+    git: event.data.git,
+    recipe: new Map(),
+    status: 'active',
+    version: event.seq,
+    created_at: event.at,
+    updated_at: event.at,
+    created_pos: event.pos,
+    last_pos: event.pos,
+    plan_history: [],
+    verify_runs: [],
+    nanites: new Map(),
+    findings: new Map(),
+    artifacts: new Map(),
+    markers: new Map(),
+    status_history: [{ status: 'active', at: event.at }],
+    sessions: new Map(),
+  };
+  for (const session of sessionsOf(event)) ws.sessions.set(session, event.pos);
+  return ws;
+}
+
+/** The plan, recipe, boundary and status: what the work follows and where it stands. */
+const bindings: WorkstreamHandlers = {
+  recipe_step_set(ws, event) {
+    ws.recipe.set(event.data.step, event.data.argv);
+  },
+  plan_bound(ws, event) {
+    const plan = { path: event.data.path, kind: event.data.kind, bound_at: event.at, git: event.data.git };
+    ws.plan = plan;
+    ws.plan_history.push(plan);
+  },
+  boundary_declared(ws, event) {
+    ws.boundary = { boundary: event.data.boundary, team_id: event.data.team_id, note: event.data.note, declared_at: event.at };
+  },
+  status_changed(ws, event) {
+    ws.status = event.data.status;
+    ws.status_reason = event.data.reason;
+    ws.status_history.push({ status: event.data.status, reason: event.data.reason, forced_over: event.data.forced_over, at: event.at });
+  },
+};
+
+/** Verify runs and nanites: what the work ran, with output tails, prompts and handoffs unless lean. */
+const runs: WorkstreamHandlers = {
+  verify_run_recorded(ws, event, lean) {
+    const d = event.data;
+    ws.verify_runs.push({
+      run_id: d.run_id,
+      argv: d.argv,
+      cwd: d.cwd,
+      exit_code: d.exit_code,
+      signal: d.signal,
+      duration_ms: d.duration_ms,
+      output_tail: lean ? '' : d.output_tail,
+      truncated: d.truncated,
+      timed_out: d.timed_out ?? false,
+      passed: verifyPassed(d),
+      session_id: d.session_id,
+      git: d.git,
+      step: d.step,
+      recorded_at: event.at,
+    });
+  },
+  nanite_started(ws, event, lean) {
+    const d = event.data;
+    ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: lean ? '' : d.prompt, executor: d.executor, git: d.git, runner: d.runner, state: 'running', started_at: event.at });
+  },
+  nanite_completed(ws, event, lean) {
+    const d = event.data;
+    const nanite = ws.nanites.get(d.nanite_id);
+    if (nanite) {
+      Object.assign(nanite, {
+        state: d.outcome,
+        outcome: d.outcome,
+        handoff: lean ? undefined : d.handoff,
+        exit_code: d.exit_code,
+        duration_ms: d.duration_ms,
+        truncated: d.truncated ?? false,
+        completed_at: event.at,
+      });
+    }
+  },
+};
+
+/** Findings, artifacts and markers: what the work found, made and left for the next turn. */
+const evidence: WorkstreamHandlers = {
+  finding_recorded(ws, event, lean) {
+    const d = event.data;
+    ws.findings.set(d.finding_id, { finding_id: d.finding_id, severity: d.severity, path: d.path, text: lean ? '' : d.text, recorded_at: event.at });
+  },
+  artifact_attached(ws, event) {
+    const d = event.data;
+    ws.artifacts.set(d.artifact_id, { artifact_id: d.artifact_id, ref: d.ref, kind: d.kind, digest: d.digest, attached_at: event.at });
+  },
+  marker_added(ws, event) {
+    const d = event.data;
+    ws.markers.set(d.marker_id, { marker_id: d.marker_id, path: d.path, note: d.note, added_at: event.at });
+  },
+  marker_cleared(ws, event) {
+    const marker = ws.markers.get(event.data.marker_id);
+    if (marker) Object.assign(marker, { cleared_at: event.at, cleared_reason: event.data.reason });
+  },
+};
+
+const WORKSTREAM_HANDLERS: WorkstreamHandlers = { ...bindings, ...runs, ...evidence };
+
 /**
  * Folds one workstream event into its workstream (created by `workstream_created`). A `lean` fold
  * leaves out the long texts (output tails, prompts, handoffs, finding texts): every workstream
  * stays in memory lean, and its detail is folded from its log when asked for.
  */
 export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope, lean = false): WorkstreamView | undefined {
-  if (event.type === 'workstream_created') {
-    ws = {
-      workstream_id: event.data.workstream_id,
-      label: event.data.label,
-      goal: lean ? undefined : event.data.goal,
-      git: event.data.git,
-      recipe: new Map(),
-      status: 'active',
-      version: event.seq,
-      created_at: event.at,
-      updated_at: event.at,
-      created_pos: event.pos,
-      last_pos: event.pos,
-      plan_history: [],
-      verify_runs: [],
-      nanites: new Map(),
-      findings: new Map(),
-      artifacts: new Map(),
-      markers: new Map(),
-      status_history: [{ status: 'active', at: event.at }],
-      sessions: new Map(),
-    };
-    for (const session of sessionsOf(event)) ws.sessions.set(session, event.pos);
-    return ws;
-  }
+  if (event.type === 'workstream_created') return newWorkstream(event as WorkstreamCreated, lean);
   if (!ws) return ws;
   ws.version = event.seq;
   ws.updated_at = event.at;
@@ -157,86 +247,7 @@ export function evolveWorkstream(ws: WorkstreamView | undefined, event: Envelope
   for (const session of sessionsOf(event)) ws.sessions.set(session, Math.max(ws.sessions.get(session) ?? 0, event.pos));
   const git = (event.data as { git?: GitContext }).git;
   if (git) ws.git = git;
-  switch (event.type) {
-    case 'recipe_step_set':
-      ws.recipe.set(event.data.step, event.data.argv);
-      break;
-    case 'plan_bound': {
-      const plan = { path: event.data.path, kind: event.data.kind, bound_at: event.at, git: event.data.git };
-      ws.plan = plan;
-      ws.plan_history.push(plan);
-      break;
-    }
-    case 'boundary_declared':
-      ws.boundary = { boundary: event.data.boundary, team_id: event.data.team_id, note: event.data.note, declared_at: event.at };
-      break;
-    case 'verify_run_recorded': {
-      const d = event.data;
-      ws.verify_runs.push({
-        run_id: d.run_id,
-        argv: d.argv,
-        cwd: d.cwd,
-        exit_code: d.exit_code,
-        signal: d.signal,
-        duration_ms: d.duration_ms,
-        output_tail: lean ? '' : d.output_tail,
-        truncated: d.truncated,
-        timed_out: d.timed_out ?? false,
-        passed: verifyPassed(d),
-        session_id: d.session_id,
-        git: d.git,
-        step: d.step,
-        recorded_at: event.at,
-      });
-      break;
-    }
-    case 'nanite_started': {
-      const d = event.data;
-      ws.nanites.set(d.nanite_id, { nanite_id: d.nanite_id, session_id: d.session_id, prompt: lean ? '' : d.prompt, executor: d.executor, git: d.git, runner: d.runner, state: 'running', started_at: event.at });
-      break;
-    }
-    case 'nanite_completed': {
-      const d = event.data;
-      const nanite = ws.nanites.get(d.nanite_id);
-      if (nanite) {
-        Object.assign(nanite, {
-          state: d.outcome,
-          outcome: d.outcome,
-          handoff: lean ? undefined : d.handoff,
-          exit_code: d.exit_code,
-          duration_ms: d.duration_ms,
-          truncated: d.truncated ?? false,
-          completed_at: event.at,
-        });
-      }
-      break;
-    }
-    case 'finding_recorded': {
-      const d = event.data;
-      ws.findings.set(d.finding_id, { finding_id: d.finding_id, severity: d.severity, path: d.path, text: lean ? '' : d.text, recorded_at: event.at });
-      break;
-    }
-    case 'artifact_attached': {
-      const d = event.data;
-      ws.artifacts.set(d.artifact_id, { artifact_id: d.artifact_id, ref: d.ref, kind: d.kind, digest: d.digest, attached_at: event.at });
-      break;
-    }
-    case 'marker_added': {
-      const d = event.data;
-      ws.markers.set(d.marker_id, { marker_id: d.marker_id, path: d.path, note: d.note, added_at: event.at });
-      break;
-    }
-    case 'marker_cleared': {
-      const marker = ws.markers.get(event.data.marker_id);
-      if (marker) Object.assign(marker, { cleared_at: event.at, cleared_reason: event.data.reason });
-      break;
-    }
-    case 'status_changed':
-      ws.status = event.data.status;
-      ws.status_reason = event.data.reason;
-      ws.status_history.push({ status: event.data.status, reason: event.data.reason, forced_over: event.data.forced_over, at: event.at });
-      break;
-  }
+  (WORKSTREAM_HANDLERS[event.type] as ((ws: WorkstreamView, event: Envelope, lean: boolean) => void) | undefined)?.(ws, event, lean);
   return ws;
 }
 
