@@ -16,7 +16,6 @@ const KNOWN: Record<string, string> = {
   'src/http/teams.ts:teamRoutes': 'one plugin per route group: teams, tasks, messages',
   'src/http/server.ts:buildServer': 'hooks and error handling as plugins of their own',
   'src/store/jsonl.ts:recover': 'the torn-tail repair apart from the scan',
-  'src/cli/bounded-run.ts:runBounded': 'the signal forwarding apart from the run',
 };
 
 function sourceFiles(dir: string): string[] {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { MAX_OUTPUT_BYTES } from '../config/config.js';
@@ -87,37 +87,7 @@ export async function runBounded(options: BoundedRunOptions): Promise<BoundedRun
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: posix,
   });
-  let timedOut = false;
-  let interrupted = false;
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      if (posix && child.pid) process.kill(-child.pid, signal);
-      else child.kill(signal);
-    } catch {
-      /* already gone */
-    }
-  };
-  let killTimer: NodeJS.Timeout | undefined;
-  const stop = (signal: NodeJS.Signals) => {
-    signalGroup(signal);
-    killTimer ??= setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop('SIGTERM');
-  }, options.timeoutMs);
-  const onInterrupt = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    stop(signal);
-  };
-  // The child runs in a group of its own, so a signal meant for this run (a Ctrl-C, a kill, the
-  // terminal hanging up) is passed on here: the child stops and the run is still recorded.
-  const onSigint = () => onInterrupt('SIGINT');
-  const onSigterm = () => onInterrupt('SIGTERM');
-  const onSighup = () => onInterrupt('SIGHUP');
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
-  process.on('SIGHUP', onSighup);
+  const guard = guardRun(child, posix, options.timeoutMs);
 
   child.stdout!.on('data', (chunk: Buffer) => {
     tail.push(chunk);
@@ -132,7 +102,86 @@ export async function runBounded(options: BoundedRunOptions): Promise<BoundedRun
     child.stdin.end(options.input);
   }
 
-  const outcome = await new Promise<{ code: number | null; signal: string | null; error?: string }>((resolve) => {
+  const outcome = await exited(child);
+  guard.release();
+
+  const duration = Math.round(performance.now() - started);
+  if (outcome.error !== undefined) {
+    const message = `bmo: could not start ${options.argv[0]}: ${outcome.error}\n`;
+    options.stderr.write(message);
+    tail.push(Buffer.from(message));
+    return { exit_code: 127, signal: null, duration_ms: duration, output_tail: tail.text(), truncated: false, timed_out: false, interrupted: guard.interrupted, output_bytes: tail.total, spawn_error: outcome.error };
+  }
+  return {
+    exit_code: outcome.code,
+    signal: outcome.signal,
+    duration_ms: duration,
+    output_tail: tail.text(),
+    truncated: tail.total > Math.min(options.maxOutputBytes, MAX_KEPT_BYTES),
+    timed_out: guard.timedOut,
+    interrupted: guard.interrupted,
+    output_bytes: tail.total,
+  };
+}
+
+/** What became of a run: stopped by its timeout, interrupted; `release` ends the watch once the child is gone. */
+interface RunGuard {
+  timedOut: boolean;
+  interrupted: boolean;
+  release(): void;
+}
+
+/**
+ * Watches a running child: its timeout stops its whole group (SIGTERM, then SIGKILL after a grace),
+ * and a signal meant for this process is passed on to it.
+ */
+function guardRun(child: ChildProcess, posix: boolean, timeoutMs: number): RunGuard {
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (posix && child.pid) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    signalGroup(signal);
+    killTimer ??= setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+  };
+  const timer = setTimeout(() => {
+    guard.timedOut = true;
+    stop('SIGTERM');
+  }, timeoutMs);
+  const onInterrupt = (signal: NodeJS.Signals) => {
+    guard.interrupted = true;
+    stop(signal);
+  };
+  // The child runs in a group of its own, so a signal meant for this run (a Ctrl-C, a kill, the
+  // terminal hanging up) is passed on here: the child stops and the run is still recorded.
+  const onSigint = () => onInterrupt('SIGINT');
+  const onSigterm = () => onInterrupt('SIGTERM');
+  const onSighup = () => onInterrupt('SIGHUP');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGHUP', onSighup);
+  const guard: RunGuard = {
+    timedOut: false,
+    interrupted: false,
+    release() {
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+      process.off('SIGHUP', onSighup);
+    },
+  };
+  return guard;
+}
+
+/** How the child ended, once its pipes are drained (or a grace later, when a grandchild holds them open). */
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: string | null; error?: string }> {
+  return new Promise((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error: error.message }));
     child.once('exit', (code, signal) => {
       // Wait for the pipes to drain, but not for a grandchild that keeps them open.
@@ -146,29 +195,6 @@ export async function runBounded(options: BoundedRunOptions): Promise<BoundedRun
       });
     });
   });
-  clearTimeout(timer);
-  if (killTimer) clearTimeout(killTimer);
-  process.off('SIGINT', onSigint);
-  process.off('SIGTERM', onSigterm);
-  process.off('SIGHUP', onSighup);
-
-  const duration = Math.round(performance.now() - started);
-  if (outcome.error !== undefined) {
-    const message = `bmo: could not start ${options.argv[0]}: ${outcome.error}\n`;
-    options.stderr.write(message);
-    tail.push(Buffer.from(message));
-    return { exit_code: 127, signal: null, duration_ms: duration, output_tail: tail.text(), truncated: false, timed_out: false, interrupted, output_bytes: tail.total, spawn_error: outcome.error };
-  }
-  return {
-    exit_code: outcome.code,
-    signal: outcome.signal,
-    duration_ms: duration,
-    output_tail: tail.text(),
-    truncated: tail.total > Math.min(options.maxOutputBytes, MAX_KEPT_BYTES),
-    timed_out: timedOut,
-    interrupted,
-    output_bytes: tail.total,
-  };
 }
 
 /** The exit code a shell would report for the run: its own, 124 for a timeout (as timeout(1)), 128+n for signal n. */
