@@ -187,11 +187,11 @@ function decideClaim(team: TeamView, command: Extract<TeamCommand, { type: 'clai
 
 /** A message to a member or to everyone ("*"), from an active member. */
 function sendMessage(team: TeamView, command: Extract<TeamCommand, { type: 'send_message' }>): Events {
-    if (team.messages.has(command.message_id)) throw new BmoError('conflict', `message ${command.message_id} already exists`, { field: 'message_id' });
-    activeMember(team, command.from, 'from');
-    if (command.to === command.from) throw new BmoError('bad_request', `${command.from} would be messaging themself; send to another member or to "*"`, { field: 'to' });
-    if (command.to !== '*') activeMember(team, command.to, 'to');
-    return [event('message_sent', { message_id: command.message_id, from: command.from, to: command.to, body: command.body })];
+  if (team.messages.has(command.message_id)) throw new BmoError('conflict', `message ${command.message_id} already exists`, { field: 'message_id' });
+  activeMember(team, command.from, 'from');
+  if (command.to === command.from) throw new BmoError('bad_request', `${command.from} would be messaging themself; send to another member or to "*"`, { field: 'to' });
+  if (command.to !== '*') activeMember(team, command.to, 'to');
+  return [event('message_sent', { message_id: command.message_id, from: command.from, to: command.to, body: command.body })];
 }
 
 /** Every claim whose lease lapsed goes back to the queue: what the lease sweeper appends. */
