@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import { ConfigError, hostOnly, type Config } from './config/config.js';
+import { StoreLockedError } from './errors.js';
 import { resolveToken } from './auth-token.js';
 import { buildServer } from './http/server.js';
 import { closeLostNanites, finishOperations, startLeaseSweeper } from './pipeline/operations.js';
@@ -37,6 +38,11 @@ export interface StartOptions {
   clock?: Clock;
   /** What the data directory's LOCK names as its holder: `bmo serve`, or the CLI command that opened it. */
   role?: string;
+  /**
+   * Another process holds the data directory: resolve to try again, reject to give up (default:
+   * give up with the lock's error). The server is built before, so a retry only takes the lock.
+   */
+  whileLocked?: (error: StoreLockedError) => Promise<void>;
 }
 
 /** Opens the store, rebuilds the projections and (unless told not to) listens. */
@@ -51,14 +57,6 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   const metrics = new Metrics();
   const store = createStore(config, logger, onFatal, options.role, metrics.store);
   const pipeline = new Pipeline({ store, logger: logger.child({ component: 'pipeline' }), clock: options.clock, snapshots: snapshotOptions(config, store, options.writeSnapshots ?? options.listen !== false) });
-  const replayStarted = performance.now();
-  await pipeline.start();
-  metrics.replayed((performance.now() - replayStarted) / 1000);
-  metrics.watch({ head: () => store.head(), appliedPos: () => pipeline.readModels.pos, remoteDegraded: () => pipeline.readModels.remote.degraded });
-  pipeline.hub.subscribe((batch) => metrics.committed(batch));
-  // An operation over several streams that a crash left part way is finished before anything is served.
-  const finished = await finishOperations(pipeline);
-  if (finished > 0) logger.warn({ operations: finished }, 'finished the operations a crash left part way');
   const token = resolveToken(config.server.token, config.server.data_dir)!;
   const remoteHost = hostOnly(config.options.teams.server_url);
   const postureOf = (models: ReadModels, now: Date) =>
@@ -82,6 +80,16 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   const telemetry = teamsTelemetry(logger);
   pipeline.hub.subscribe((batch) => telemetry.actions(batch));
   const server = buildServer({ pipeline, config, token, logger, posture, telemetry, metrics });
+  // Ready (its plugins loaded, its routes compiled) before the data directory is taken: a CLI
+  // command that opens it holds it for its one request, not for the server's start.
+  await server.ready();
+  await openStore(pipeline, metrics, options.whileLocked).catch(async (error) => {
+    await server.close();
+    throw error;
+  });
+  // An operation over several streams that a crash left part way is finished before anything is served.
+  const finished = await finishOperations(pipeline);
+  if (finished > 0) logger.warn({ operations: finished }, 'finished the operations a crash left part way');
   // The next command closes a lane lost while nothing was running, before it answers anything.
   await closeLostNanites(pipeline).catch((error) => logger.error({ err: error }, 'closing lost nanite lanes failed'));
   const stopSweeper = startLeaseSweeper(pipeline, config.sessions.sweep_interval_ms, telemetry, (error) => logger.error({ err: error }, 'lease sweeper failed'));
@@ -98,8 +106,6 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
     }
     const address = server.server.address();
     if (address && typeof address === 'object') url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  } else {
-    await server.ready();
   }
   return {
     pipeline,
@@ -113,6 +119,23 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
       await pipeline.stop();
     },
   };
+}
+
+/** Opens the store and replays it into the read models, trying again while `whileLocked` says to wait. */
+async function openStore(pipeline: Pipeline, metrics: Metrics, whileLocked?: (error: StoreLockedError) => Promise<void>): Promise<void> {
+  for (;;) {
+    try {
+      const replayStarted = performance.now();
+      await pipeline.start();
+      metrics.replayed((performance.now() - replayStarted) / 1000);
+      break;
+    } catch (error) {
+      if (!(error instanceof StoreLockedError) || !whileLocked) throw error;
+      await whileLocked(error);
+    }
+  }
+  metrics.watch({ head: () => pipeline.store.head(), appliedPos: () => pipeline.readModels.pos, remoteDegraded: () => pipeline.readModels.remote.degraded });
+  pipeline.hub.subscribe((batch) => metrics.committed(batch));
 }
 
 /** `[snapshots]`: in `<data_dir>/snapshots`, or the PostgreSQL schema's `snapshots` table. */

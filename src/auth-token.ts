@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const TOKEN_FILE = 'auth-token';
@@ -15,14 +15,23 @@ export function resolveToken(configured: string | undefined, dataDir: string, cr
   }
   mkdirSync(dataDir, { recursive: true });
   const token = randomBytes(32).toString('base64url');
+  // Written whole beside it, then linked into place: a process starting at the same moment reads
+  // the whole token or none, never an empty file (it may run before either holds the data directory).
+  const temp = join(dataDir, `.${TOKEN_FILE}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const fd = openSync(temp, 'wx', 0o600);
   try {
-    const fd = openSync(path, 'wx', 0o600);
     writeSync(fd, token + '\n');
     fsyncSync(fd);
+  } finally {
     closeSync(fd);
+  }
+  try {
+    linkSync(temp, path);
     return token;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8').trim();
     throw error;
+  } finally {
+    unlinkSync(temp);
   }
 }

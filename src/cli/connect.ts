@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { Bmo } from '../app.js';
 import { resolveToken } from '../auth-token.js';
 import type { Config } from '../config/config.js';
-import { BmoError, ERROR_CODES, StoreLockedError, type ErrorCode } from '../errors.js';
+import { BmoError, ERROR_CODES, type ErrorCode } from '../errors.js';
 
 export interface Reply {
   status: number;
@@ -103,21 +103,25 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
 
 /**
  * Opens the data directory here. Another CLI command holding it is waited for (it lets go within
- * moments), up to `waitMs`; a server holding it is said at once, since it does not let go.
+ * moments: the server is built before the directory is taken), up to `waitMs`; a server holding
+ * it is said at once, since it does not let go.
  */
 async function openLocal(config: Config, url: string, options: ConnectOptions): Promise<Bmo> {
   const waitMs = options.waitMs ?? 10_000;
-  const deadline = Date.now() + waitMs;
+  // Counted from the first refusal: loading and building the server here is not waiting.
+  let deadline: number | undefined;
   let pause = 5;
-  for (;;) {
-    try {
-      const logger = options.logger ?? pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-      // Loaded here only: a CLI that talks to a server starts without the server's modules.
-      const { startBmo } = await import('../app.js');
-      return await startBmo({ config, logger, listen: false, role: options.role ?? 'bmo (a CLI command)' });
-    } catch (error) {
-      if (!(error instanceof StoreLockedError)) throw error;
+  const logger = options.logger ?? pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  // Loaded here only: a CLI that talks to a server starts without the server's modules.
+  const { startBmo } = await import('../app.js');
+  return startBmo({
+    config,
+    logger,
+    listen: false,
+    role: options.role ?? 'bmo (a CLI command)',
+    async whileLocked(error) {
       const server = error.holder.startsWith('bmo serve');
+      deadline ??= Date.now() + waitMs;
       if (server || Date.now() >= deadline) {
         const waited = server ? '' : ` It did not let go within ${waitMs / 1000} s: run the command again, or wait longer with --wait <seconds>.`;
         const elsewhere = server ? ' Is the server listening elsewhere? Set [server] url or BMO_URL.' : '';
@@ -125,8 +129,8 @@ async function openLocal(config: Config, url: string, options: ConnectOptions): 
       }
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause = Math.min(pause * 2, 100);
-    }
-  }
+    },
+  });
 }
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
