@@ -1,5 +1,5 @@
 import { trailFor, type CartographyState } from './cartography.js';
-import { commandLine, exitText, lastVerify, openMarkers, recipeSteps, type FindingView, type WorkstreamView } from './workstream.js';
+import { commandLine, exitText, lastVerify, openMarkers, recipeSteps, verifyVerb, type FindingView, type WorkstreamView } from './workstream.js';
 
 /** How much a compact handoff carries; `full` carries everything, and each section says how much it shows. */
 export const HANDOFF_CAPS = { verification: 10, nanites: 3, findings: 15, artifacts: 10, markers: 10, next: 15 } as const;
@@ -41,8 +41,8 @@ function nextSteps(ws: WorkstreamView): string[] {
   }
   if (!ws.plan) next.push(`bind a plan: bmo workstream set-plan ${id} --path <file> --kind custom`);
   if (!ws.boundary) next.push(`declare the collaboration boundary: bmo workstream boundary ${id} <boundary>`);
-  if (!last) next.push(`record a verification: bmo workstream verify-run ${id} <command…>`);
-  else if (!last.passed) next.push(`the last verification failed (${exitText(last)}); fix and re-run: bmo workstream verify-run ${id} -- ${commandLine(last.argv)}`);
+  if (!last) next.push(`record a verification: ${verifyVerb(ws)}`);
+  else if (!last.passed) next.push(`the last verification failed (${exitText(last)}: \`${commandLine(last.argv)}\`); fix and re-run: ${verifyVerb(ws)}`);
   for (const nanite of ws.nanites.values()) {
     if (nanite.state === 'running') next.push(`nanite ${nanite.nanite_id} started at ${nanite.started_at} and never completed; if its run is gone, close it: bmo nanite close ${id} ${nanite.nanite_id}`);
   }

@@ -332,6 +332,18 @@ export function recipeSteps(ws: WorkstreamView): { step: string; argv: string[] 
   return [...ws.recipe].map(([step, argv]) => ({ step, argv }));
 }
 
+/**
+ * The verb that runs the verification again: the recipe's step when the last run was one (or the
+ * whole recipe before any run), else the last command (`--again`), else a command to give.
+ */
+export function verifyVerb(ws: WorkstreamView): string {
+  const id = ws.workstream_id;
+  const last = lastVerify(ws);
+  if (last?.step !== undefined && ws.recipe.has(last.step)) return `bmo workstream verify ${id} ${last.step}`;
+  if (last) return `bmo workstream verify-run ${id} --again`;
+  return ws.recipe.size > 0 ? `bmo workstream verify ${id}` : `bmo workstream verify-run ${id} -- CMD…`;
+}
+
 /** Where a reader can drill in from the bounded status: the CLI verb and the HTTP route, with how much each holds. */
 export function drillIn(ws: WorkstreamView) {
   const id = ws.workstream_id;
@@ -407,7 +419,7 @@ export function preflightChecks(ws: WorkstreamView): PreflightCheck[] {
   return [
     { check: 'plan_bound', ok: ws.plan !== undefined, detail: ws.plan ? `${ws.plan.kind} ${ws.plan.path}` : `no plan bound: bmo workstream set-plan ${id} --path P --kind K` },
     { check: 'boundary_declared', ok: ws.boundary !== undefined, detail: ws.boundary?.boundary ?? `no boundary declared: bmo workstream boundary ${id} <boundary>` },
-    { check: 'last_verify_passed', ok: last?.passed === true, detail: last ? `${commandLine(last.argv)} → ${exitText(last)}` : `never verified: bmo workstream verify-run ${id} CMD…` },
+    { check: 'last_verify_passed', ok: last?.passed === true, detail: last ? `${commandLine(last.argv)} → ${exitText(last)}` : `never verified: ${verifyVerb(ws)}` },
     verifiedSincePlan(ws),
     ...gitChecks(ws),
     { check: 'no_open_markers', ok: open.length === 0, detail: `${open.length} open marker(s)` },

@@ -83,7 +83,7 @@ test('the events of a workstream read as JSON and NDJSON, the handoff as JSON an
     const handoff = (await ok(bmo, 200, 'GET', '/v1/workstreams/w1/handoff')).json;
     assert.is(handoff.plan.kind, 'staged');
     assert.is(handoff.verification.rows[0].passed, false);
-    assert.ok(handoff.next.rows.some((n: string) => n.includes("verify-run w1 -- node -e 'process.exit(0)'")), handoff.next.rows.join('\n'));
+    assert.ok(handoff.next.rows.some((n: string) => n.includes("fix and re-run: bmo workstream verify-run w1 --again")), handoff.next.rows.join('\n'));
 
     const run1 = (await ok(bmo, 200, 'GET', '/v1/workstreams/w1/verify-runs/r1')).json;
     assert.is(run1.output_tail, 'ok\n');

@@ -57,6 +57,8 @@ test('recipe steps run in order through bmo workstream verify, each recorded wit
       const runs = verifyRuns(dataDir, 'w');
       assert.equal(runs.map((r) => [r.data.step, r.data.exit_code]), [['build', 0], ['test', 3]]);
       assert.equal(runs[0].data.git, { root: cwd, branch: 'main', commit: head, dirty: false });
+      const handoff = await runCli(cwd, server.url, ['workstream', 'handoff', 'w'], env);
+      assert.match(handoff.stdout, /fix and re-run: bmo workstream verify w test\b/, 'the failed step, by name');
 
       const one = await runCli(cwd, server.url, ['workstream', 'verify', 'w', 'lint'], env);
       assert.is(one.code, 0, one.stderr);

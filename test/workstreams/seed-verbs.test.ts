@@ -101,6 +101,8 @@ test('CLI words: create prints one line (--quiet the bare id), boundary team wit
       assert.equal(verifyRuns(dataDir, 'w').map((r) => r.data.argv.at(-1)), ['process.exit(7)', 'process.exit(7)']);
       const handoff = await runCli(cwd, server.url, ['workstream', 'handoff', 'w', '--full'], env);
       assert.match(handoff.stdout, /## Verification \(2\)/);
+      assert.match(handoff.stdout, /fix and re-run: bmo workstream verify-run w --again/);
+      assert.not.match(handoff.stdout, /verify-run w -- /);
     } finally {
       await server.stop();
     }
