@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BmoError } from '../errors.js';
 import { ensureOk, serverUrl } from './connect.js';
 import { configFrom, print, withConnection } from './shell.js';
-import { spool, spooledNames } from './spool.js';
+import { dropSpooled, elsewhereText, sendSpooled, spool, spoolDir, waitingByUrl, type SyncReport } from './spool.js';
 
 export interface Delivery {
   method: string;
@@ -42,21 +42,47 @@ export async function deliver(program: Command, delivery: Delivery): Promise<any
   }
 }
 
-/** `bmo sync`: sends the results recorded locally while the server could not be reached. */
+/** `bmo sync`: sends the results recorded locally while the server could not be reached, or says where they wait. */
 export function registerSyncCommand(program: Command): void {
   program
     .command('sync')
-    .description('send the results recorded locally while the server could not be reached (each with its Idempotency-Key, so none is recorded twice)')
+    .description('send the results recorded locally while the server could not be reached (each with its Idempotency-Key, so none is recorded twice); each waits for the server it was meant for')
+    .option('--from <url>', 'send the results meant for this other server to the one bmo talks to (--url) instead')
+    .option('--drop <url>', 'throw away the results meant for this server, sending nothing')
+    .option('--list', 'only say what waits for which server')
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      if (spooledNames().length === 0) {
-        print(!!opts.json, { sent: [], refused: [], left: 0 }, () => 'nothing recorded locally: everything was delivered');
+    .action(async (opts: { from?: string; drop?: string; list?: boolean; json?: boolean }) => {
+      const json = !!opts.json;
+      if (opts.drop !== undefined) {
+        const url = opts.drop.replace(/\/$/, '');
+        const dropped = dropSpooled(url);
+        print(json, { dropped: { url, what: dropped } }, () => (dropped.length === 0 ? `nothing recorded locally for ${url}` : `dropped ${dropped.length} result(s) meant for ${url}: ${dropped.join(', ')}`));
         return;
       }
-      // withConnection sends the spool before the verb runs; what is left is what it could not send.
-      await withConnection(program, async () => {});
-      const left = spooledNames().length;
-      print(!!opts.json, { left }, () => (left === 0 ? 'all results recorded locally were sent' : `${left} result(s) still recorded locally`));
-      if (left > 0) process.exitCode = 69;
+      const waiting = waitingByUrl();
+      if (waiting.length === 0 || opts.list) {
+        print(json, { waiting }, () => (waiting.length === 0 ? 'nothing recorded locally: everything was delivered' : elsewhereText(waiting, serverUrl(configFrom(program).config))));
+        return;
+      }
+      await withConnection(
+        program,
+        async (c) => {
+          // With no server (the data directory opened here), only what is named with --from goes into it.
+          const report = await sendSpooled(c, spoolDir(), opts.from?.replace(/\/$/, '') ?? (c.mode === 'server' ? c.url : undefined));
+          print(json, { sent: report.sent, refused: report.refused, left: report.left, waiting: report.elsewhere }, () => syncText(report, c.mode === 'server' ? c.url : `the data directory ${configFrom(program).config.server.data_dir}`));
+          if (report.left > 0) process.exitCode = 69;
+        },
+        { sendSpool: false },
+      );
     });
+}
+
+function syncText(report: SyncReport, here: string): string {
+  const lines = [
+    report.sent.length === 0 ? `nothing to send to ${here}` : `sent ${report.sent.length} result(s) to ${here}: ${report.sent.map((s) => s.what).join(', ')}`,
+    ...report.refused.map((r) => `refused (${r.what}): ${r.message}; kept in ${r.kept_as}`),
+    ...(report.left > 0 ? [`${report.left} result(s) still recorded locally: ${here} stopped answering; run bmo sync again`] : []),
+  ];
+  if (report.elsewhere.length > 0) lines.push(elsewhereText(report.elsewhere, here));
+  return lines.join('\n');
 }

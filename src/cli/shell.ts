@@ -67,13 +67,13 @@ export function configFrom(program: Command, extra: Record<string, unknown> = {}
 }
 
 /** Runs a verb against the server (or the data directory opened in-process), then lets go of it. */
-export async function withConnection(program: Command, run: (connection: Connection, loaded: LoadedConfig) => Promise<void>): Promise<void> {
+export async function withConnection(program: Command, run: (connection: Connection, loaded: LoadedConfig) => Promise<void>, options: { sendSpool?: boolean } = {}): Promise<void> {
   const loaded = configFrom(program);
   const { wait } = program.opts<{ wait?: number }>();
   const connection = await connect(loaded.config, { role: cliRole(), waitMs: (wait ?? 10) * 1000 });
   try {
     // Results spooled while this server could not be reached go first, in the order they were made.
-    if (connection.mode === 'server' && spooledNames().length > 0) process.stderr.write(syncWords(await sendSpooled(connection)));
+    if (options.sendSpool !== false && connection.mode === 'server' && spooledNames().length > 0) process.stderr.write(syncWords(await sendSpooled(connection)));
     await run(connection, loaded);
   } finally {
     await connection.close();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from './connect.js';
@@ -67,35 +67,78 @@ export function spooledNames(dir = spoolDir()): string[] {
 export interface SyncReport {
   sent: { what: string; status: number }[];
   refused: { what: string; status: number; message: string; kept_as: string }[];
+  /** How many meant for this server are still here (it stopped answering). */
   left: number;
+  /** What waits for other servers: kept for the server it was meant for. */
+  elsewhere: Waiting[];
+}
+
+/** What is recorded locally for one server. */
+export interface Waiting {
+  url: string;
+  what: string[];
+}
+
+interface Spooled {
+  name: string;
+  entry: SpooledRequest;
+}
+
+/** Every spooled request, oldest first; one being written or sent by another command right now is left out. */
+function readSpool(dir: string): Spooled[] {
+  const found: Spooled[] = [];
+  for (const name of spooledNames(dir)) {
+    try {
+      found.push({ name, entry: JSON.parse(readFileSync(join(dir, name), 'utf8')) });
+    } catch {
+      /* being written by another command right now, or already sent by one */
+    }
+  }
+  return found;
+}
+
+/** What is recorded locally, by the server it was meant for (in the order each was first spooled). */
+export function waitingByUrl(dir = spoolDir()): Waiting[] {
+  return waitingIn(readSpool(dir));
+}
+
+/** Deletes what is recorded locally for `url`; answers what it was. */
+export function dropSpooled(url: string, dir = spoolDir()): string[] {
+  const dropped: string[] = [];
+  for (const { name, entry } of readSpool(dir)) {
+    if (entry.url !== url) continue;
+    try {
+      unlinkSync(join(dir, name));
+      dropped.push(entry.what);
+    } catch {
+      /* sent or dropped by another command meanwhile */
+    }
+  }
+  return dropped;
 }
 
 /**
- * Sends what is spooled, oldest first, each with its own Idempotency-Key (so one the server took
- * before the answer was lost is answered, not appended again). A refusal (4xx) is set aside as
- * `<name>.refused` with the reason; a server that stops answering leaves the rest for later.
+ * Sends what is spooled for this server (or, with `from`, what was meant for that one), oldest
+ * first, each with its own Idempotency-Key (so one the server took before the answer was lost is
+ * answered, not appended again). A refusal (4xx) is set aside as `<name>.refused` with the reason;
+ * a server that stops answering leaves the rest for later. What waits for other servers stays.
  */
-export async function sendSpooled(connection: Connection, dir = spoolDir()): Promise<SyncReport> {
-  const report: SyncReport = { sent: [], refused: [], left: 0 };
-  const names = spooledNames(dir);
-  for (const [i, name] of names.entries()) {
+export async function sendSpooled(connection: Connection, dir = spoolDir(), from: string | undefined = connection.url): Promise<SyncReport> {
+  const report: SyncReport = { sent: [], refused: [], left: 0, elsewhere: [] };
+  const entries = readSpool(dir);
+  const mine = entries.filter(({ entry }) => entry.url === from);
+  report.elsewhere = waitingIn(entries.filter(({ entry }) => entry.url !== from));
+  for (const [i, { name, entry }] of mine.entries()) {
     const file = join(dir, name);
-    let entry: SpooledRequest;
-    try {
-      entry = JSON.parse(readFileSync(file, 'utf8'));
-    } catch {
-      continue; // being written by another command right now, or already sent by one
-    }
-    if (entry.url !== connection.url) continue;
     let reply;
     try {
       reply = await connection.request(entry.method, entry.path, entry.body, entry.headers);
     } catch {
-      report.left = names.length - i;
+      report.left = mine.length - i;
       break;
     }
     if (reply.status >= 500) {
-      report.left = names.length - i;
+      report.left = mine.length - i;
       break;
     }
     if (reply.status >= 400) {
@@ -103,12 +146,20 @@ export async function sendSpooled(connection: Connection, dir = spoolDir()): Pro
       renameSync(file, join(dir, keptAs));
       report.refused.push({ what: entry.what, status: reply.status, message: reply.json?.message ?? `HTTP ${reply.status}`, kept_as: join(dir, keptAs) });
     } else {
-      unlinkSync(file);
+      rmSync(file, { force: true }); // another command may have sent it at the same moment: the key made that one a no-op
       report.sent.push({ what: entry.what, status: reply.status });
     }
   }
   return report;
 }
+
+function waitingIn(entries: Spooled[]): Waiting[] {
+  const byUrl = new Map<string, string[]>();
+  for (const { entry } of entries) byUrl.set(entry.url, [...(byUrl.get(entry.url) ?? []), entry.what]);
+  return [...byUrl].map(([url, what]) => ({ url, what }));
+}
+
+const listed = (what: string[]) => (what.length <= 3 ? what.join(', ') : `${what.slice(0, 3).join(', ')} and ${what.length - 3} more`);
 
 /** What a sync did, in a line or two for stderr; empty when nothing was spooled. */
 export function syncWords(report: SyncReport): string {
@@ -116,5 +167,19 @@ export function syncWords(report: SyncReport): string {
   if (report.sent.length > 0) lines.push(`bmo: sent ${report.sent.length} result(s) recorded locally earlier: ${report.sent.map((s) => s.what).join(', ')}`);
   for (const r of report.refused) lines.push(`bmo: the server refused a result recorded locally (${r.what}): ${r.message}; kept in ${r.kept_as}`);
   if (report.left > 0) lines.push(`bmo: ${report.left} result(s) still recorded locally; bmo sync sends them`);
+  for (const w of report.elsewhere) lines.push(`bmo: ${w.what.length} result(s) recorded locally wait for ${w.url}, not this server (${listed(w.what)}); bmo sync says how to send or drop them`);
   return lines.map((l) => `${l}\n`).join('');
+}
+
+/** For `bmo sync`: what waits for other servers, and the two ways on for each. */
+export function elsewhereText(elsewhere: Waiting[], here: string): string {
+  return elsewhere
+    .map((w) =>
+      [
+        `${w.what.length} result(s) recorded locally wait for ${w.url}: ${listed(w.what)}`,
+        w.url === here ? `  sent by the next bmo command that reaches ${w.url}, or by bmo sync` : `  sent when a bmo command reaches ${w.url}; to send them to ${here} instead: bmo sync --from ${w.url}`,
+        `  to throw them away: bmo sync --drop ${w.url}`,
+      ].join('\n'),
+    )
+    .join('\n');
 }

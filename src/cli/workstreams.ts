@@ -19,7 +19,7 @@ export function registerWorkstreamCommands(program: Command): void {
   registerReadCommands(workstream, connected);
   registerBindingCommands(workstream, connected);
   registerVerifyRunCommand(program, workstream, connected);
-  registerEvidenceCommands(program, workstream, connected);
+  registerEvidenceCommands(program, workstream);
   registerSetStatusCommand(workstream, connected);
   const nanite = program.command('nanite').description('nanites: bounded side-lane runs of a configured agent CLI');
   registerNaniteCommands(program, nanite, connected);

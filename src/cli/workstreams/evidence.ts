@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { ensureOk } from '../connect.js';
 import { deliver } from '../deliver.js';
 import { print } from '../shell.js';
-import { path, SESSION_HELP, sessionHeader, sessionOf, type Connected } from './shared.js';
+import { path, SESSION_HELP, sessionHeader, sessionOf } from './shared.js';
 
 /** `bmo workstream finding|artifact|marker add|clear`: what the work found, made and left for the next turn. */
-export function registerEvidenceCommands(program: Command, workstream: Command, connected: Connected): void {
+export function registerEvidenceCommands(program: Command, workstream: Command): void {
   workstream
     .command('finding <id> <text...>')
     .description('record a finding (review result, gap, risk)')
@@ -26,18 +25,18 @@ export function registerEvidenceCommands(program: Command, workstream: Command, 
     .option('--digest <digest>', 'e.g. sha256:…')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, ref: string, opts: { kind?: string; digest?: string; session?: string; json?: boolean }) =>
-      connected(async (c) => {
-        const kind = opts.kind ?? (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ? 'url' : 'file');
-        const result: { artifact_id: string } = ensureOk(await c.request('POST', path(id, '/artifacts'), { ref, kind, ...(opts.digest ? { digest: opts.digest } : {}) }, sessionHeader(sessionOf(opts))));
-        print(!!opts.json, result, () => `artifact ${result.artifact_id} (${kind}) attached to ${id}`);
-      }),
-    );
+    .action(async (id: string, ref: string, opts: { kind?: string; digest?: string; session?: string; json?: boolean }) => {
+      const kind = opts.kind ?? (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ? 'url' : 'file');
+      const body = { ref, kind, ...(opts.digest ? { digest: opts.digest } : {}) };
+      const result: { artifact_id: string } | undefined = await deliver(program, { method: 'POST', path: path(id, '/artifacts'), body, headers: sessionHeader(sessionOf(opts)), what: `artifact ${ref} on ${id}` });
+      if (result) print(!!opts.json, result, () => `artifact ${result.artifact_id} (${kind}) attached to ${id}`);
+    });
 
-  registerMarkerCommands(workstream, connected);
+  registerMarkerCommands(program, workstream);
 }
 
-function registerMarkerCommands(workstream: Command, connected: Connected): void {
+/** Markers go through deliver, as the other results do: spooled when their server cannot be reached. */
+function registerMarkerCommands(program: Command, workstream: Command): void {
   const marker = workstream.command('marker').description('markers: bounded notes on a path for the next turn ("inspect here before editing")');
   marker
     .command('add <id>')
@@ -46,23 +45,19 @@ function registerMarkerCommands(workstream: Command, connected: Connected): void
     .requiredOption('--note <note>', 'what to know about it (required)')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { path: string; note: string; session?: string; json?: boolean }) =>
-      connected(async (c) => {
-        const result: { marker_id: string } = ensureOk(await c.request('POST', path(id, '/markers'), { path: opts.path, note: opts.note }, sessionHeader(sessionOf(opts))));
-        print(!!opts.json, result, () => `marker ${result.marker_id} added on ${opts.path}`);
-      }),
-    );
+    .action(async (id: string, opts: { path: string; note: string; session?: string; json?: boolean }) => {
+      const result: { marker_id: string } | undefined = await deliver(program, { method: 'POST', path: path(id, '/markers'), body: { path: opts.path, note: opts.note }, headers: sessionHeader(sessionOf(opts)), what: `marker on ${opts.path} in ${id}` });
+      if (result) print(!!opts.json, result, () => `marker ${result.marker_id} added on ${opts.path}`);
+    });
   marker
     .command('clear <id> <marker-id>')
     .description('clear a marker')
     .option('--reason <reason>', 'why')
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
-    .action(async (id: string, markerId: string, opts: { reason?: string; session?: string; json?: boolean }) =>
-      connected(async (c) => {
-        const body = opts.reason ? { reason: opts.reason } : {};
-        const result = ensureOk(await c.request('POST', path(id, `/markers/${encodeURIComponent(markerId)}/clear`), body, sessionHeader(sessionOf(opts))));
-        print(!!opts.json, result, () => `marker ${markerId} cleared`);
-      }),
-    );
+    .action(async (id: string, markerId: string, opts: { reason?: string; session?: string; json?: boolean }) => {
+      const body = opts.reason ? { reason: opts.reason } : {};
+      const result = await deliver(program, { method: 'POST', path: path(id, `/markers/${encodeURIComponent(markerId)}/clear`), body, headers: sessionHeader(sessionOf(opts)), what: `clearing marker ${markerId} in ${id}` });
+      if (result) print(!!opts.json, result, () => `marker ${markerId} cleared`);
+    });
 }
