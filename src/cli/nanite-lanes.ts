@@ -119,12 +119,29 @@ export function registerLaneCommands(program: Command, nanite: Command): void {
       const log = laneLog(id);
       if (!existsSync(log)) throw new BmoError('not_found', `no log of nanite ${id} on this machine (${log}): only a lane started with bmo nanite run --detach here has one; its recorded tail: bmo nanite status ${ws} ${id} --json`, { field: 'nanite' });
       let offset = await copyFrom(log, 0);
-      while (opts.follow && (await naniteNow(program, ws, id)).state === 'running') {
+      if (!opts.follow) return;
+      let now = await naniteNow(program, ws, id);
+      while (now.state === 'running') {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         offset = await copyFrom(log, offset);
+        now = await naniteNow(program, ws, id);
       }
-      if (opts.follow) await copyFrom(log, offset);
+      // The lane says its last line after its outcome is recorded: that too, once its process is gone.
+      await laneGone(now.runner);
+      await copyFrom(log, offset);
     });
+}
+
+/** Resolves once the process that ran a lane on this host has ended (at most a few seconds on). */
+async function laneGone(runner: { pid: number; host: string; start_ticks?: number } | undefined): Promise<void> {
+  if (!runner || runner.host !== hostname()) return;
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const stat = processStat(runner.pid);
+    const running = stat !== undefined && stat.state !== 'Z' && (runner.start_ticks === undefined || stat.startTicks === runner.start_ticks);
+    if (!running || Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** Copies the log from `offset` to stdout; answers the new offset. */
