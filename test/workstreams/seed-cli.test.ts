@@ -115,18 +115,30 @@ test('a verify run whose server is killed while it runs is spooled with its key,
     }
   }));
 
-test('outside a git repository no context is recorded, and the CLI says so once', () =>
+test('outside a git repository no context is recorded, and the CLI says so once for that directory', () =>
   withDirs(async ({ dataDir, root }) => {
     const plain = join(root, 'plain');
+    const other = join(root, 'other');
     mkdirSync(plain);
+    mkdirSync(other);
     const server = await spawnServer(dataDir);
     try {
-      const env = { BMO_SPOOL_DIR: join(root, 'spool'), GIT_CEILING_DIRECTORIES: root };
-      assert.is((await runCli(plain, server.url, ['workstream', 'create', '--label', 'x', '--id', 'w'], env)).code, 0);
-      assert.is((await runCli(plain, server.url, ['workstream', 'recipe', 'add', 'w', 'noop', '--', ...node('0')], env)).code, 0);
-      const run = await runCli(plain, server.url, ['workstream', 'verify', 'w'], env);
-      assert.is(run.code, 0, run.stderr);
-      assert.is(run.stderr.match(/not in a git repository/g)?.length, 1);
+      const env = { BMO_SPOOL_DIR: join(root, 'spool'), XDG_STATE_HOME: join(root, 'state'), GIT_CEILING_DIRECTORIES: root };
+      const said: string[] = [];
+      const run = async (cwd: string, args: string[]) => {
+        const result = await runCli(cwd, server.url, args, env);
+        assert.is(result.code, 0, result.stderr);
+        said.push(...(result.stderr.match(/bmo: \S+ is not in a git repository.*\n/g) ?? []));
+      };
+      await run(plain, ['workstream', 'create', '--label', 'x', '--id', 'w']);
+      await run(plain, ['workstream', 'recipe', 'add', 'w', 'noop', '--', ...node('0')]);
+      await run(plain, ['workstream', 'verify', 'w', 'noop']);
+      await run(plain, ['workstream', 'verify-run', 'w', ...node('0')]);
+      assert.equal(said, [`bmo: ${plain} is not in a git repository (or has no commit yet): no branch or commit is recorded for work done here (said once for this directory)\n`]);
+      await run(other, ['workstream', 'verify', 'w']);
+      await run(other, ['workstream', 'verify', 'w']);
+      assert.is(said.length, 2, 'another directory is told once too');
+      assert.match(said[1], new RegExp(`^bmo: ${other} is not`));
       assert.is(verifyRuns(dataDir, 'w')[0].data.git, undefined);
       assert.ok(!existsSync(join(root, 'spool')) || readdirSync(join(root, 'spool')).length === 0);
     } finally {
