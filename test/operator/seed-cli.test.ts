@@ -22,8 +22,10 @@ test('five concurrent finding commands with no server all wait their turn at the
   withDir(async (dir) => {
     const created = await runBmoCli(['workstream', 'create', '--label', 'x', '--id', 'w'], dir);
     assert.is(created.code, 0, created.stderr);
-    // The default --wait (10 s): each holds the data directory for its one request only, not for the server's start.
-    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => runBmoCli(['workstream', 'finding', 'w', `finding number ${i}`], dir)));
+    // The default --wait (10 s): each holds the data directory for its one request only, not for the
+    // server's start. Five starting at once on a loaded machine may each take long to load, so the
+    // safety net that kills a hung CLI is wider than the usual 30 s; the wait for the lock is not.
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => runBmoCli(['workstream', 'finding', 'w', `finding number ${i}`], dir, {}, undefined, 120_000)));
     for (const r of results) assert.is(r.code, 0, r.stderr);
     const log = readFileSync(join(dir, 'data', 'workstreams', 'w', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(log.filter((e) => e.type === 'finding_recorded').map((e) => e.data.text).sort(), [1, 2, 3, 4, 5].map((i) => `finding number ${i}`));
