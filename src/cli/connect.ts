@@ -28,9 +28,15 @@ export function serverUrl(config: Config): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.server.port}`;
 }
 
+/**
+ * How long a server that took the connection may take to answer /healthz. Nothing listening is
+ * known at once (the connection is refused); only a server that is there, but busy, is waited for.
+ */
+const HEALTHZ_TIMEOUT_MS = 10_000;
+
 export async function reachable(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1500) });
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(HEALTHZ_TIMEOUT_MS) });
     return response.ok;
   } catch {
     return false;
@@ -106,14 +112,15 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
  * moments), up to `waitMs`; a server holding it is said at once, since it does not let go.
  */
 async function openLocal(config: Config, url: string, options: ConnectOptions): Promise<Bmo> {
+  // Loaded here only: a CLI that talks to a server starts without the server's modules. Loaded
+  // before the wait starts: --wait is the time given to another command, not to this one's start.
+  const { startBmo } = await import('../app.js');
   const waitMs = options.waitMs ?? 10_000;
   const deadline = Date.now() + waitMs;
   let pause = 5;
   for (;;) {
     try {
       const logger = options.logger ?? pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-      // Loaded here only: a CLI that talks to a server starts without the server's modules.
-      const { startBmo } = await import('../app.js');
       return await startBmo({ config, logger, listen: false, role: options.role ?? 'bmo (a CLI command)' });
     } catch (error) {
       if (!(error instanceof StoreLockedError)) throw error;

@@ -169,7 +169,8 @@ export interface CliResult {
 
 /**
  * Runs the real `bmo` CLI in `cwd` as a user's shell would: HOME is `cwd`, none of the caller's
- * BMO_* variables, only those in `env`; `input` goes to its stdin. Killed after 30 s.
+ * BMO_* variables, only those in `env`; `input` goes to its stdin. Killed after 120 s (a hang, not a
+ * slow start on a loaded machine).
  */
 export function runBmoCli(args: string[], cwd: string, env: Record<string, string> = {}, input?: string | Buffer): Promise<CliResult> {
   const base: NodeJS.ProcessEnv = { ...process.env };
@@ -182,7 +183,7 @@ export function runBmoCli(args: string[], cwd: string, env: Record<string, strin
     let stderr = '';
     child.stdout!.on('data', (c) => (stdout += c));
     child.stderr!.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
