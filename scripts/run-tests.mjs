@@ -6,8 +6,8 @@
 // --build compiles first (npm test), so the time printed includes the build. BMO_TEST_JOBS sets
 // how many files run at once.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const started = Date.now();
@@ -20,7 +20,12 @@ const FILE_TIMEOUT_MS = Number(process.env.BMO_TEST_FILE_TIMEOUT_MS ?? 600_000);
 const jobs = Math.max(1, Number(process.env.BMO_TEST_JOBS) || availableParallelism());
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 
+const CPU_AT_EXIT = new URL('./cpu-at-exit.mjs', import.meta.url).href;
+const cpuDir = mkdtempSync(join(tmpdir(), 'bmo-test-cpu-'));
+
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+/** Wall time, and the CPU the file's process and the processes it spawned used (when known). */
+const timing = (r) => `${seconds(r.ms)}${r.cpuMs === undefined ? '' : `, cpu ${seconds(r.cpuMs)}`}`;
 
 /** Runs `command` to completion with the output shown; resolves with its exit code. */
 function run(command, argv) {
@@ -61,8 +66,9 @@ const count = (output, label) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, '
 function runFile(file) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const argv = ['node_modules/uvu/bin.js', TEST_DIR, `^${escapeRegExp(file)}$`, ...(color ? [] : ['--no-color'])];
-    const env = { ...process.env };
+    const cpuFile = join(cpuDir, file.replaceAll('/', '_'));
+    const argv = ['--import', CPU_AT_EXIT, 'node_modules/uvu/bin.js', TEST_DIR, `^${escapeRegExp(file)}$`, ...(color ? [] : ['--no-color'])];
+    const env = { ...process.env, BMO_TEST_CPU_FILE: cpuFile };
     // The store parses every event bmo's deciders make against the catalogue again (off in production: src/store/checks.ts).
     env.BMO_CHECK_DECIDED = '1';
     if (!color) env.NO_COLOR = '1';
@@ -86,7 +92,13 @@ function runFile(file) {
       if (timedOut) note = `killed after ${seconds(FILE_TIMEOUT_MS)}`;
       else if (code !== 0 && failed === 0) note = `exited with ${signal ?? code} before its summary`;
       if (note && failed === 0) failed = 1;
-      resolve({ file, ms: Date.now() - t0, output, passed, failed, skipped, total, note });
+      let cpuMs;
+      try {
+        cpuMs = Number(readFileSync(cpuFile, 'utf8'));
+      } catch {
+        cpuMs = undefined; // killed before its exit handler ran
+      }
+      resolve({ file, ms: Date.now() - t0, cpuMs, output, passed, failed, skipped, total, note });
     });
   });
 }
@@ -100,7 +112,7 @@ async function runAll(files) {
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
       const result = await runFile(file);
       results.push(result);
-      process.stdout.write(`\n── ${file} (${seconds(result.ms)}${result.note ? `, ${result.note}` : ''})\n${result.output}`);
+      process.stdout.write(`\n── ${file} (${timing(result)}${result.note ? `, ${result.note}` : ''})\n${result.output}`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
@@ -157,14 +169,16 @@ if (!existsSync(TEST_DIR)) {
 }
 const files = testFiles();
 const results = await runAll(files);
+rmSync(cpuDir, { recursive: true, force: true });
 const sleeps = existsSync('test') ? sleepsInTests() : [];
 if (sleeps.length) console.log(`\n── no sleep of 50 ms or more in test/ (a failure)\n${sleeps.join('\n')}`);
 const sum = (key) => results.reduce((n, r) => n + r[key], 0) + (key === 'failed' && sleeps.length ? 1 : 0);
 const failedFiles = results.filter((r) => r.failed > 0).map((r) => r.file).concat(sleeps.length ? ['the sleep check'] : []);
 const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 5);
 
-console.log(`\n${files.length} file(s), ${jobs} at a time, in ${seconds(Date.now() - started)}${build ? ` (build ${seconds(buildMs)})` : ''}`);
-console.log(`slowest: ${slowest.map((r) => `${r.file} ${seconds(r.ms)}`).join(', ')}`);
+const cpuMs = results.reduce((n, r) => n + (r.cpuMs ?? 0), 0);
+console.log(`\n${files.length} file(s), ${jobs} at a time, in ${seconds(Date.now() - started)}${build ? ` (build ${seconds(buildMs)})` : ''}, tests' cpu ${seconds(cpuMs)}`);
+console.log(`slowest: ${slowest.map((r) => `${r.file} (${timing(r)})`).join(', ')}`);
 if (failedFiles.length) console.log(`failed in: ${failedFiles.join(', ')}`);
 const skipped = sum('skipped');
 console.log(`\n${sum('passed')} passed, ${sum('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`);

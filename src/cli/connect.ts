@@ -28,9 +28,15 @@ export function serverUrl(config: Config): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.server.port}`;
 }
 
+/**
+ * How long a server that took the connection may take to answer /healthz. Nothing listening is
+ * known at once (the connection is refused); only a server that is there, but busy, is waited for.
+ */
+const HEALTHZ_TIMEOUT_MS = 10_000;
+
 export async function reachable(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1500) });
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(HEALTHZ_TIMEOUT_MS) });
     return response.ok;
   } catch {
     return false;

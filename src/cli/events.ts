@@ -1,6 +1,5 @@
-import WebSocket from 'ws';
 import { BmoError } from '../errors.js';
-import { badPattern, streamFilter } from '../store/index.js';
+import { badPattern, streamFilter } from '../store/filter.js';
 import { safeJson, type Connection } from './connect.js';
 import { eventLine } from './format.js';
 
@@ -35,6 +34,7 @@ export async function tailEvents(connection: Connection, options: TailOptions): 
     return;
   }
 
+  const { default: WebSocket } = await import('ws'); // loaded here only: the other verbs start without it
   let last = options.from;
   let why = '';
   for (let attempt = 0; ; attempt++) {

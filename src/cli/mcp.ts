@@ -2,14 +2,12 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Option, type Command } from 'commander';
 import { resolveToken } from '../auth-token.js';
 import type { Config } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { LOCK_FILE } from '../store/lock.js';
-import { streamChanges } from '../mcp/changes.js';
-import { buildMcpServer, type HttpCall } from '../mcp/server.js';
+import type { HttpCall } from '../mcp/server.js';
 import type { Identity } from '../mcp/tools.js';
 import { reachable, retriedOnce, serverUrl, withKey } from './connect.js';
 import { configFrom } from './shell.js';
@@ -70,6 +68,12 @@ async function runMcp(program: Command, opts: McpOptions): Promise<void> {
   const keeper = new SessionKeeper(http, identity, (line) => process.stderr.write(`bmo mcp: ${line}\n`), credential?.role === 'agent' ? credential.session_id : undefined);
   await keeper.start();
   const head = async () => (JSON.parse((await http('GET', '/healthz', undefined, {})).body) as { pos: number }).pos;
+  // Loaded here only: every other verb starts without the MCP SDK.
+  const [{ StdioServerTransport }, { streamChanges }, { buildMcpServer }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/stdio.js'),
+    import('../mcp/changes.js'),
+    import('../mcp/server.js'),
+  ]);
   const server = buildMcpServer({ http, identity, url, changes: streamChanges({ url, token: token(), head }) });
   let stopping = false;
   const stop = async () => {

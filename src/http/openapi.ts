@@ -247,12 +247,20 @@ export function buildOpenApi(version: string) {
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(WEB_ROOT, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
-/** `/openapi.json` (no token: it holds no data) and the Swagger UI over it at `/docs`. */
+/**
+ * `/openapi.json` (no token: it holds no data) and the Swagger UI over it at `/docs`. The document
+ * is built on the first request for either, not at startup: building it costs a server (and every
+ * CLI command that opens the data directory itself) a few hundred milliseconds of CPU.
+ */
 export async function openApiRoutes(app: FastifyInstance): Promise<void> {
-  const document = buildOpenApi(PACKAGE_VERSION);
+  const document: Record<string, unknown> = {}; // the object the swagger plugin serves, filled in place
+  const built = () => {
+    if (!('openapi' in document)) Object.assign(document, buildOpenApi(PACKAGE_VERSION));
+    return document;
+  };
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-  app.get('/openapi.json', async () => document);
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiHooks: { onRequest: (_request, _reply, done) => (built(), done()) } });
+  app.get('/openapi.json', async () => built());
 }
 
 /** `METHOD url` of every route registered on `app` from now on (HEAD and the page's files aside). */

@@ -169,9 +169,10 @@ export interface CliResult {
 
 /**
  * Runs the real `bmo` CLI in `cwd` as a user's shell would: HOME is `cwd`, none of the caller's
- * BMO_* variables, only those in `env`; `input` goes to its stdin. Killed after `killAfterMs` (30 s).
+ * BMO_* variables, only those in `env`; `input` goes to its stdin. Killed after `killAfterMs` (120 s: a hang,
+ * not a slow start on a loaded machine).
  */
-export function runBmoCli(args: string[], cwd: string, env: Record<string, string> = {}, input?: string | Buffer, killAfterMs = 30_000): Promise<CliResult> {
+export function runBmoCli(args: string[], cwd: string, env: Record<string, string> = {}, input?: string | Buffer, killAfterMs = 120_000): Promise<CliResult> {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(base)) if (key.startsWith('BMO_')) delete base[key];
   delete base.FORCE_COLOR; // the runner's; beside NO_COLOR it only makes node warn

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TOKEN, okJson, readLog, spawnServer, withBmo } from '../helpers/bmo.js';
+import { TOKEN, okJson, readLog, spawnServer, startTestBmo, withBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // kill -9 at random points inside an operation over many teams; after a restart and the keyed
@@ -29,7 +29,11 @@ const post = (url: string, path: string, body: unknown, key: string) =>
   fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
 const events = (dir: string, stream: string) => readLog(join(dir, stream, 'events.jsonl'));
 
-/** Starts the server on `dir`, sends the keyed request, kills the server after `delayMs`; then restarts it and retries. */
+/**
+ * Starts `bmo serve` on `dir`, sends the keyed request, kills the server with SIGKILL after
+ * `delayMs`; then restarts bmo on the directory (in this process: the killed one is what has to be
+ * a process of its own) and retries over HTTP.
+ */
 async function killAndRetry(dir: string, path: string, body: unknown, key: string, delayMs: number, progress: () => number): Promise<{ answer: any; ms: number; done: number }> {
   const first = await spawnServer(dir);
   const started = Date.now();
@@ -42,13 +46,13 @@ async function killAndRetry(dir: string, path: string, body: unknown, key: strin
   await sent;
   const ms = Date.now() - started;
   const done = progress();
-  const second = await spawnServer(dir);
+  const second = await startTestBmo(dir, { listen: true });
   try {
-    const retry = await post(second.url, path, body, key);
+    const retry = await post(second.url!, path, body, key);
     assert.is(retry.status, 200, await retry.clone().text());
     return { answer: await retry.json(), ms, done };
   } finally {
-    await second.stop();
+    await second.close();
   }
 }
 

@@ -104,7 +104,9 @@ const EXPECTED: Record<Exclude<Mode, 'ok'>, { status: number; error: string; kin
   refused: { status: 502, error: 'remote_failed', kind: 'refused' },
 };
 
-const overridesFor = (remote: FlakyRemote) => ({ options: { teams: { server_url: remote.url, timeout_ms: 500 } } });
+// Long enough that a remote in 'ok' mode answers within it on a loaded machine (at 500 ms it did not
+// always), short enough that the four 'hang' operations stay cheap: they cost the timeout in wall time, no CPU.
+const overridesFor = (remote: FlakyRemote) => ({ options: { teams: { server_url: remote.url, timeout_ms: 2_000 } } });
 
 /** One team operation through A in the given remote mode; checks the caller's answer and that exactly one request was sent. */
 async function operate(a: Bmo, remote: FlakyRemote, mode: Mode) {

@@ -33,7 +33,8 @@ async function withPair(aTeams: Record<string, unknown>, fn: (ctx: { a: Bmo; b: 
     mkdirSync(bDir);
     writeFileSync(join(tmp.dir, 'b.toml'), '[options.teams]\nenabled = true\n');
     b = await spawnServer(bDir, { BMO_CONFIG: join(tmp.dir, 'b.toml') });
-    a = await startTestBmo(aDir, { overrides: { options: { teams: { server_url: b.url, timeout_ms: 500, ...aTeams } } } });
+    // No short timeout: nothing here is about a slow remote, and B may be slow to answer on a loaded machine.
+    a = await startTestBmo(aDir, { overrides: { options: { teams: { server_url: b.url, timeout_ms: 30_000, ...aTeams } } } });
     await fn({ a, b, aDir, bDir });
   } finally {
     await a?.close().catch(() => {});

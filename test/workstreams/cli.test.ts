@@ -3,26 +3,39 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, spawnServer, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { CLI, startTestBmo, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 import { cliJson, getJson, getText, runCli, writeNaniteConfig } from './support.js';
 
-/** A real server on a temp data dir and a temp working directory for the CLI; both removed afterwards. */
-async function withServer(fn: (server: ServerProcess, cwd: string, dataDir: string, restart: () => Promise<ServerProcess>) => Promise<void>): Promise<void> {
+interface Served {
+  url: string;
+  close: () => Promise<void>;
+}
+
+/**
+ * A real server (in this process: the CLI is what runs as its own process here) on a temp data dir,
+ * and a temp working directory for the CLI; both removed afterwards. `restart` closes it and starts
+ * another on the same data directory.
+ */
+async function withServer(fn: (server: Served, cwd: string, dataDir: string, restart: () => Promise<Served>) => Promise<void>): Promise<void> {
   const tmp = tempDir('bmo-ws-cli-');
   const dataDir = join(tmp.dir, 'data');
   const cwd = join(tmp.dir, 'work');
   mkdirSync(dataDir);
   mkdirSync(cwd);
-  let server = await spawnServer(dataDir);
+  const serve = async (): Promise<Served> => {
+    const bmo = await startTestBmo(dataDir, { listen: true });
+    return { url: bmo.url!, close: () => bmo.close() };
+  };
+  let server = await serve();
   try {
     await fn(server, cwd, dataDir, async () => {
-      await server.stop();
-      server = await spawnServer(dataDir);
+      await server.close();
+      server = await serve();
       return server;
     });
   } finally {
-    await server.stop();
+    await server.close();
     tmp.cleanup();
   }
 }
@@ -124,8 +137,11 @@ test('verify-run output streams live, over the bound it is truncated and flagged
     const url = server.url;
     const { workstream_id: id } = await cliJson(cwd, url, ['workstream', 'create', '--label', 'build/truncation', '--id', 'trunc']);
 
-    // Live: the first line is on our stdout while the command is still running.
-    const child = spawn(process.execPath, [CLI, 'workstream', 'verify-run', id, '--', ...node("console.log('first'); setTimeout(() => console.log('second'), 1500)")], {
+    // Live: the first line is on our stdout while the command is still running; it prints its
+    // second line only once it sees the file the test writes after reading the first.
+    const goAhead = join(cwd, 'go-ahead');
+    const second = `const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(goAhead)})) { clearInterval(t); console.log('second'); } }, 10)`;
+    const child = spawn(process.execPath, [CLI, 'workstream', 'verify-run', id, '--', ...node(`console.log('first'); ${second}`)], {
       cwd,
       env: { ...process.env, HOME: cwd, BMO_URL: url, BMO_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,7 +150,10 @@ test('verify-run output streams live, over the bound it is truncated and flagged
       let out = '';
       child.stdout.on('data', (chunk) => {
         out += chunk;
-        if (out.includes('first')) resolve(child.exitCode === null && !out.includes('second'));
+        if (out.includes('first')) {
+          resolve(child.exitCode === null && !out.includes('second'));
+          writeFileSync(goAhead, '');
+        }
       });
       child.once('close', () => resolve(false));
     });
@@ -200,7 +219,7 @@ test('a verify run whose CLI gets SIGHUP (the terminal went away) stops the comm
   withServer(async (server, cwd) => {
     await cliJson(cwd, server.url, ['workstream', 'create', '--label', 'hup', '--id', 'hup']);
     const marker = join(cwd, 'still-running');
-    const child = spawn(process.execPath, [CLI, 'workstream', 'verify-run', 'hup', ...node(`console.log('started ' + process.pid); setTimeout(() => require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'), 1500)`)], {
+    const child = spawn(process.execPath, [CLI, 'workstream', 'verify-run', 'hup', ...node(`console.log('started ' + process.pid); setTimeout(() => require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'), 60000)`)], {
       cwd,
       env: { ...process.env, HOME: cwd, BMO_URL: server.url, BMO_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
