@@ -10,6 +10,8 @@ export const sessionEvents = {
   }),
   session_heartbeat: z.strictObject({
     lease_ms: Millis.min(1000, 'must be at least 1000 ms').optional(),
+    /** The teams whose claims it renews, named before any is renewed: a keyed retry renews what is left of them. */
+    renews: z.array(Id).optional(),
   }),
   session_ended: z.strictObject({
     reason: text(500).optional(),

@@ -44,6 +44,8 @@ export const systemEvents = {
     team_id: Id.optional(),
     session_id: Id.optional(),
     lease_ms: z.number().int().positive().optional(),
+    /** The instance that runs it: another finishes it only once that one is gone (operations written before it have none). */
+    instance: text(64).optional(),
   }),
   operation_completed: z.strictObject({
     operation_id: text(64),

@@ -5,7 +5,7 @@ import type { Entity } from './entity.js';
 
 export type SessionCommand =
   | { type: 'start_session'; agent?: string; parent_session_id?: string; lease_ms: number }
-  | { type: 'heartbeat'; lease_ms?: number }
+  | { type: 'heartbeat'; lease_ms?: number; renews?: string[] }
   | { type: 'end_session'; reason?: string };
 
 /** Sessions register, heartbeat to keep their lease, and end; an ended or lapsed session is gone. */
@@ -19,7 +19,7 @@ export function decideSession(command: SessionCommand, session: SessionView | un
   if (command.type === 'heartbeat' && leaseExpiry(session) <= now.getTime()) {
     throw new BmoError('conflict', `session ${id} lapsed at ${new Date(leaseExpiry(session)).toISOString()} (no heartbeat within its lease); start a new session`, { field: 'session_id' });
   }
-  if (command.type === 'heartbeat') return [{ type: 'session_heartbeat', data: { lease_ms: command.lease_ms } }];
+  if (command.type === 'heartbeat') return [{ type: 'session_heartbeat', data: { lease_ms: command.lease_ms, renews: command.renews?.length ? command.renews : undefined } }];
   return [{ type: 'session_ended', data: { reason: command.reason } }];
 }
 

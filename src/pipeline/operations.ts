@@ -9,7 +9,7 @@ import { CLEANUP_STREAM_ID, OPERATIONS_STREAM_ID, cleanupEntity, operationsEntit
 import { sessionEntity } from '../domain/sessions.js';
 import { workstreamEntity } from '../domain/workstreams.js';
 import { holderRuns } from '../store/lock.js';
-import { BmoError, VersionConflictError } from '../errors.js';
+import { BmoError } from '../errors.js';
 import type { CommandContext, Pipeline } from './pipeline.js';
 
 /**
@@ -56,7 +56,7 @@ async function cleanUp(
     [event] = await pipeline.execute(cleanupEntity, CLEANUP_STREAM_ID, { type: 'record_cleanup', scope: target.scope, team_ids: [], team_id: teamId }, context);
   } else {
     // The intent first: a crash part way is finished on startup or by the retry, never decided afresh.
-    const open = idempotencyKey === undefined ? undefined : openOperation(pipeline, 'cleanup', idempotencyKey);
+    const open = idempotencyKey === undefined ? undefined : await openOperation(pipeline, 'cleanup', idempotencyKey);
     const targets = orphanTeams(candidates, sessions, pipeline.now()).map((team) => `teams/${team.team_id}`);
     const operation = open ?? (await startOperation(pipeline, { kind: 'cleanup', targets, key: idempotencyKey, request_hash: requestHash, scope: target.scope, team_id: teamId }, plain));
     event = await finishCleanup(pipeline, operation, plain);
@@ -81,9 +81,13 @@ export async function recordFailedCleanup(pipeline: Pipeline, target: { scope: '
 }
 
 /**
- * A heartbeat keeps the session alive and renews the lease of every task it holds. With an
- * Idempotency-Key, each team's renewal carries a key made from it (see renewalKeys), so a retry
- * appends nothing and answers with what the first heartbeat appended, read back from the log.
+ * A heartbeat keeps the session alive and renews the lease of every task it holds. The heartbeat
+ * names the teams it renews in (`renews`) before any is renewed, and with an Idempotency-Key each
+ * team's renewal carries a key made from it (see renewalKeys). So a retry with the key, after a
+ * crash part way or not, renews what is left of the teams the first one named, reads back the
+ * rest, and decides nothing afresh; a heartbeat without a key renews again what its retry asks.
+ * No operation is recorded for it: its intent lives in the session's own log, which a heartbeat
+ * writes anyway, so system/operations does not grow with every heartbeat.
  */
 export function heartbeat(pipeline: Pipeline, sessionId: string, leaseMs: number | undefined, context: CommandContext = {}) {
   const key = context.idempotencyKey;
@@ -91,39 +95,40 @@ export function heartbeat(pipeline: Pipeline, sessionId: string, leaseMs: number
 }
 
 async function beat(pipeline: Pipeline, sessionId: string, leaseMs: number | undefined, context: CommandContext) {
-  // If-Match is the session's version: it holds for the heartbeat, not for the teams whose claims it renews.
-  const { idempotencyKey, requestHash, expectedVersion, ...plain } = context;
+  const { idempotencyKey } = context;
   const { idempotency, teams } = pipeline.readModels;
   // Asked before the heartbeat is appended: afterwards its key is always known.
   const retry = idempotencyKey !== undefined && idempotency.has(idempotencyKey);
-  const open = idempotencyKey === undefined ? undefined : openOperation(pipeline, 'heartbeat', idempotencyKey);
-  if (open) return finishHeartbeat(pipeline, open, context);
-  const holding = retry ? [] : [...teams.values()].filter((team) => holdsClaim(team, sessionId)).map((team) => `teams/${team.team_id}`);
-  if (holding.length > 0) {
-    const version = pipeline.store.version(`sessions/${sessionId}`);
-    if (expectedVersion !== undefined && expectedVersion !== version) throw new VersionConflictError(`sessions/${sessionId}`, expectedVersion, version);
-    // Renewals in several teams: the intent first, so that a crash part way is finished, not left half renewed.
-    const targets = [`sessions/${sessionId}`, ...holding];
-    const operation = await startOperation(pipeline, { kind: 'heartbeat', targets, key: idempotencyKey, request_hash: requestHash, session_id: sessionId, lease_ms: leaseMs }, plain);
-    return finishHeartbeat(pipeline, operation, context);
-  }
-  const events = await pipeline.execute(sessionEntity, sessionId, { type: 'heartbeat', lease_ms: leaseMs }, context);
+  const holding = retry ? [] : [...teams.values()].filter((team) => holdsClaim(team, sessionId)).map((team) => team.team_id);
+  // On a retry the pipeline answers the first heartbeat from the log: its lease and the teams it named.
+  const events = await pipeline.execute(sessionEntity, sessionId, { type: 'heartbeat', lease_ms: leaseMs, renews: holding }, context);
+  const first = events[0].data as { lease_ms?: number; renews?: string[] };
+  // A keyed heartbeat written before it named its teams: read back the renewals it made.
+  const named = first.renews ?? (retry ? [...teams.keys()].filter((teamId) => idempotency.has(renewalKeys(idempotencyKey!)(teamId))) : []);
+  const renewed = await renewIn(pipeline, sessionId, named, first.lease_ms, context);
+  return { events, renewed };
+}
+
+/**
+ * The renewal of the session's claims in each team, with a key made from the request's when it had
+ * one (a renewal already made under it is read back, not made again); in the order appended.
+ */
+async function renewIn(pipeline: Pipeline, sessionId: string, teamIds: string[], leaseMs: number | undefined, context: CommandContext): Promise<Envelope[]> {
+  const { idempotencyKey, requestHash, expectedVersion, ...plain } = context;
   const keyFor = idempotencyKey === undefined ? undefined : renewalKeys(idempotencyKey);
   const renewed: Envelope[] = [];
-  for (const team of teams.values()) {
-    const teamKey = keyFor?.(team.team_id);
-    // A retry only reads back what the first one renewed: the claims the session holds now may differ.
-    if (retry ? !idempotency.has(teamKey!) : !holdsClaim(team, sessionId)) continue;
+  for (const teamId of teamIds) {
+    const teamKey = keyFor?.(teamId);
     try {
-      // On a retry the pipeline answers from the log (the key is known) and decides nothing.
-      renewed.push(...(await pipeline.execute(teamEntity, team.team_id, { type: 'renew_claims', session_id: sessionId, lease_ms: leaseMs }, teamKey ? { ...plain, idempotencyKey: teamKey, requestHash } : plain)));
+      const command = { type: 'renew_claims', session_id: sessionId, lease_ms: leaseMs } as const;
+      renewed.push(...(await pipeline.execute(teamEntity, teamId, command, teamKey ? { ...plain, idempotencyKey: teamKey, requestHash } : plain)));
     } catch (error) {
+      // The claims went meanwhile (released, reclaimed, the team removed): nothing to renew there.
       if (!(error instanceof BmoError && error.status < 500)) throw error;
     }
   }
   // In the order they were appended, whatever order the teams were replayed in after a restart.
-  renewed.sort((a, b) => a.pos - b.pos);
-  return { events, renewed };
+  return renewed.sort((a, b) => a.pos - b.pos);
 }
 
 /**
@@ -166,14 +171,30 @@ async function reclaimIn(pipeline: Pipeline, targets: string[], context: Command
 
 const holdsClaim = (team: TeamView, sessionId: string) => team.status !== 'removed' && [...team.tasks.values()].some((t) => t.status === 'claimed' && t.owner_session_id === sessionId);
 
-/** The operation of `kind` that a request with `key` started and did not complete. */
-function openOperation(pipeline: Pipeline, kind: OperationView['kind'], key: string): OperationView | undefined {
-  for (const operation of pipeline.readModels.operations.values()) if (operation.kind === kind && operation.key === key) return operation;
+/**
+ * The operation of `kind` that a request with `key` started and did not complete, for its retry to
+ * finish; refused while another instance that runs it is still running (it finishes it itself).
+ */
+async function openOperation(pipeline: Pipeline, kind: OperationView['kind'], key: string): Promise<OperationView | undefined> {
+  for (const operation of pipeline.readModels.operations.values()) {
+    if (operation.kind !== kind || operation.key !== key) continue;
+    const owner = operation.instance;
+    if (owner !== undefined && owner !== pipeline.store.instanceId && !(await pipeline.store.instanceGone(owner))) {
+      throw new BmoError('conflict', `the ${kind} with this Idempotency-Key is still running on another bmo instance; retry with the same key once it is done`, { field: 'Idempotency-Key' });
+    }
+    return operation;
+  }
   return undefined;
 }
 
+/** Whether an open operation is to be finished here: its owner is gone (or unknown, from before owners were recorded). */
+async function orphaned(pipeline: Pipeline, operation: OperationView): Promise<boolean> {
+  return operation.instance === undefined || (await pipeline.store.instanceGone(operation.instance));
+}
+
 async function startOperation(pipeline: Pipeline, start: Omit<OperationStart, 'operation_id'>, context: CommandContext): Promise<OperationView> {
-  const operation = Object.fromEntries(Object.entries({ operation_id: randomUUID(), ...start }).filter(([, v]) => v !== undefined)) as OperationStart;
+  const owned = { operation_id: randomUUID(), ...start, instance: pipeline.store.instanceId };
+  const operation = Object.fromEntries(Object.entries(owned).filter(([, v]) => v !== undefined)) as OperationStart;
   const [event] = await pipeline.execute(operationsEntity, OPERATIONS_STREAM_ID, { type: 'start_operation', operation }, context);
   return { ...operation, started_pos: event.pos };
 }
@@ -211,48 +232,37 @@ async function finishCleanup(pipeline: Pipeline, operation: OperationView, plain
 }
 
 /**
- * The session's heartbeat and the renewal in every target team, each with a key made from the
- * request's when it had one, so a finish after a crash renews what is left and repeats nothing.
+ * A heartbeat operation a crash left open (heartbeats recorded one before they named their teams
+ * in the heartbeat itself): the session's heartbeat and the renewal in every target team, with the
+ * keys made from the request's, so what was done is not repeated.
  */
 async function finishHeartbeat(pipeline: Pipeline, operation: OperationView, context: CommandContext) {
-  const { idempotencyKey, requestHash, expectedVersion, ...plain } = context;
   const sessionId = operation.session_id!;
-  const withOperation = { ...plain, operationId: operation.operation_id };
-  const key = operation.key;
-  let events: Envelope[] = [];
+  const withOperation = { ...context, operationId: operation.operation_id };
+  const keyed = operation.key ? { ...withOperation, idempotencyKey: operation.key, requestHash: operation.request_hash } : withOperation;
   try {
-    events = await pipeline.execute(sessionEntity, sessionId, { type: 'heartbeat', lease_ms: operation.lease_ms }, key ? { ...withOperation, idempotencyKey: key, requestHash: operation.request_hash } : withOperation);
+    await pipeline.execute(sessionEntity, sessionId, { type: 'heartbeat', lease_ms: operation.lease_ms }, keyed);
+    await renewIn(pipeline, sessionId, operation.targets.slice(1).map((target) => target.slice('teams/'.length)), operation.lease_ms, keyed);
   } catch (error) {
     // The session is gone (ended or lapsed): its claims are not renewed, and the operation is over.
-    await completeOperation(pipeline, operation, plain);
-    throw error;
+    if (!(error instanceof BmoError && error.status < 500)) throw error;
   }
-  const keyFor = key === undefined ? undefined : renewalKeys(key);
-  const renewed: Envelope[] = [];
-  for (const target of operation.targets.slice(1)) {
-    const teamId = target.slice('teams/'.length);
-    const teamKey = keyFor?.(teamId);
-    try {
-      const command = { type: 'renew_claims', session_id: sessionId, lease_ms: operation.lease_ms } as const;
-      renewed.push(...(await pipeline.execute(teamEntity, teamId, command, teamKey ? { ...withOperation, idempotencyKey: teamKey, requestHash: operation.request_hash } : withOperation)));
-    } catch (error) {
-      if (!(error instanceof BmoError && error.status < 500)) throw error;
-    }
-  }
-  await completeOperation(pipeline, operation, plain);
-  renewed.sort((a, b) => a.pos - b.pos);
-  return { events, renewed };
+  await completeOperation(pipeline, operation, context);
 }
 
-/** On startup: every operation a crash left part way is finished, oldest first. */
+/**
+ * On startup, and on each sweep: every operation left part way by an instance that is gone (a
+ * crash) is finished, oldest first. One whose instance still runs is left to it: that instance
+ * finishes it itself.
+ */
 export async function finishOperations(pipeline: Pipeline): Promise<number> {
-  const open = [...pipeline.readModels.operations.values()].sort((a, b) => a.started_pos - b.started_pos);
+  const open: OperationView[] = [];
+  for (const operation of pipeline.readModels.operations.values()) if (await orphaned(pipeline, operation)) open.push(operation);
+  open.sort((a, b) => a.started_pos - b.started_pos);
   for (const operation of open) {
     const context: CommandContext = { invocationId: `finish-${operation.operation_id}`.slice(0, 64) };
     if (operation.kind === 'cleanup') await finishCleanup(pipeline, operation, context);
-    else if (operation.kind === 'heartbeat') await finishHeartbeat(pipeline, operation, context).catch((error) => {
-      if (!(error instanceof BmoError && error.status < 500)) throw error;
-    });
+    else if (operation.kind === 'heartbeat') await finishHeartbeat(pipeline, operation, context);
     else {
       await reclaimIn(pipeline, operation.targets, { ...context, operationId: operation.operation_id });
       await completeOperation(pipeline, operation, context);
@@ -297,7 +307,9 @@ export function startLeaseSweeper(pipeline: Pipeline, intervalMs: number, teleme
       if (running) return;
       running = true;
       const invocationId = randomUUID();
-      reclaimLapsedClaims(pipeline, invocationId)
+      // An instance sharing the store may have died part way through an operation since the last sweep.
+      (pipeline.readModels.operations.size > 0 ? finishOperations(pipeline) : Promise.resolve(0))
+        .then(() => reclaimLapsedClaims(pipeline, invocationId))
         .then((n) => n > 0 && telemetry.fired({ invocation_id: invocationId, lifecycle: 'lease_sweep', outcome: 'ok' }))
         .then(() => closeLostNanites(pipeline, invocationId))
         .catch(onError)

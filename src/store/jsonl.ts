@@ -173,6 +173,14 @@ export class JsonlEventStore implements EventStore {
     return this.readOnly;
   }
 
+  /** This process: the only one that writes the data directory while it holds the LOCK. */
+  readonly instanceId = randomUUID();
+
+  /** Any other instance is gone: it held the LOCK before this one took it. */
+  instanceGone(id: string): Promise<boolean> {
+    return Promise.resolve(id !== this.instanceId);
+  }
+
   version(stream: StreamName): number {
     return this.byName.get(stream)?.seq ?? 0;
   }

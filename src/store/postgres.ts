@@ -8,6 +8,7 @@ import { isoOf } from './line.js';
 import { CommitListeners } from './listeners.js';
 import { PAGE, PostgresFollower, StreamStates, type StoreState } from './postgres-follower.js';
 import { RowDecoder, describeUrl, ensureSchema, tablesFor, type Tables } from './postgres-schema.js';
+import { InstanceLock } from './postgres-instance.js';
 import { PostgresWriter, type PendingAppend } from './postgres-writer.js';
 import { RecentEvents } from './recent.js';
 import { SCHEMA_PATTERN, type AppendOptions, type EventStore, type OpenOptions, type StoreCheckpoint, type StoredEvent, type StreamFilter } from './types.js';
@@ -61,6 +62,7 @@ export class PostgresEventStore implements EventStore {
   private readonly streams = new StreamStates();
   private readonly follower: PostgresFollower;
   private readonly writer: PostgresWriter;
+  private readonly instance: InstanceLock;
   private pool: pg.Pool | undefined;
   private closing: Promise<void> | undefined;
   private state: StoreState = 'new';
@@ -92,6 +94,7 @@ export class PostgresEventStore implements EventStore {
       listeners: this.listeners,
       state: () => this.state,
     });
+    this.instance = new InstanceLock(this.url, schema, this.role, this.logger);
     this.writer = new PostgresWriter({ logger: this.logger, where: this.where, t: this.t, pool, streams: this.streams, follower: this.follower });
   }
 
@@ -114,6 +117,7 @@ export class PostgresEventStore implements EventStore {
       }
       const migrated = await ensureSchema(pool, this.t, this.where);
       if (migrated.length > 0) this.logger.info({ schema: this.schema, migrated }, 'the PostgreSQL schema was brought up to date');
+      await this.instance.hold();
       await this.follower.listen();
       await this.follower.replay(options);
       if (this.state !== 'opening') throw new BmoError('store_unavailable', 'the store was closed while it opened');
@@ -124,6 +128,16 @@ export class PostgresEventStore implements EventStore {
     }
     this.state = 'open';
     this.follower.startPolling();
+  }
+
+  /** This process among the instances sharing the schema. */
+  get instanceId(): string {
+    return this.instance.id;
+  }
+
+  /** Whether the instance `id` stopped running: no connection holds its lock any more (postgres-instance.ts). */
+  instanceGone(id: string): Promise<boolean> {
+    return this.instance.gone(this.requirePool(), id);
   }
 
   version(stream: StreamName): number {
@@ -329,6 +343,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async shutdown(): Promise<void> {
+    await this.instance.release();
     await this.follower.stop();
     const pool = this.pool;
     this.pool = undefined;

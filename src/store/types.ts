@@ -117,6 +117,10 @@ export interface EventStore {
   readAll(fromPos: number, options?: { filter?: StreamFilter; limit?: number }): Promise<{ events: StoredEvent[]; next: number }>;
   /** The version the next append to this stream expects (0 for a stream never written). */
   version(stream: StreamName): number;
+  /** This process among the instances that may share the store: the owner an operation it starts records. */
+  readonly instanceId: string;
+  /** Whether the instance `id` no longer runs, so that another may finish what it left part way. */
+  instanceGone(id: string): Promise<boolean>;
   /** The highest committed position. */
   head(): number;
   /** The store's state at `head()`, for a snapshot taken in the same turn; absent where a store cannot start from one. */

@@ -5,7 +5,9 @@ import type { Bmo } from '../../src/app.js';
 import { ConfigError } from '../../src/config/config.js';
 import { call, runBmoCli, startTestBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
-import { PG_URL, dropSchema, randomSchema, runWithPostgres } from '../fixtures/pg-schema.js';
+import { PG_URL, dropSchema, randomSchema, runWithPostgres, sql } from '../fixtures/pg-schema.js';
+import { OPERATIONS_STREAM_ID, operationsEntity } from '../../src/domain/system.js';
+import { finishOperations } from '../../src/pipeline/operations.js';
 import { until } from '../helpers/wait.js';
 
 // `[store] backend = "postgres"`: two bmo on one schema serve the same teams, whichever took the write.
@@ -15,7 +17,7 @@ const it = suite('postgres: bmo on a shared schema');
 const teamIds = async (bmo: Bmo) => ((await call(bmo, 'GET', '/v1/teams')).json?.teams ?? []).map((t: { team_id: string }) => t.team_id).sort();
 
 /** Gives `body` a way to start bmo on one fresh schema (each with its own data dir); closes them and drops the schema after. */
-async function onSharedSchema(body: (start: () => Promise<Bmo>, schema: string) => Promise<void>): Promise<void> {
+async function onSharedSchema(body: (start: () => Promise<Bmo>, schema: string, stop: (bmo: Bmo) => Promise<void>) => Promise<void>): Promise<void> {
   const schema = randomSchema();
   const dirs: ReturnType<typeof tempDir>[] = [];
   const started: Bmo[] = [];
@@ -26,8 +28,12 @@ async function onSharedSchema(body: (start: () => Promise<Bmo>, schema: string) 
     started.push(bmo);
     return bmo;
   };
+  const stop = async (bmo: Bmo) => {
+    started.splice(started.indexOf(bmo), 1);
+    await bmo.close();
+  };
   try {
-    await body(start, schema);
+    await body(start, schema, stop);
   } finally {
     for (const bmo of started) await bmo.close();
     await dropSchema(schema);
@@ -124,6 +130,36 @@ it('two bmo writing one team at once: plain writes all land, an If-Match read fr
     }
     const log = (await call(a, 'GET', '/v1/teams/busy/events?limit=1000')).json.events as { type: string; data: { body?: string } }[];
     assert.is(log.filter((e) => e.type === 'message_sent').length, 160 + 20, 'every plain write once, every keyed one once');
+  }),
+);
+
+it('an operation another live instance runs is left to it: not finished by one starting up, its keyed retry elsewhere refused 409; once that instance is gone, the next to start finishes it, every target once', () =>
+  onSharedSchema(async (start, _schema, stop) => {
+    const a = await start();
+    await call(a, 'POST', '/v1/sessions', { session_id: 'gone', lease_ms: 60_000 });
+    const orphans = ['o1', 'o2', 'o3'];
+    for (const id of orphans) assert.is((await call(a, 'POST', '/v1/teams', { id, name: id, lead: { member_id: 'lead', name: 'Lead', session_id: 'gone' } })).status, 201);
+    await call(a, 'POST', '/v1/sessions/gone/end', { reason: 'done' });
+    // a is part way through a keyed cleanup: its intent is recorded, no team is removed yet.
+    const operation = { operation_id: 'op-of-a', kind: 'cleanup' as const, targets: orphans.map((id) => `teams/${id}`), key: 'clean-1', request_hash: 'h', scope: 'all' as const, instance: a.pipeline.store.instanceId };
+    await a.pipeline.execute(operationsEntity, OPERATIONS_STREAM_ID, { type: 'start_operation', operation });
+
+    const b = await start();
+    assert.ok(b.pipeline.readModels.operations.has('op-of-a'), 'b replayed the open operation');
+    assert.is(await finishOperations(b.pipeline), 0, 'b finishes nothing another running instance runs (as on its sweep)');
+    const removed = (bmo: Bmo) => orphans.filter((id) => bmo.pipeline.readModels.teams.get(id)?.status === 'removed').length;
+    assert.is(removed(b), 0, 'b started up without finishing a live instance\'s operation');
+    const retry = await call(b, 'POST', '/v1/teams/cleanup', { scope: 'all' }, { 'idempotency-key': 'clean-1' });
+    assert.is(retry.status, 409, retry.body);
+    assert.match(retry.json.message, /still running on another bmo instance/);
+
+    await stop(a); // its lock goes with its connection, as when its process dies
+    const c = await start();
+    assert.ok(!c.pipeline.readModels.operations.has('op-of-a'), 'c finished the operation of the instance that is gone on startup');
+    assert.is(removed(c), orphans.length);
+    await until(async () => !b.pipeline.readModels.operations.has('op-of-a'), 'b to see the operation completed', 10_000);
+    const rows = await sql<{ stream: string; type: string }>(`SELECT stream, type FROM "${_schema}".events WHERE line::jsonb -> 'meta' ->> 'operation_id' = 'op-of-a' OR stream = 'system/operations' ORDER BY pos`);
+    assert.equal(rows.map((r) => `${r.stream} ${r.type}`), ['system/operations operation_started', ...orphans.map((id) => `teams/${id} team_removed`), 'system/cleanup cleanup_completed', 'system/operations operation_completed']);
   }),
 );
 
