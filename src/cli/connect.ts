@@ -5,6 +5,8 @@ import type { Bmo } from '../app.js';
 import { resolveToken } from '../auth-token.js';
 import type { Config } from '../config/config.js';
 import { BmoError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { cliWords } from './routes.js';
+
 
 export interface Reply {
   status: number;
@@ -178,20 +180,6 @@ export function safeJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-/** HTTP routes a server's message names, as the CLI verbs that do the same: a CLI user gets words they can type. */
-const ROUTE_WORDS: [RegExp, string][] = [
-  [/ \(GET \/v1\/workstreams\)/g, ''],
-  [/GET \/v1\/workstreams\/([a-z0-9-]+)\/nanites/g, 'bmo nanite status $1'],
-  [/GET \/v1\/workstreams(?![\w/])/g, 'bmo workstream list'],
-  [/bmo team list \(GET \/v1\/teams\)/g, 'bmo team list'],
-  [/GET \/v1\/teams(?![\w/])/g, 'bmo team list'],
-  [/GET \/v1\/credentials/g, 'bmo token list'],
-];
-
-export function cliWords(message: string): string {
-  return ROUTE_WORDS.reduce((text, [route, verb]) => text.replace(route, verb), message);
 }
 
 /** A non-2xx answer as the error the CLI reports (and the exit code it maps to), in the CLI's words. */

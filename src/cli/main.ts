@@ -6,6 +6,7 @@ import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ensureOk, requestAll } from './connect.js';
+import { cliWords } from './routes.js';
 import { tailEvents } from './events.js';
 import { eventLine, section, table } from './format.js';
 import { fetchTimeline, timelineText } from './timeline.js';
@@ -71,7 +72,7 @@ team
       const result = await requestAll(connection, `/v1/teams${opts.all ? '?all=true' : ''}`, 'teams');
       print(!!opts.json, result, () =>
         result.teams.length === 0
-          ? 'no teams (create one with POST /v1/teams; see README.md)'
+          ? 'no teams (an agent creates one with its team_create tool, through bmo mcp; see README.md)'
           : table(
               ['TEAM', 'NAME', 'STATUS', 'MEMBERS', 'OPEN', 'CLAIMED', 'DONE', 'FAILED', 'MESSAGES'],
               result.teams.map((t: any) => [t.team_id, t.name, t.status, t.members, t.tasks.open, t.tasks.claimed, t.tasks.completed, t.tasks.failed, t.messages.total]),
@@ -200,7 +201,7 @@ program
         teams: { enabled: teams.enabled, server_host: hostOnly(teams.server_url) ?? null, timeout_ms: teams.timeout_ms },
         connection: { mode: connection.mode, url: connection.url },
         /** What the server itself runs with: it may differ from this shell's files. */
-        server: posture.status === 200 ? posture.json.config : { enabled: false, error: posture.json?.message },
+        server: posture.status === 200 ? posture.json.config : { enabled: false, error: cliWords(String(posture.json?.message ?? `HTTP ${posture.status}`)) },
         remote: posture.status === 200 ? { ...posture.json.remote, degraded: posture.json.remote_degraded } : undefined,
         recent: recent.status === 200 ? recent.json.events : [],
       };

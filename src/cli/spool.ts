@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from './connect.js';
+import { cliWords } from './routes.js';
 
 /** A write the CLI could not deliver, kept on this machine with its Idempotency-Key until a server takes it. */
 export interface SpooledRequest {
@@ -144,7 +145,7 @@ export async function sendSpooled(connection: Connection, dir = spoolDir(), from
     if (reply.status >= 400) {
       const keptAs = `${name}.refused`;
       renameSync(file, join(dir, keptAs));
-      report.refused.push({ what: entry.what, status: reply.status, message: reply.json?.message ?? `HTTP ${reply.status}`, kept_as: join(dir, keptAs) });
+      report.refused.push({ what: entry.what, status: reply.status, message: cliWords(reply.json?.message ?? `HTTP ${reply.status}`), kept_as: join(dir, keptAs) });
     } else {
       rmSync(file, { force: true }); // another command may have sent it at the same moment: the key made that one a no-op
       report.sent.push({ what: entry.what, status: reply.status });

@@ -1,0 +1,76 @@
+/**
+ * Every HTTP route the CLI calls, as the verb a CLI user types to do the same: a server's message
+ * that names a route reaches a CLI user naming the verb (`bmo workstream list`, not
+ * `GET /v1/workstreams`). Routes only an agent calls are named as its MCP tool, through `bmo mcp`.
+ * `:name` in a verb is the route's parameter of that name.
+ */
+export const ROUTE_VERBS: readonly (readonly [method: string, route: string, verb: string])[] = [
+  ['GET', '/v1/teams', 'bmo team list'],
+  ['GET', '/v1/teams/posture', 'bmo team posture'],
+  ['GET', '/v1/teams/events/recent', 'bmo config show-teams'],
+  ['POST', '/v1/teams/cleanup', 'bmo team cleanup'],
+  ['GET', '/v1/teams/remote', 'bmo team remote status'],
+  ['POST', '/v1/teams/remote/reset', 'bmo team remote reset'],
+  ['GET', '/v1/teams/:id', 'bmo team status :id'],
+  ['GET', '/v1/teams/:id/events', 'bmo team status :id'],
+  ['GET', '/v1/teams/:id/timeline', 'bmo team timeline :id'],
+  ['GET', '/v1/workstreams', 'bmo workstream list'],
+  ['POST', '/v1/workstreams', 'bmo workstream create'],
+  ['GET', '/v1/workstreams/:id', 'bmo workstream show :id'],
+  ['GET', '/v1/workstreams/:id/status', 'bmo workstream status :id'],
+  ['PUT', '/v1/workstreams/:id/status', 'bmo workstream set-status :id'],
+  ['GET', '/v1/workstreams/:id/handoff', 'bmo workstream handoff :id'],
+  ['GET', '/v1/workstreams/:id/events', 'bmo events tail --stream workstreams/:id'],
+  ['PUT', '/v1/workstreams/:id/plan', 'bmo workstream set-plan :id'],
+  ['PUT', '/v1/workstreams/:id/boundary', 'bmo workstream boundary :id'],
+  ['GET', '/v1/workstreams/:id/recipe', 'bmo workstream recipe list :id'],
+  ['POST', '/v1/workstreams/:id/recipe', 'bmo workstream recipe add :id'],
+  ['GET', '/v1/workstreams/:id/verify-runs', 'bmo workstream show :id --json'],
+  ['POST', '/v1/workstreams/:id/verify-runs', 'bmo workstream verify-run :id'],
+  ['POST', '/v1/workstreams/:id/findings', 'bmo workstream finding :id'],
+  ['POST', '/v1/workstreams/:id/artifacts', 'bmo workstream artifact :id'],
+  ['POST', '/v1/workstreams/:id/markers', 'bmo workstream marker add :id'],
+  ['POST', '/v1/workstreams/:id/markers/:marker/clear', 'bmo workstream marker clear :id :marker'],
+  ['GET', '/v1/workstreams/:id/nanites', 'bmo nanite status :id'],
+  ['POST', '/v1/workstreams/:id/nanites', 'bmo nanite run --workstream :id'],
+  ['GET', '/v1/workstreams/:id/nanites/:nanite', 'bmo nanite status :id :nanite'],
+  ['POST', '/v1/workstreams/:id/nanites/:nanite/complete', 'bmo nanite close :id :nanite'],
+  ['GET', '/v1/cartography', 'bmo cartography'],
+  ['GET', '/v1/credentials', 'bmo token list'],
+  ['POST', '/v1/credentials', 'bmo token issue'],
+  ['DELETE', '/v1/credentials/:id', 'bmo token revoke :id'],
+  ['GET', '/v1/events', 'bmo events tail'],
+  // Only an agent does these: its tools, through bmo mcp.
+  ['POST', '/v1/teams', 'the team_create tool (bmo mcp)'],
+  ['POST', '/v1/teams/:id/members', 'the team_join tool (bmo mcp)'],
+  ['POST', '/v1/teams/:id/shutdown', 'the team_shutdown tool (bmo mcp)'],
+  ['POST', '/v1/sessions', 'bmo mcp (it starts the session)'],
+];
+
+/** The verb for `path` (a query left off), or undefined when no route of the table matches. */
+export function verbFor(path: string, method?: string): string | undefined {
+  const parts = path.split('?')[0].replace(/\/$/, '').split('/');
+  const candidates = ROUTE_VERBS.filter(([m]) => method === undefined || m === method);
+  // A literal segment beats a parameter: /v1/teams/posture is the posture, not team "posture".
+  const ranked = [...candidates].sort(([, a], [, b]) => (b.match(/\/[^:/]+/g)?.length ?? 0) - (a.match(/\/[^:/]+/g)?.length ?? 0));
+  for (const [, route, verb] of ranked) {
+    const pattern = route.split('/');
+    if (pattern.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    if (!pattern.every((p, i) => (p.startsWith(':') ? ((params[p.slice(1)] = decodeURIComponent(parts[i])), parts[i] !== '') : p === parts[i]))) continue;
+    return verb.replace(/:(\w+)/g, (_, name: string) => params[name] ?? `<${name}>`);
+  }
+  return undefined;
+}
+
+/**
+ * A server's message in the CLI's words: each route it names (`GET /v1/workstreams`, or a bare
+ * `/v1/teams/x/members`) becomes the verb that does the same; "verb (route)" becomes the verb once.
+ */
+export function cliWords(message: string): string {
+  const replaced = message.replace(/(?:\b(?:GET|POST|PUT|PATCH|DELETE)\s+)?\/v1\/[^\s;,)'"`]*/g, (found) => {
+    const [method, path] = /^[A-Z]+\s/.test(found) ? [found.split(/\s+/)[0], found.split(/\s+/)[1]] : [undefined, found];
+    return verbFor(path, method) ?? verbFor(path) ?? found;
+  });
+  return replaced.replace(/(bmo [^()]+?) \(\1\)/g, '$1');
+}
