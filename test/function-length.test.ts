@@ -12,11 +12,7 @@ const FOLDERS = ['src', 'projections', 'events'];
  * Functions over the limit that are known and being split, each with where it is going: the list
  * may only shrink (a function split off it fails the test until its line goes too).
  */
-const KNOWN: Record<string, string> = {
-  'src/http/teams.ts:teamRoutes': 'one plugin per route group: teams, tasks, messages',
-  'src/http/server.ts:buildServer': 'hooks and error handling as plugins of their own',
-  'src/store/jsonl.ts:recover': 'the torn-tail repair apart from the scan',
-};
+const KNOWN: Record<string, string> = {};
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -42,8 +42,42 @@ export interface ServerDeps {
 /** Builds the HTTP and WebSocket app; it never listens, so tests drive it with `inject`. */
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { pipeline, config } = deps;
+  const app = createApp(deps);
+  // Before any route: the OpenAPI test holds the document against every route registered.
+  app.decorate('bmoRoutes', collectRoutes(app));
+  registerErrorHandler(app);
+  registerJsonBodies(app);
+  const telemetry = deps.telemetry ?? teamsTelemetry(deps.logger);
+  const metrics = deps.metrics ?? new Metrics();
+  registerRequestLog(app, metrics, telemetry, deps.logger);
+  registerHostCheck(app, config);
+
+  app.get('/healthz', async () => {
+    const readOnly = pipeline.store.readOnlyReason?.();
+    return readOnly ? { ok: true, pos: pipeline.store.head(), read_only: readOnly } : { ok: true, pos: pipeline.store.head() };
+  });
+
+  void app.register(pageRoutes);
+  void app.register(openApiRoutes);
+
+  app.get('/metrics', async (request, reply) => {
+    if (!(config.metrics.public_on_loopback && isLoopback(request.socket.remoteAddress))) {
+      const principal = authenticate(deps.token, request, pipeline.readModels.credentials, pipeline.now());
+      if (principal.role === 'agent') throw new BmoError('forbidden', 'an agent credential cannot read /metrics: use an observer or admin token', { field: 'Authorization' });
+    }
+    return reply.type(metrics.contentType).send(await metrics.text());
+  });
+
+  registerWebSocket(app, config);
+  app.decorateRequest('principal', null as never);
+  void app.register(v1Routes, { deps, metrics, telemetry, root: app });
+  return app;
+}
+
+/** The fastify instance with bmo's limits and timeouts; no route, no hook. */
+function createApp({ config, logger }: ServerDeps): FastifyInstance {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: config.server.body_limit,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
@@ -60,9 +94,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Router refusals (a path segment over maxParamLength, a bad %-escape) go through the one error handler too.
     frameworkErrors: answerError,
   });
-  // Before any route: the OpenAPI test holds the document against every route registered.
-  app.decorate('bmoRoutes', collectRoutes(app));
-  registerErrorHandler(app);
+  return app;
+}
+
+function registerJsonBodies(app: FastifyInstance): void {
   // JSON only: a text/plain body is refused as such (415), not parsed as a string and refused for its type.
   app.removeContentTypeParser('text/plain');
   // An empty body sent as JSON is no body (many clients set the header on every request): a route
@@ -70,10 +105,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => (body === '' ? done(null, undefined) : json(request, body as string, done)));
-  const telemetry = deps.telemetry ?? teamsTelemetry(deps.logger);
-  const metrics = deps.metrics ?? new Metrics();
-  const requestLog = perRequestChild(deps.logger, { component: 'http' });
+}
 
+function registerRequestLog(app: FastifyInstance, metrics: Metrics, telemetry: TeamsTelemetry, logger: Logger): void {
+  const requestLog = perRequestChild(logger, { component: 'http' });
   // One line per request, by route pattern: ids, names and tokens in URLs stay out of the log.
   // Callback-style hooks: no promise per request for work that never waits.
   app.addHook('onResponse', (request, reply, done) => {
@@ -95,7 +130,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     done();
   });
+}
 
+function registerHostCheck(app: FastifyInstance, config: Config): void {
   const names = serverNames(config.server);
   // preParsing, not onRequest: the WebSocket plugin's own onRequest must have marked an upgrade, so that a refused one is closed.
   app.addHook('preParsing', (request, _reply, _payload, done) => {
@@ -106,23 +143,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     done();
   });
+}
 
-  app.get('/healthz', async () => {
-    const readOnly = pipeline.store.readOnlyReason?.();
-    return readOnly ? { ok: true, pos: pipeline.store.head(), read_only: readOnly } : { ok: true, pos: pipeline.store.head() };
-  });
-
-  void app.register(pageRoutes);
-  void app.register(openApiRoutes);
-
-  app.get('/metrics', async (request, reply) => {
-    if (!(config.metrics.public_on_loopback && isLoopback(request.socket.remoteAddress))) {
-      const principal = authenticate(deps.token, request, pipeline.readModels.credentials, pipeline.now());
-      if (principal.role === 'agent') throw new BmoError('forbidden', 'an agent credential cannot read /metrics: use an observer or admin token', { field: 'Authorization' });
-    }
-    return reply.type(metrics.contentType).send(await metrics.text());
-  });
-
+function registerWebSocket(app: FastifyInstance, config: Config): void {
   // The plugin's own preClose would close every socket first with no code; stream.ts closes them with 4001 and where to resume.
   void app.register(websocket, {
     options: { maxPayload: config.stream.max_payload_bytes },
@@ -135,59 +158,75 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       socket.terminate();
     },
   });
-  app.decorateRequest('principal', null as never);
-  void app.register(async (v1) => {
-    await guardV1(v1, deps);
-    await v1.register(credentialRoutes, { pipeline });
-    const remoteHost = hostOnly(config.options.teams.server_url);
-    const remote =
-      config.options.teams.server_url && remoteHost
-        ? new RemoteTeams({ pipeline, serverUrl: config.options.teams.server_url, host: remoteHost, token: config.options.teams.token ?? deps.token, timeoutMs: config.options.teams.timeout_ms })
-        : undefined;
-    /** The one snapshot (or a past one), as the caller's scope lets it see it. */
-    const postureFor = (request: FastifyRequest, snapshot = deps.posture()) => {
-      const principal = principalOf(request);
-      return principal.role === 'admin' ? snapshot : scopedPosture(snapshot, (teamId) => teamAllowed(pipeline.readModels, principal, teamId));
-    };
-    v1.get('/v1/teams/posture', async (request) => {
-      if (remote) return remotePosture(remote, request, () => postureFor(request));
-      const asOf = asOfOf(request, pipeline);
-      if (!asOf) return postureFor(request);
-      // Liveness judged at the time the log reached the point, as the live posture was then.
-      const { models, at } = await pipeline.modelsAsOf.get(asOf);
-      return postureFor(request, deps.posture({ models, now: 'time' in asOf ? new Date(asOf.time) : new Date(at ?? 0) }));
-    });
-    v1.get('/v1/teams/events/recent', async (request) => {
-      const { limit } = parseWith(RecentQuery, request.query, 'query');
-      const principal = principalOf(request);
-      const ring = principal.role === 'admin' ? pipeline.readModels.recent : pipeline.readModels.recent.filter((e) => e.team_id !== undefined && teamAllowed(pipeline.readModels, principal, e.team_id));
-      const own = listRecentTeamEvents(ring, limit);
-      return { pos: pipeline.readModels.pos, ...(remote ? await remoteRecent(remote, request, own, limit) : { events: own }) };
-    });
-    await v1.register(remoteHealthRoutes, { pipeline, host: remoteHost });
-    if (remote) {
-      await v1.register(remoteTeamRoutes, { remote, pipeline });
-    } else {
-      await v1.register(teamRoutes, { pipeline });
-      await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms, telemetry });
-    }
-    const teamExists = remote ? undefined : (teamId: string) => pipeline.readModels.teams.get(teamId)?.status !== undefined && pipeline.readModels.teams.get(teamId)?.status !== 'removed';
-    await v1.register(workstreamRoutes, { pipeline, teamExists });
-    // The store-wide logs: system/cleanup (every cleanup's audit), system/remote (the remote's health).
-    logRoute(v1, pipeline, 'system', 'system log');
-    eventsSinceRoute(v1, pipeline);
-    await v1.register(mcpRoutes, { pipeline, root: app });
-    await v1.register(streamRoutes, {
-      pipeline,
-      posture: postureFor,
-      pingIntervalMs: config.stream.ping_interval_ms,
-      maxBufferedBytes: config.stream.max_buffered_bytes,
-      stallMs: config.stream.stall_ms,
-      observer: metrics.stream,
-      maxFramesPerSecond: config.stream.max_frames_per_second,
-    });
+}
+
+interface V1Options {
+  deps: ServerDeps;
+  metrics: Metrics;
+  telemetry: TeamsTelemetry;
+  /** The app itself: the MCP route injects its calls there. */
+  root: FastifyInstance;
+}
+
+/** Everything under /v1: guarded (who calls, and may they), then each route group as a plugin. */
+async function v1Routes(v1: FastifyInstance, { deps, metrics, telemetry, root }: V1Options): Promise<void> {
+  const { pipeline, config } = deps;
+  await guardV1(v1, deps);
+  await v1.register(credentialRoutes, { pipeline });
+  const remoteHost = hostOnly(config.options.teams.server_url);
+  const remote =
+    config.options.teams.server_url && remoteHost
+      ? new RemoteTeams({ pipeline, serverUrl: config.options.teams.server_url, host: remoteHost, token: config.options.teams.token ?? deps.token, timeoutMs: config.options.teams.timeout_ms })
+      : undefined;
+  const postureFor = postureRoutes(v1, deps, remote);
+  await v1.register(remoteHealthRoutes, { pipeline, host: remoteHost });
+  if (remote) {
+    await v1.register(remoteTeamRoutes, { remote, pipeline });
+  } else {
+    await v1.register(teamRoutes, { pipeline });
+    await v1.register(sessionRoutes, { pipeline, defaultLeaseMs: config.sessions.lease_ms, telemetry });
+  }
+  const teamExists = remote ? undefined : (teamId: string) => pipeline.readModels.teams.get(teamId)?.status !== undefined && pipeline.readModels.teams.get(teamId)?.status !== 'removed';
+  await v1.register(workstreamRoutes, { pipeline, teamExists });
+  // The store-wide logs: system/cleanup (every cleanup's audit), system/remote (the remote's health).
+  logRoute(v1, pipeline, 'system', 'system log');
+  eventsSinceRoute(v1, pipeline);
+  await v1.register(mcpRoutes, { pipeline, root });
+  await v1.register(streamRoutes, {
+    pipeline,
+    posture: postureFor,
+    pingIntervalMs: config.stream.ping_interval_ms,
+    maxBufferedBytes: config.stream.max_buffered_bytes,
+    stallMs: config.stream.stall_ms,
+    observer: metrics.stream,
+    maxFramesPerSecond: config.stream.max_frames_per_second,
   });
-  return app;
+}
+
+/** `/v1/teams/posture` and `/v1/teams/events/recent` (here, or from the remote teams server); answers the scoped posture the stream also sends. */
+function postureRoutes(v1: FastifyInstance, deps: ServerDeps, remote: RemoteTeams | undefined): (request: FastifyRequest, snapshot?: PostureSnapshot) => PostureSnapshot {
+  const { pipeline } = deps;
+  /** The one snapshot (or a past one), as the caller's scope lets it see it. */
+  const postureFor = (request: FastifyRequest, snapshot = deps.posture()) => {
+    const principal = principalOf(request);
+    return principal.role === 'admin' ? snapshot : scopedPosture(snapshot, (teamId) => teamAllowed(pipeline.readModels, principal, teamId));
+  };
+  v1.get('/v1/teams/posture', async (request) => {
+    if (remote) return remotePosture(remote, request, () => postureFor(request));
+    const asOf = asOfOf(request, pipeline);
+    if (!asOf) return postureFor(request);
+    // Liveness judged at the time the log reached the point, as the live posture was then.
+    const { models, at } = await pipeline.modelsAsOf.get(asOf);
+    return postureFor(request, deps.posture({ models, now: 'time' in asOf ? new Date(asOf.time) : new Date(at ?? 0) }));
+  });
+  v1.get('/v1/teams/events/recent', async (request) => {
+    const { limit } = parseWith(RecentQuery, request.query, 'query');
+    const principal = principalOf(request);
+    const ring = principal.role === 'admin' ? pipeline.readModels.recent : pipeline.readModels.recent.filter((e) => e.team_id !== undefined && teamAllowed(pipeline.readModels, principal, e.team_id));
+    const own = listRecentTeamEvents(ring, limit);
+    return { pos: pipeline.readModels.pos, ...(remote ? await remoteRecent(remote, request, own, limit) : { events: own }) };
+  });
+  return postureFor;
 }
 
 /**

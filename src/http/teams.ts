@@ -23,8 +23,25 @@ export interface TeamRoutesOptions {
   pipeline: Pipeline;
 }
 
-/** The teams data plane: teams, members, tasks and messages, each change one command. */
+/** What every team route group reads and runs through. */
+interface TeamRouteContext {
+  pipeline: Pipeline;
+  teams: () => Map<string, TeamView>;
+  run: (request: FastifyRequest, teamId: string, command: TeamCommand) => ReturnType<Pipeline['execute']>;
+  knownSession: (sessionId: string | undefined, field: string) => void;
+  teamOf: (request: FastifyRequest) => Promise<TeamView>;
+}
+
+/** The teams data plane: teams, members, tasks and messages, each change one command; one plugin per group. */
 export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesOptions): Promise<void> {
+  const ctx = teamRouteContext(pipeline);
+  await app.register(teamLifecycleRoutes, ctx);
+  await app.register(memberRoutes, ctx);
+  await app.register(taskRoutes, ctx);
+  await app.register(messageRoutes, ctx);
+}
+
+function teamRouteContext(pipeline: Pipeline): TeamRouteContext {
   const teams = () => pipeline.readModels.teams;
   const run = (request: FastifyRequest, teamId: string, command: TeamCommand) => pipeline.execute(teamEntity, teamId, command, commandContext(request));
 
@@ -58,6 +75,11 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     return state;
   };
 
+  return { pipeline, teams, run, knownSession, teamOf };
+}
+
+/** Teams: list, create, clean up, read, remove, shut down, their logs and timelines. */
+async function teamLifecycleRoutes(app: FastifyInstance, { pipeline, teams, run, knownSession, teamOf }: TeamRouteContext): Promise<void> {
   app.get('/v1/teams', async (request, reply) => {
     const query = parseWith(ListTeams, request.query, 'query');
     const principal = principalOf(request);
@@ -89,16 +111,6 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     return presentTeam(team);
   });
 
-  // Liveness is of now (sessions and leases move with the clock), so it has a route of its own, never read as of a point.
-  app.get('/v1/teams/:id/members', async (request) => {
-    const id = idParam(request, 'id');
-    const team = teams().get(id);
-    if (!team || team.status === 'removed') throw new BmoError('not_found', `no team ${id}; GET /v1/teams lists them`, { field: 'id' });
-    const now = pipeline.now();
-    const members = [...team.members.values()].filter((m) => m.active).map((m) => ({ ...m, liveness: memberLiveness(team, m.member_id, pipeline.readModels.sessions, now) }));
-    return { team_id: id, version: team.version, pos: pipeline.readModels.pos, members };
-  });
-
   app.delete('/v1/teams/:id', async (request, reply) => {
     const id = idParam(request, 'id');
     return sendCommandResult(reply, 200, await run(request, id, { type: 'remove_team', reason: 'delete' }), { team_id: id, removed: true });
@@ -125,6 +137,19 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     const { items, next_cursor } = page(request, reply, all, (entry) => [entry.pos], query);
     return { team_id: id, ...presentTimeline(state, { now: pipeline.now(), entries: items, total: all.length }), next_cursor };
   });
+}
+
+/** Members: who is in a team, joining, leaving, what a member holds. */
+async function memberRoutes(app: FastifyInstance, { pipeline, teams, run, knownSession, teamOf }: TeamRouteContext): Promise<void> {
+  // Liveness is of now (sessions and leases move with the clock), so it has a route of its own, never read as of a point.
+  app.get('/v1/teams/:id/members', async (request) => {
+    const id = idParam(request, 'id');
+    const team = teams().get(id);
+    if (!team || team.status === 'removed') throw new BmoError('not_found', `no team ${id}; GET /v1/teams lists them`, { field: 'id' });
+    const now = pipeline.now();
+    const members = [...team.members.values()].filter((m) => m.active).map((m) => ({ ...m, liveness: memberLiveness(team, m.member_id, pipeline.readModels.sessions, now) }));
+    return { team_id: id, version: team.version, pos: pipeline.readModels.pos, members };
+  });
 
   app.post('/v1/teams/:id/members', async (request, reply) => {
     const id = idParam(request, 'id');
@@ -142,6 +167,18 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
     return sendCommandResult(reply, 200, await run(request, id, { type: 'leave_team', member_id: memberId, reason: body?.reason }), { team_id: id, member_id: memberId });
   });
 
+  app.get('/v1/teams/:id/members/:member', async (request) => {
+    const team = await teamOf(request);
+    const memberId = idParam(request, 'member');
+    const member = team.members.get(memberId);
+    if (!member) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
+    const holds = [...team.tasks.values()].filter((t) => t.status === 'claimed' && t.owner === memberId).map((t) => t.task_id);
+    return { team_id: team.team_id, version: team.version, ...member, holds };
+  });
+}
+
+/** Tasks: listed, created, read, updated, claimed, released, completed, failed. */
+async function taskRoutes(app: FastifyInstance, { run, knownSession, teamOf }: TeamRouteContext): Promise<void> {
   app.get('/v1/teams/:id/tasks', async (request, reply) => {
     const team = await teamOf(request);
     const query = parseWith(ListTasks, request.query, 'query');
@@ -199,22 +236,16 @@ export async function teamRoutes(app: FastifyInstance, { pipeline }: TeamRoutesO
       return sendCommandResult(reply, 200, await run(request, id, command), { team_id: id, task_id: taskId });
     });
   }
+}
 
+/** Messages: sent, read, and each member's inbox. */
+async function messageRoutes(app: FastifyInstance, { run, teamOf }: TeamRouteContext): Promise<void> {
   app.post('/v1/teams/:id/messages', async (request, reply) => {
     const id = idParam(request, 'id');
     const body = parseWith(SendMessage, request.body);
     const messageId = body.message_id ?? newId();
     const envelopes = await run(request, id, { type: 'send_message', message_id: messageId, from: body.from, to: body.to, body: body.body });
     return sendCommandResult(reply, 201, envelopes, { team_id: id, message_id: createdId(envelopes, 'message_id', messageId) });
-  });
-
-  app.get('/v1/teams/:id/members/:member', async (request) => {
-    const team = await teamOf(request);
-    const memberId = idParam(request, 'member');
-    const member = team.members.get(memberId);
-    if (!member) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
-    const holds = [...team.tasks.values()].filter((t) => t.status === 'claimed' && t.owner === memberId).map((t) => t.task_id);
-    return { team_id: team.team_id, version: team.version, ...member, holds };
   });
 
   app.get('/v1/teams/:id/members/:member/inbox', async (request, reply) => {

@@ -582,7 +582,33 @@ export class JsonlEventStore implements EventStore {
     }
   }
 
+  /** Finds every log, scans them (this thread and, for many logs, replay workers), indexes every event and cuts off torn tails. */
   private async recover(options: OpenOptions): Promise<void> {
+    const found = await this.findLogs();
+    const progress: ReplayProgress = { events: 0, bytesDone: 0, done: 0, total: found.length, counting: 'logs' };
+    // From a checkpoint only the tails are left to read: this thread alone.
+    const fromCheckpoint = found.some((info) => info.scanFrom);
+    const workers = !fromCheckpoint && options.parallel && found.length >= options.parallel.minStreams ? Math.max(0, Math.min(options.parallel.workers, found.length - 1)) : 0;
+    const { mine, shares } = dealLogs(found, workers);
+    const counted = new Int32Array(new SharedArrayBuffer(4));
+    // The workers' chunks, as the event loop hands them over; taken in between this thread's own logs.
+    const arrived: ReplayChunk[] = [];
+    const replays = shares.map((logs) => startReplayWorker(options.parallel!.module, logs, counted.buffer as SharedArrayBuffer, (chunk) => arrived.push(chunk)));
+    const takeIn = () => this.takeIn(arrived, progress, options);
+    try {
+      await this.scanOwn(mine, progress, options, counted, replays.length > 0 ? takeIn : undefined);
+      await Promise.all(replays.map((replay) => replay.done));
+      await takeIn();
+    } finally {
+      // Done, or failed here: a worker still running is not wanted any more.
+      await Promise.all(replays.map((replay) => replay.stop()));
+    }
+    options.onProgress?.({ ...progress });
+    this.assignedPos = this.committedPos;
+  }
+
+  /** Every entity directory under the data directory, as a stream to recover; a directory with a bad id is ignored. */
+  private async findLogs(): Promise<StreamInfo[]> {
     const found: StreamInfo[] = [];
     for (const kind of STREAM_KINDS) {
       let entries: fs.Dirent[];
@@ -602,75 +628,55 @@ export class JsonlEventStore implements EventStore {
         found.push(info);
       }
     }
-    const progress: ReplayProgress = { events: 0, bytesDone: 0, done: 0, total: found.length, counting: 'logs' };
-    // From a checkpoint only the tails are left to read: this thread alone.
-    const fromCheckpoint = found.some((info) => info.scanFrom);
-    const workers = !fromCheckpoint && options.parallel && found.length >= options.parallel.minStreams ? Math.max(0, Math.min(options.parallel.workers, found.length - 1)) : 0;
-    // Logs are dealt round robin in rounds of 20 × (workers + 1): this thread takes 19 of each round,
-    // the workers the rest in turn; this thread also takes in the workers' results, so it does a little less.
-    const round = 20 * (workers + 1);
-    const mine: StreamInfo[] = [];
-    const shares: StreamInfo[][] = Array.from({ length: workers }, () => []);
-    found.forEach((info, i) => {
-      const slot = i % round;
-      if (slot < MAIN_SHARE || workers === 0) mine.push(info);
-      else shares[(slot - MAIN_SHARE) % workers].push(info);
-    });
-    const counted = new Int32Array(new SharedArrayBuffer(4));
-    // The workers' chunks, as the event loop hands them over; taken in between this thread's own logs.
-    const arrived: ReplayChunk[] = [];
-    const replays = shares.map((logs) => startReplayWorker(options.parallel!.module, logs, counted.buffer as SharedArrayBuffer, (chunk) => arrived.push(chunk)));
-    const takeIn = async () => {
-      for (let chunk = arrived.shift(); chunk; chunk = arrived.shift()) {
-        const { entries } = chunk;
-        let lineNo = 0;
-        for (let i = 0; i < entries.length; i += 4) {
-          lineNo = i > 0 && entries[i - 3] === entries[i + 1] ? lineNo + 1 : 1;
-          this.indexEvent(this.streams[entries[i + 1]], entries[i], entries[i + 2], entries[i + 3], lineNo);
-        }
-        for (const { idx, scanned } of chunk.logs) if (scanned) await this.recovered(this.streams[idx], scanned, progress);
-        progress.events += entries.length / 4;
-        options.parallel!.merge(chunk.result);
+    return found;
+  }
+
+  /** The replay workers' chunks that arrived so far: their events indexed, their logs recovered, their folds merged. */
+  private async takeIn(arrived: ReplayChunk[], progress: ReplayProgress, options: OpenOptions): Promise<void> {
+    for (let chunk = arrived.shift(); chunk; chunk = arrived.shift()) {
+      const { entries } = chunk;
+      let lineNo = 0;
+      for (let i = 0; i < entries.length; i += 4) {
+        lineNo = i > 0 && entries[i - 3] === entries[i + 1] ? lineNo + 1 : 1;
+        this.indexEvent(this.streams[entries[i + 1]], entries[i], entries[i + 2], entries[i + 3], lineNo);
+      }
+      for (const { idx, scanned } of chunk.logs) if (scanned) await this.recovered(this.streams[idx], scanned, progress);
+      progress.events += entries.length / 4;
+      options.parallel!.merge(chunk.result);
+    }
+  }
+
+  /** This thread's own logs, scanned one after another; every TAKE_IN_EVERY logs the workers' results are taken in (`takeIn`). */
+  private async scanOwn(mine: StreamInfo[], progress: ReplayProgress, options: OpenOptions, counted: Int32Array, takeIn: (() => Promise<void>) | undefined): Promise<void> {
+    let lastReport = Date.now();
+    const onEvent = (envelope: Envelope) => {
+      options.onEvent?.(envelope);
+      if (++progress.events % 8192 === 0 && options.onProgress && Date.now() - lastReport >= 1000) {
+        lastReport = Date.now();
+        options.onProgress({ ...progress, events: progress.events + Atomics.load(counted, 0) });
       }
     };
-    try {
-      let lastReport = Date.now();
-      const onEvent = (envelope: Envelope) => {
-        options.onEvent?.(envelope);
-        if (++progress.events % 8192 === 0 && options.onProgress && Date.now() - lastReport >= 1000) {
-          lastReport = Date.now();
-          options.onProgress({ ...progress, events: progress.events + Atomics.load(counted, 0) });
-        }
-      };
-      const scratch = newScanBuffer();
-      for (let i = 0; i < mine.length; i++) {
-        const info = mine[i];
-        // A log the checkpoint covers to its end (its size seen when the checkpoint was checked): nothing to read.
-        const scanned = info.scanFrom && info.scanFrom.offset === info.sizeSeen ? { size: info.sizeSeen, goodEnd: info.scanFrom.offset, seq: info.scanFrom.seq, lastPos: info.scanFrom.lastPos } : scanLog(
-          info.file,
-          info.name,
-          scratch,
-          (envelope, offset, length, lineNo) => {
-            this.indexEvent(info, envelope.pos, offset, length, lineNo);
-            onEvent(envelope);
-          },
-          info.scanFrom,
-        );
-        info.scanFrom = info.sizeSeen = undefined;
-        if (scanned) await this.recovered(info, scanned, progress);
-        if (replays.length > 0 && i % TAKE_IN_EVERY === 0) {
-          await new Promise(setImmediate); // lets the workers' messages in
-          await takeIn();
-        }
+    const scratch = newScanBuffer();
+    for (let i = 0; i < mine.length; i++) {
+      const info = mine[i];
+      // A log the checkpoint covers to its end (its size seen when the checkpoint was checked): nothing to read.
+      const scanned = info.scanFrom && info.scanFrom.offset === info.sizeSeen ? { size: info.sizeSeen, goodEnd: info.scanFrom.offset, seq: info.scanFrom.seq, lastPos: info.scanFrom.lastPos } : scanLog(
+        info.file,
+        info.name,
+        scratch,
+        (envelope, offset, length, lineNo) => {
+          this.indexEvent(info, envelope.pos, offset, length, lineNo);
+          onEvent(envelope);
+        },
+        info.scanFrom,
+      );
+      info.scanFrom = info.sizeSeen = undefined;
+      if (scanned) await this.recovered(info, scanned, progress);
+      if (takeIn && i % TAKE_IN_EVERY === 0) {
+        await new Promise(setImmediate); // lets the workers' messages in
+        await takeIn();
       }
-      await Promise.all(replays.map((replay) => replay.done));
-      await takeIn();
-    } finally {
-      // Done, or failed here: a worker still running is not wanted any more.
-      await Promise.all(replays.map((replay) => replay.stop()));
     }
-    options.onProgress?.({ ...progress });
-    this.assignedPos = this.committedPos;
   }
 
   /** Records where a good line of `info` lives; a pos already held by another log is corruption. */
@@ -711,6 +717,22 @@ export class JsonlEventStore implements EventStore {
       await close(fd);
     }
   }
+}
+
+/**
+ * Logs are dealt round robin in rounds of 20 × (workers + 1): this thread takes 19 of each round,
+ * the workers the rest in turn; this thread also takes in the workers' results, so it does a little less.
+ */
+function dealLogs(found: StreamInfo[], workers: number): { mine: StreamInfo[]; shares: StreamInfo[][] } {
+  const round = 20 * (workers + 1);
+  const mine: StreamInfo[] = [];
+  const shares: StreamInfo[][] = Array.from({ length: workers }, () => []);
+  found.forEach((info, i) => {
+    const slot = i % round;
+    if (slot < MAIN_SHARE || workers === 0) mine.push(info);
+    else shares[(slot - MAIN_SHARE) % workers].push(info);
+  });
+  return { mine, shares };
 }
 
 /** Below this many free bytes on the data directory's disk, the store starts read-only. */
