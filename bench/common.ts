@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { LoadResult } from './load.js';
 
 /** dist/bench: where the compiled child modules live. */
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -117,4 +119,54 @@ export function fmt(n: number, digits = 0): string {
 export function round(n: number, digits = 0): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
+}
+
+/**
+ * Runs `workers` closed loops, each calling `once` again as soon as it settles, for a warm-up and
+ * then a measured window; reports `{type:'window'}` when the window opens. `once(worker)` resolves
+ * to undefined when the request counts, or to why it does not; the first reason is kept from any
+ * phase, requests and errors are counted in the window only.
+ */
+export async function closedLoop(workers: number, once: (worker: number) => Promise<string | undefined>, warmupMs: number, durationMs: number): Promise<LoadResult> {
+  let phase: 'warmup' | 'measure' | 'done' = 'warmup';
+  let requests = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const latencies: number[] = [];
+  const loop = async (worker: number) => {
+    while (phase !== 'done') {
+      const started = performance.now();
+      const error = await once(worker).catch((thrown) => String(thrown));
+      if (error !== undefined) firstError ??= error;
+      if (phase !== 'measure') continue;
+      if (error === undefined) {
+        requests++;
+        latencies.push(performance.now() - started);
+      } else errors++;
+    }
+  };
+  const running = Array.from({ length: workers }, (_, worker) => loop(worker));
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  phase = 'measure';
+  report({ type: 'window' });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, durationMs));
+  phase = 'done';
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const counted = requests;
+  const sorted = sortedCopy(latencies);
+  await Promise.allSettled(running);
+  return {
+    type: 'result',
+    requests: counted,
+    errors,
+    firstError,
+    seconds,
+    reqPerSec: counted / seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    clientCpuPct: (100 * (cpu.user + cpu.system)) / 1e6 / seconds,
+  };
 }

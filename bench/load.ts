@@ -5,8 +5,7 @@
  * `{type:'result', ...}` when it closes.
  */
 import http from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { percentile, report, sortedCopy } from './common.js';
+import { closedLoop, report } from './common.js';
 
 export interface LoadConfig {
   url: string;
@@ -37,14 +36,9 @@ async function run(config: LoadConfig): Promise<void> {
   const target = new URL(config.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: config.connections, maxFreeSockets: config.connections });
   const bodies = config.bodies.map((b) => Buffer.from(b));
-  let phase: 'warmup' | 'measure' | 'done' = 'warmup';
-  let requests = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  const latencies: number[] = [];
   let next = 0;
 
-  const once = (body: Buffer) =>
+  const send = (body: Buffer) =>
     new Promise<number>((resolve, reject) => {
       const req = http.request(
         {
@@ -64,53 +58,13 @@ async function run(config: LoadConfig): Promise<void> {
       req.on('error', reject);
       req.end(body);
     });
-
-  const worker = async () => {
-    while (phase !== 'done') {
-      const body = bodies[next++ % bodies.length];
-      const started = performance.now();
-      let status = 0;
-      try {
-        status = await once(body);
-      } catch (error) {
-        firstError ??= String(error);
-      }
-      if (phase !== 'measure') continue;
-      if (status === config.expectStatus) {
-        requests++;
-        latencies.push(performance.now() - started);
-      } else {
-        errors++;
-        firstError ??= `status ${status}`;
-      }
-    }
+  const once = async () => {
+    const status = await send(bodies[next++ % bodies.length]);
+    return status === config.expectStatus ? undefined : `status ${status}`;
   };
 
-  const workers = Array.from({ length: config.connections }, () => worker());
-  await new Promise((resolve) => setTimeout(resolve, config.warmupMs));
-  phase = 'measure';
-  report({ type: 'window' });
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, config.durationMs));
-  phase = 'done';
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const counted = requests;
-  const sorted = sortedCopy(latencies);
-  await Promise.allSettled(workers);
+  const result = await closedLoop(config.connections, once, config.warmupMs, config.durationMs);
   agent.destroy();
-  const result: LoadResult = {
-    type: 'result',
-    requests: counted,
-    errors,
-    firstError,
-    seconds,
-    reqPerSec: counted / seconds,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
-    clientCpuPct: (100 * (cpu.user + cpu.system)) / 1e6 / seconds,
-  };
   report(result as unknown as { type: string });
 }
 

@@ -5,9 +5,8 @@
  * in  `{type:'run', ...PgLoadConfig}` → out `{type:'window'}` when the window opens, then
  *     `{type:'result', ...LoadResult}` when it closes.
  */
-import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { percentile, report, sortedCopy } from './common.js';
+import { closedLoop, report } from './common.js';
 import type { LoadResult } from './load.js';
 
 export interface PgLoadConfig {
@@ -43,52 +42,15 @@ async function run(config: PgLoadConfig): Promise<LoadResult> {
     }),
   );
   const sql = `INSERT INTO ${config.table} (stream, seq, id, type, at, line) VALUES ($1, $2, gen_random_uuid(), 'message_sent', now(), $3)`;
-  let phase: 'warmup' | 'measure' | 'done' = 'warmup';
-  let requests = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  const latencies: number[] = [];
-  const worker = async (client: pg.Client, c: number) => {
-    const stream = `teams/raw-${c}-${process.pid}-${Date.now()}`;
-    for (let seq = 1; phase !== 'done'; seq++) {
-      const started = performance.now();
-      try {
-        await client.query({ name: 'raw-insert', text: sql, values: [stream, seq, config.line] });
-        if (phase === 'measure') {
-          requests++;
-          latencies.push(performance.now() - started);
-        }
-      } catch (error) {
-        errors++;
-        firstError ??= String(error);
-      }
-    }
+  const streams = clients.map((_, c) => `teams/raw-${c}-${process.pid}-${Date.now()}`);
+  const seqs = clients.map(() => 0);
+  const once = async (c: number) => {
+    await clients[c].query({ name: 'raw-insert', text: sql, values: [streams[c], ++seqs[c], config.line] });
+    return undefined;
   };
-  const workers = clients.map((client, c) => worker(client, c));
-  await new Promise((resolve) => setTimeout(resolve, config.warmupMs));
-  phase = 'measure';
-  report({ type: 'window' });
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, config.durationMs));
-  phase = 'done';
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const counted = requests;
-  const sorted = sortedCopy(latencies);
-  await Promise.allSettled(workers);
+  const result = await closedLoop(config.connections, once, config.warmupMs, config.durationMs);
   await Promise.all(clients.map((c) => c.end()));
-  return {
-    type: 'result',
-    requests: counted,
-    errors,
-    firstError,
-    seconds,
-    reqPerSec: counted / seconds,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
-    clientCpuPct: (100 * (cpu.user + cpu.system)) / 1e6 / seconds,
-  };
+  return result;
 }
 
 if (process.send) {
