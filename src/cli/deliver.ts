@@ -20,17 +20,36 @@ function undelivered(error: unknown): boolean {
   return error instanceof TypeError; // fetch: the connection was refused or broke off
 }
 
+/** Where a result went: the server's reply, or the name it was spooled under and the server it waits for. */
+type Delivered = { reply: any } | { spooled_as: string; url: string };
+
 /**
  * Delivers a result (a verify run, a nanite's outcome, a finding…) with an Idempotency-Key. When
  * the server cannot be reached it is spooled on this machine, to be sent by the next command that
  * reaches the server or by `bmo sync`; answers the server's reply, or undefined when spooled.
  */
 export async function deliver(program: Command, delivery: Delivery): Promise<any | undefined> {
+  const delivered = await deliverOrSpool(program, delivery);
+  return 'reply' in delivered ? delivered.reply : undefined;
+}
+
+/**
+ * Delivers a result and prints what became of it: the reply through `text` (or as JSON), or, when
+ * it was spooled, `{recorded: false, spooled_as, waits_for, what}` for `--json` (people read the
+ * note on stderr), so that an agent parsing the output always gets one object.
+ */
+export async function deliverAndPrint<T>(program: Command, delivery: Delivery, json: boolean, text: (reply: T) => string): Promise<void> {
+  const delivered = await deliverOrSpool(program, delivery);
+  if ('reply' in delivered) print(json, delivered.reply, () => text(delivered.reply as T));
+  else if (json) print(true, { recorded: false, spooled_as: delivered.spooled_as, waits_for: delivered.url, what: delivery.what }, () => '');
+}
+
+async function deliverOrSpool(program: Command, delivery: Delivery): Promise<Delivered> {
   const headers = { 'idempotency-key': randomUUID(), ...delivery.headers };
   try {
     let reply: any;
     await withConnection(program, async (c) => void (reply = ensureOk(await c.request(delivery.method, delivery.path, delivery.body, headers))));
-    return reply;
+    return { reply };
   } catch (error) {
     const { config } = configFrom(program);
     // Only for a server that was named: with none, the CLI records into the data directory itself.
@@ -38,7 +57,7 @@ export async function deliver(program: Command, delivery: Delivery): Promise<any
     const url = serverUrl(config);
     const name = spool({ method: delivery.method, path: delivery.path, body: delivery.body, headers, what: delivery.what, url });
     process.stderr.write(`bmo: ${(error as Error).message}\nbmo: ${delivery.what}: recorded locally (${name}); will be sent by the next bmo command that reaches ${url}, or by bmo sync\n`);
-    return undefined;
+    return { spooled_as: name, url };
   }
 }
 

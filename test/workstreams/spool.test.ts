@@ -23,9 +23,12 @@ test('artifacts, markers and a marker cleared while the server is killed are spo
       const markerId = JSON.parse(marked.stdout).marker_id;
       await server.stop('SIGKILL');
 
-      const artifact = await runCli(cwd, server.url, ['workstream', 'artifact', 'w', 'https://ci.example/report.html'], env);
+      const artifact = await runCli(cwd, server.url, ['workstream', 'artifact', 'w', 'https://ci.example/report.html', '--json'], env);
       assert.is(artifact.code, 0, artifact.stderr);
       assert.match(artifact.stderr, /artifact https:\/\/ci.example\/report.html on w: recorded locally \(.*\); will be sent by the next bmo command that reaches/);
+      // An agent reading --json gets one object saying where the result waits, not an empty stdout.
+      const waiting = JSON.parse(artifact.stdout);
+      assert.equal({ ...waiting, spooled_as: typeof waiting.spooled_as }, { recorded: false, spooled_as: 'string', waits_for: server.url, what: 'artifact https://ci.example/report.html on w' });
       const marker = await runCli(cwd, server.url, ['workstream', 'marker', 'add', 'w', '--path', 'b.md', '--note', 'half done'], env);
       assert.is(marker.code, 0, marker.stderr);
       assert.match(marker.stderr, /marker on b.md in w: recorded locally/);

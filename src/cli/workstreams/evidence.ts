@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { deliver } from '../deliver.js';
-import { print } from '../shell.js';
+import { deliverAndPrint } from '../deliver.js';
 import { path, SESSION_HELP, sessionHeader, sessionOf } from './shared.js';
 
 /** `bmo workstream finding|artifact|marker add|clear`: what the work found, made and left for the next turn. */
@@ -14,8 +13,8 @@ export function registerEvidenceCommands(program: Command, workstream: Command):
     .option('--json', 'print JSON')
     .action(async (id: string, text: string[], opts: { severity: string; path?: string; session?: string; json?: boolean }) => {
       const body = { severity: opts.severity, text: text.join(' '), ...(opts.path !== undefined ? { path: opts.path } : {}) };
-      const result: { finding_id: string } | undefined = await deliver(program, { method: 'POST', path: path(id, '/findings'), body, headers: sessionHeader(sessionOf(opts)), what: `finding on ${id}` });
-      if (result) print(!!opts.json, result, () => `finding ${result.finding_id} recorded on ${id} (${opts.severity})`);
+      const delivery = { method: 'POST', path: path(id, '/findings'), body, headers: sessionHeader(sessionOf(opts)), what: `finding on ${id}` };
+      await deliverAndPrint(program, delivery, !!opts.json, (r: { finding_id: string }) => `finding ${r.finding_id} recorded on ${id} (${opts.severity})`);
     });
 
   workstream
@@ -28,8 +27,8 @@ export function registerEvidenceCommands(program: Command, workstream: Command):
     .action(async (id: string, ref: string, opts: { kind?: string; digest?: string; session?: string; json?: boolean }) => {
       const kind = opts.kind ?? (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ? 'url' : 'file');
       const body = { ref, kind, ...(opts.digest ? { digest: opts.digest } : {}) };
-      const result: { artifact_id: string } | undefined = await deliver(program, { method: 'POST', path: path(id, '/artifacts'), body, headers: sessionHeader(sessionOf(opts)), what: `artifact ${ref} on ${id}` });
-      if (result) print(!!opts.json, result, () => `artifact ${result.artifact_id} (${kind}) attached to ${id}`);
+      const delivery = { method: 'POST', path: path(id, '/artifacts'), body, headers: sessionHeader(sessionOf(opts)), what: `artifact ${ref} on ${id}` };
+      await deliverAndPrint(program, delivery, !!opts.json, (r: { artifact_id: string }) => `artifact ${r.artifact_id} (${kind}) attached to ${id}`);
     });
 
   registerMarkerCommands(program, workstream);
@@ -46,8 +45,8 @@ function registerMarkerCommands(program: Command, workstream: Command): void {
     .option('--session <id>', SESSION_HELP)
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { path: string; note: string; session?: string; json?: boolean }) => {
-      const result: { marker_id: string } | undefined = await deliver(program, { method: 'POST', path: path(id, '/markers'), body: { path: opts.path, note: opts.note }, headers: sessionHeader(sessionOf(opts)), what: `marker on ${opts.path} in ${id}` });
-      if (result) print(!!opts.json, result, () => `marker ${result.marker_id} added on ${opts.path}`);
+      const delivery = { method: 'POST', path: path(id, '/markers'), body: { path: opts.path, note: opts.note }, headers: sessionHeader(sessionOf(opts)), what: `marker on ${opts.path} in ${id}` };
+      await deliverAndPrint(program, delivery, !!opts.json, (r: { marker_id: string }) => `marker ${r.marker_id} added on ${opts.path}`);
     });
   marker
     .command('clear <id> <marker-id>')
@@ -57,7 +56,7 @@ function registerMarkerCommands(program: Command, workstream: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, markerId: string, opts: { reason?: string; session?: string; json?: boolean }) => {
       const body = opts.reason ? { reason: opts.reason } : {};
-      const result = await deliver(program, { method: 'POST', path: path(id, `/markers/${encodeURIComponent(markerId)}/clear`), body, headers: sessionHeader(sessionOf(opts)), what: `clearing marker ${markerId} in ${id}` });
-      if (result) print(!!opts.json, result, () => `marker ${markerId} cleared`);
+      const delivery = { method: 'POST', path: path(id, `/markers/${encodeURIComponent(markerId)}/clear`), body, headers: sessionHeader(sessionOf(opts)), what: `clearing marker ${markerId} in ${id}` };
+      await deliverAndPrint(program, delivery, !!opts.json, () => `marker ${markerId} cleared`);
     });
 }
