@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
@@ -11,6 +11,7 @@ import type { HttpCall } from '../mcp/server.js';
 import type { Identity } from '../mcp/tools.js';
 import { reachable, retriedOnce, serverUrl, withKey } from './connect.js';
 import { configFrom } from './shell.js';
+import { makeDataDir } from '../store/data-dir.js';
 
 /** A tool call's request gives up after this long and says the server did not answer. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -104,7 +105,7 @@ async function whoami(http: HttpCall): Promise<{ role: string; member_id?: strin
 /** Starts `bmo serve` detached on the configured data directory and waits until something answers at `url`. */
 async function spawnServe(config: Config, url: string, configFile: string | undefined): Promise<void> {
   const dataDir = config.server.data_dir;
-  mkdirSync(dataDir, { recursive: true });
+  makeDataDir(dataDir);
   const logPath = join(dataDir, 'serve.log');
   const log = openSync(logPath, 'a');
   const args = [fileURLToPath(new URL('./main.js', import.meta.url)), ...(configFile ? ['--config', configFile] : []), 'serve', '--data-dir', dataDir, '--host', config.server.host, '--port', String(config.server.port)];

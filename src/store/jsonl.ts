@@ -17,6 +17,7 @@ import { PosIndex, type PackedPosIndex } from './pos-index.js';
 import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
 import type { AppendOptions, EventStore, OpenOptions, ReplayProgress, StoreCheckpoint, StoreObserver, StoredEvent, StreamFilter } from './types.js';
+import { makeDataDir } from './data-dir.js';
 
 const open = promisify(fs.open);
 const close = promisify(fs.close);
@@ -147,7 +148,7 @@ export class JsonlEventStore implements EventStore {
 
   async open(options: OpenOptions = {}): Promise<void> {
     if (this.state !== 'new') throw new Error('store already opened');
-    fs.mkdirSync(this.dataDir, { recursive: true });
+    makeDataDir(this.dataDir);
     this.releaseLock = acquireLock(this.dataDir, this.role);
     try {
       // The logs' sizes are read (on a thread of their own when there are many) while this thread reads the snapshot.

@@ -146,4 +146,19 @@ test('outside a git repository no context is recorded, and the CLI says so once 
     }
   }));
 
+test('with no server the CLI keeps ./data in the repository it runs in, and the git context it records stays clean (bmo ignores its own directory)', () =>
+  withDirs(async ({ root, cwd }) => {
+    const head = gitRepo(cwd);
+    const env = { BMO_URL: '', BMO_SPOOL_DIR: join(root, 'spool'), XDG_STATE_HOME: join(root, 'state') };
+    const run = async (args: string[]) => {
+      const result = await runCli(cwd, '', args, env);
+      assert.is(result.code, 0, result.stderr);
+    };
+    await run(['workstream', 'create', '--label', 'x', '--id', 'w']);
+    await run(['workstream', 'verify-run', 'w', ...node('0')]);
+    const dataDir = join(cwd, 'data');
+    assert.equal(readFileSync(join(dataDir, '.gitignore'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')), ['*']);
+    assert.equal(verifyRuns(dataDir, 'w').map((r) => r.data.git), [{ root: cwd, branch: 'main', commit: head, dirty: false }]);
+  }));
+
 test.run();
