@@ -5,15 +5,17 @@ import type { StoreCheckpoint } from '../store/index.js';
 import { PROJECTION_VERSIONS, type ReadModels } from './read-models.js';
 
 /** The snapshot format's own version: a file of another is ignored. */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 const FORMAT = 'bmo-read-models';
 
 /**
- * A header line, then the body: its JSON, a newline, and its binary parts (typed arrays of the
- * store's checkpoint, as they are in memory, each named in the JSON by `{"$bin": i}`). The header
- * carries the JSON's length, each binary part's length, and the CRC-32 of the whole body. The
- * header line and each binary part start 8-byte aligned (padded with spaces, then zeros): read
- * back, an array is used where it lies in the file's bytes, not copied.
+ * A header line, then the body: its JSON, a newline, and its binary parts, each named in the JSON
+ * by `{"$bin": i}`: the typed arrays of the store's checkpoint, as they are in memory, then the
+ * text of each state packed by entry (its entries' JSON end to end, each decoded only when a
+ * start's models first read it: `LazyMap`). The header carries the JSON's length, each binary
+ * part's length, and the CRC-32 of the whole body. The header line and each binary part start
+ * 8-byte aligned (padded with spaces): read back, an array is used where it lies in the file's
+ * bytes, not copied.
  */
 interface SnapshotHeader {
   format: string;
@@ -40,7 +42,7 @@ export interface SnapshotPace {
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-/** Entries joined into one piece of the JSON, and bytes of a binary part checked in one go: a few milliseconds each. */
+/** Entries joined into one piece of a text part, and bytes of a binary part checked in one go: a few milliseconds each. */
 const TEXT_ENTRIES = 500;
 const CRC_SLICE = 4 << 20;
 
@@ -52,42 +54,51 @@ const CRC_SLICE = 4 << 20;
  */
 export async function encodeSnapshot(models: ReadModels, store: StoreCheckpoint, takenAt: Date, pace: SnapshotPace): Promise<{ pos: number; parts: Buffer[] }> {
   const packing = models.pack();
-  const binary: Buffer[] = [];
-  const storeJson = JSON.stringify(store, (_key, value) => (ArrayBuffer.isView(value) ? { $bin: binary.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength)) - 1 } : value));
+  const binary: Buffer[][] = [];
+  const storeJson = JSON.stringify(store, (_key, value) => (ArrayBuffer.isView(value) ? { $bin: binary.push([Buffer.from(value.buffer, value.byteOffset, value.byteLength)]) - 1 } : value));
   try {
     while (!packing.step(performance.now() + pace.turnMs, pace.turnEntries)) await nextTurn();
   } finally {
     packing.abandon();
   }
-  const parts: Buffer[] = [];
-  let crc = 0;
-  const add = (part: Buffer) => {
-    parts.push(part);
-    for (let at = 0; at < part.length; at += CRC_SLICE) crc = crc32(part.subarray(at, at + CRC_SLICE), crc);
-  };
-  add(Buffer.from('{"models":'));
-  for (const piece of packing.text(TEXT_ENTRIES)) {
-    add(Buffer.from(piece));
-    await nextTurn();
-  }
-  add(Buffer.from(`,"store":${storeJson}}`));
-  const bytes = parts.reduce((sum, part) => sum + part.length, 0);
-  const { starts } = binaryLayout(bytes, binary.map((part) => part.length));
-  let end = bytes;
-  for (let i = 0; i < binary.length; i++) {
-    // A newline after the JSON, then zeros up to the part's aligned start.
-    const pad = Buffer.alloc(starts[i] - end);
-    if (i === 0) pad[0] = 10;
-    add(pad);
-    for (let at = 0; at < binary[i].length; at += CRC_SLICE) {
-      crc = crc32(binary[i].subarray(at, at + CRC_SLICE), crc);
+  const modelsJson = packing.json(binary.length);
+  for (let j = 0; j < packing.keyedCount; j++) {
+    const pieces: Buffer[] = [];
+    for (const piece of packing.entriesText(j, TEXT_ENTRIES)) {
+      pieces.push(piece);
       await nextTurn();
     }
-    parts.push(binary[i]);
-    end = starts[i] + binary[i].length;
+    binary.push(pieces);
   }
-  if (binary.length === 0) add(Buffer.from('\n'));
-  const header: SnapshotHeader = { format: FORMAT, version: SNAPSHOT_VERSION, projections: PROJECTION_VERSIONS, pos: packing.pos, taken_at: takenAt.toISOString(), bytes, binary: binary.map((part) => part.length), crc: crc.toString(16).padStart(8, '0') };
+  const parts: Buffer[] = [];
+  let crc = 0;
+  let sinceTurn = 0;
+  // The CRC goes a few megabytes a turn.
+  const add = async (part: Buffer) => {
+    parts.push(part);
+    for (let at = 0; at < part.length; at += CRC_SLICE) {
+      const slice = part.subarray(at, at + CRC_SLICE);
+      crc = crc32(slice, crc);
+      if ((sinceTurn += slice.length) < CRC_SLICE) continue;
+      sinceTurn = 0;
+      await nextTurn();
+    }
+  };
+  await add(Buffer.from(`{"models":${modelsJson},"store":${storeJson}}`));
+  const bytes = parts.reduce((sum, part) => sum + part.length, 0);
+  const lengths = binary.map((pieces) => pieces.reduce((sum, piece) => sum + piece.length, 0));
+  const { starts } = binaryLayout(bytes, lengths);
+  let end = bytes;
+  for (let i = 0; i < binary.length; i++) {
+    // A newline after the JSON, then spaces up to the part's aligned start.
+    const pad = Buffer.alloc(starts[i] - end, 0x20);
+    if (i === 0) pad[0] = 10;
+    await add(pad);
+    for (const piece of binary[i]) await add(piece);
+    end = starts[i] + lengths[i];
+  }
+  if (binary.length === 0) await add(Buffer.from('\n'));
+  const header: SnapshotHeader = { format: FORMAT, version: SNAPSHOT_VERSION, projections: PROJECTION_VERSIONS, pos: packing.pos, taken_at: takenAt.toISOString(), bytes, binary: lengths, crc: crc.toString(16).padStart(8, '0') };
   const headerLine = JSON.stringify(header);
   return { pos: packing.pos, parts: [Buffer.from(`${headerLine.padEnd(align8(headerLine.length + 1) - 1)}\n`), ...parts] };
 }
@@ -106,13 +117,16 @@ function binaryLayout(bytes: number, lengths: number[]): { starts: number[]; end
   return { starts, end: at };
 }
 
+/** Whether a value is a binary part's name in the JSON, `{"$bin": i}`. */
+const isBin = (value: unknown): value is { $bin: number } => value !== null && typeof value === 'object' && typeof (value as { $bin?: unknown }).$bin === 'number';
+
 /** Puts a snapshot's binary parts back where the JSON names them (`{"$bin": i}`), in objects only: the store's checkpoint keeps its arrays in objects. */
 function reviveBinary(value: unknown, binary: Buffer[]): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
   const object = value as Record<string, unknown>;
   for (const key of Object.keys(object)) {
-    const field = object[key] as { $bin?: unknown } | null;
-    if (field !== null && typeof field === 'object' && typeof field.$bin === 'number') object[key] = binary[field.$bin];
+    const field = object[key];
+    if (isBin(field)) object[key] = binary[field.$bin];
     else reviveBinary(field, binary);
   }
 }
@@ -138,6 +152,8 @@ export function decodeSnapshot(bytes: Buffer): Snapshot | { refused: string } {
   const binary = header.binary.map((length, i) => body.subarray(starts[i], starts[i] + length));
   const { models, store } = JSON.parse(body.toString('utf8', 0, header.bytes));
   reviveBinary(store, binary);
+  // A state packed by entry names its text part; nothing else in the models does.
+  for (const state of Object.values(models as Record<string, { text?: unknown }>)) if (state !== null && typeof state === 'object' && isBin(state.text)) state.text = binary[state.text.$bin];
   return { pos: header.pos, models, store };
 }
 
@@ -203,7 +219,7 @@ export class TableSnapshots implements SnapshotStore {
     private readonly keep: number,
   ) {}
 
-  /** As text: a PostgreSQL store's checkpoint has no arrays, so its snapshot has no binary part. */
+  /** As text: a PostgreSQL store's checkpoint has no arrays, so its snapshot's only binary parts are text (the teams' JSON, padded with spaces). */
   save(pos: number, parts: Buffer[]): Promise<void> {
     return this.store.saveSnapshot(pos, Buffer.concat(parts).toString('utf8'), this.keep);
   }

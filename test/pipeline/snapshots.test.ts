@@ -203,13 +203,13 @@ test('a snapshot with a bad CRC, or of a newer version, is ignored with one warn
       const file = snapshotFile(tmp.dir);
       // Byte for byte (latin1): the binary parts after the JSON stay as they are.
       const text = readFileSync(file, 'latin1');
-      const spoiled = spoil === 'crc' ? text.replace('"t1"', '"t9"') : text.replace('"version":3,', '"version":4,');
+      const spoiled = spoil === 'crc' ? text.replace('"t1"', '"t9"') : text.replace('"version":4,', '"version":5,');
       assert.is.not(spoiled, text);
       writeFileSync(file, spoiled, 'latin1');
       const { restarted, replayed, lines } = await bothStarts(tmp.dir);
       assert.not.ok(lines.includes('starting from a snapshot'), spoil);
       assert.is(lines.split('a snapshot was ignored').length - 1, 1, `one warning (${spoil})`);
-      assert.match(lines, spoil === 'crc' ? 'its CRC is' : 'version 4, not bmo-read-models version 3');
+      assert.match(lines, spoil === 'crc' ? 'its CRC is' : 'version 5, not bmo-read-models version 4');
       assert.is(restarted, replayed);
     } finally {
       tmp.cleanup();
