@@ -42,7 +42,13 @@ export interface PackedEntries {
   keys: string[];
   ends: number[];
   marks: number[];
-  text: Buffer;
+  text: EntriesText;
+}
+
+/** Where a snapshot's entries lie: read a range at a time, and let go once every entry is decoded (a file is closed). */
+export interface EntriesText {
+  bytes(start: number, end: number): Buffer;
+  release(): void;
 }
 
 /** An entry not read yet since the snapshot it came from: where its JSON lies, and its mark. */
@@ -63,7 +69,7 @@ class Packed {
  * plain Map in all but name.
  */
 export class LazyMap<V> extends Map<string, V> {
-  #text: Buffer | undefined;
+  #text: EntriesText | undefined;
   #decode: ((json: string) => V) | undefined;
   /** Entries not decoded yet: at 0 the text is let go and iterating is the Map's own. */
   #left = 0;
@@ -71,23 +77,30 @@ export class LazyMap<V> extends Map<string, V> {
   /** Fills an empty map with the entries of a snapshot, to be decoded by `decode` when read. */
   protected fillPacked(entries: PackedEntries, decode: (json: string) => V): void {
     const { keys, ends, marks, text } = entries;
+    if (ends.length !== keys.length || marks.length !== keys.length) throw new Error(`${keys.length} keys, ${ends.length} ends and ${marks.length} marks`);
     let start = 0;
     for (let i = 0; i < keys.length; i++) {
+      if (!(ends[i] >= start)) throw new Error(`entry ${i} ends at ${ends[i]}, before it starts (${start})`);
       super.set(keys[i], new Packed(start, ends[i], marks[i]) as V);
       start = ends[i];
     }
     this.#left = keys.length;
-    if (this.#left > 0) {
-      this.#text = text;
-      this.#decode = decode;
-    }
+    this.#text = text;
+    this.#decode = decode;
+    if (this.#left === 0) this.release();
   }
 
   #unpack(key: string, packed: Packed): V {
-    const value = this.#decode!(this.#text!.toString('utf8', packed.start, packed.end));
+    const value = this.#decode!(this.#text!.bytes(packed.start, packed.end).toString('utf8'));
     super.set(key, value);
-    if (--this.#left === 0) this.#text = this.#decode = undefined;
+    if (--this.#left === 0) this.release();
     return value;
+  }
+
+  /** Lets go of the snapshot the undecoded entries are in: once all are decoded, or when the map is dropped (a snapshot refused after all). */
+  release(): void {
+    this.#text?.release();
+    this.#text = this.#decode = undefined;
   }
 
   override get(key: string): V | undefined {
@@ -98,7 +111,7 @@ export class LazyMap<V> extends Map<string, V> {
   /** An entry's JSON as the snapshot it came from holds it, and its mark, while it is not decoded. */
   packed(key: string): { json: Buffer; mark: boolean } | undefined {
     const value = super.get(key);
-    return value instanceof Packed ? { json: this.#text!.subarray(value.start, value.end), mark: value.mark === 1 } : undefined;
+    return value instanceof Packed ? { json: this.#text!.bytes(value.start, value.end), mark: value.mark === 1 } : undefined;
   }
 
   /** Every decoded entry, and those not decoded yet that their snapshot marked (decoded now). */

@@ -91,6 +91,7 @@ export class ReadModels {
 
   /** Back to the initial states: a snapshot that turned out unusable is dropped. */
   reset(): void {
+    for (const name of NAMES) if (this[name] instanceof LazyMap) this[name].release();
     Object.assign(this, new ReadModels());
   }
 

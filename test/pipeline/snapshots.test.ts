@@ -178,6 +178,51 @@ test('a snapshot packed a team a turn, while commands change the teams it has no
   }
 });
 
+test('a start from a snapshot decodes a team when it is first read: a tail event decodes its team, then applies; a snapshot written before the rest are read holds them as they came', async () => {
+  const tmp = tempDir('bmo-snap-');
+  try {
+    const ids = ['t1', 't2', 't3', 't4', 't5'];
+    let pipeline = await openPipeline(tmp.dir, true);
+    for (const s of OPENING) await execute(pipeline, s);
+    for (const id of ids) {
+      await execute(pipeline, { kind: 'team', id, command: { type: 'create_team', team_id: id, name: id, lead: { member_id: 'lead', name: 'Lead', session_id: 's1' } } });
+      await execute(pipeline, { kind: 'team', id, command: { type: 'create_task', task_id: 'a', title: 'A', blocked_by: [] } });
+    }
+    await execute(pipeline, { kind: 'team', id: 't4', command: { type: 'claim_task', task_id: 'a', member_id: 'lead', lease_ms: 60_000 } });
+    await pipeline.snapshots!.write();
+    // The tail: t2's task is claimed and completed, t5 gets a message, after the snapshot's pos.
+    await execute(pipeline, { kind: 'team', id: 't2', command: { type: 'claim_task', task_id: 'a', member_id: 'lead', lease_ms: 60_000 } });
+    await execute(pipeline, { kind: 'team', id: 't2', command: { type: 'complete_task', task_id: 'a', member_id: 'lead', fencing_token: 1, result: 'ok' } });
+    await execute(pipeline, { kind: 'team', id: 't5', command: { type: 'send_message', message_id: 'm1', from: 'lead', to: '*', body: 'hi' } });
+    await pipeline.stop();
+
+    pipeline = await openPipeline(tmp.dir, true);
+    const { teams } = pipeline.readModels;
+    const undecoded = () => ids.filter((id) => teams.packed(id) !== undefined);
+    assert.equal(undecoded(), ['t1', 't3', 't4'], 'the teams the tail changed were decoded to fold it, no other');
+    assert.is(teams.size, 5);
+    assert.ok(teams.has('t1') && [...teams.keys()].length === 5, 'keys and has decode nothing');
+    assert.equal(undecoded(), ['t1', 't3', 't4']);
+    assert.is(teams.get('t2')!.tasks.get('a')!.status, 'completed', 'the tail applied on top of the decoded team');
+    assert.is(teams.get('t5')!.unread_count, 1);
+    assert.equal([...teams.mayHoldClaims()].map((t) => t.team_id).sort(), ['t2', 't4', 't5'], 'a team marked as holding a claim is decoded for the sweeper, the others are not');
+    assert.equal(undecoded(), ['t1', 't3']);
+    assert.is(teams.get('t4')!.tasks.get('a')!.status, 'claimed');
+    // A command on a team not read yet: its team is decoded, then the event applied.
+    await execute(pipeline, { kind: 'team', id: 't3', command: { type: 'claim_task', task_id: 'a', member_id: 'lead', lease_ms: 60_000 } });
+    assert.equal(undecoded(), ['t1']);
+    assert.is(teams.get('t3')!.tasks.get('a')!.owner, 'lead');
+    // A snapshot now: t1 goes as the JSON it came as.
+    await pipeline.snapshots!.write();
+    await pipeline.stop();
+    const { restarted, replayed, lines } = await bothStarts(tmp.dir);
+    assert.ok(lines.includes('starting from a snapshot'));
+    assert.is(restarted, replayed);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 /** A store with a snapshot at its head, then more events after it. */
 async function storeWithSnapshot(dir: string): Promise<void> {
   const pipeline = await openPipeline(dir, true);
