@@ -240,21 +240,24 @@ async function storeWithSnapshot(dir: string): Promise<void> {
 
 const snapshotFile = (dir: string) => join(dir, 'snapshots', readdirSync(join(dir, 'snapshots'))[0]);
 
-test('a snapshot with a bad CRC, or of a newer version, is ignored with one warning and the log replayed in full', async () => {
-  for (const spoil of ['crc', 'version'] as const) {
+test('a snapshot with a bad CRC (in its JSON, or in the teams a start reads only when needed), or of a newer version, is ignored with one warning and the log replayed in full', async () => {
+  for (const spoil of ['crc', 'crc in the teams', 'version'] as const) {
     const tmp = tempDir('bmo-snap-');
     try {
       await storeWithSnapshot(tmp.dir);
       const file = snapshotFile(tmp.dir);
       // Byte for byte (latin1): the binary parts after the JSON stay as they are.
       const text = readFileSync(file, 'latin1');
-      const spoiled = spoil === 'crc' ? text.replace('"t1"', '"t9"') : text.replace('"version":4,', '"version":5,');
+      // The teams' JSON is the last part of the file.
+      const last = text.lastIndexOf('"t1"');
+      const spoiled = spoil === 'crc' ? text.replace('"t1"', '"t9"') : spoil === 'version' ? text.replace('"version":4,', '"version":5,') : `${text.slice(0, last)}"t9"${text.slice(last + 4)}`;
+      assert.ok(spoil !== 'crc in the teams' || last > text.indexOf('"t1"'), 'the teams part holds t1 too');
       assert.is.not(spoiled, text);
       writeFileSync(file, spoiled, 'latin1');
       const { restarted, replayed, lines } = await bothStarts(tmp.dir);
       assert.not.ok(lines.includes('starting from a snapshot'), spoil);
       assert.is(lines.split('a snapshot was ignored').length - 1, 1, `one warning (${spoil})`);
-      assert.match(lines, spoil === 'crc' ? 'its CRC is' : 'version 5, not bmo-read-models version 4');
+      assert.match(lines, spoil === 'version' ? 'version 5, not bmo-read-models version 4' : 'its CRC is');
       assert.is(restarted, replayed);
     } finally {
       tmp.cleanup();
