@@ -1,5 +1,5 @@
 import { idIn, type Envelope, type EventOf, type EventType } from '../events/index.js';
-import { mergeByKey, type Projection } from './types.js';
+import { LazyMap, mergeByKey, type PackedEntries, type Projection } from './types.js';
 
 export interface MemberView {
   member_id: string;
@@ -276,9 +276,21 @@ export function inboxOf(team: TeamView, memberId: string): MessageView[] {
  * of the fold's time). The state carries it, so one state never answers from another's, and a
  * structured clone or a snapshot leaves it behind.
  */
-export class TeamMap extends Map<string, TeamView> {
+export class TeamMap extends LazyMap<TeamView> {
   #lastStream?: string;
   #lastTeam?: TeamView;
+
+  /** The teams of a snapshot, each decoded when first read (a start reads few of them). */
+  static restored(entries: PackedEntries): TeamMap {
+    const teams = new TeamMap();
+    teams.fillPacked(entries, (json) => unpackTeam(JSON.parse(json)));
+    return teams;
+  }
+
+  /** Every team that may hold a claim (the others hold none), for the lease sweeper and heartbeats: teams a snapshot says hold none stay undecoded. */
+  mayHoldClaims(): IterableIterator<TeamView> {
+    return this.marked();
+  }
 
   /** The team the event before went to, when that event was of `stream`. */
   lastOf(stream: string): TeamView | undefined {
@@ -294,7 +306,7 @@ export class TeamMap extends Map<string, TeamView> {
 /** Every team by id, lean, as the logs tell them; removed teams stay, marked removed. */
 export const teamsProjection: Projection<TeamMap> = {
   name: 'teams',
-  version: 4,
+  version: 5,
   handles: ['teams'],
   initialState: () => new TeamMap(),
   merge: (teams, part) => {
@@ -302,7 +314,8 @@ export const teamsProjection: Projection<TeamMap> = {
     return teams;
   },
   packEntry: packTeam,
-  restore: (data) => new TeamMap((data as PackedTeam[]).map((packed) => [packed[0], unpackTeam(packed)])),
+  markEntry: (team) => team.status !== 'removed' && [...team.tasks.values()].some((task) => task.status === 'claimed'),
+  restore: (data) => TeamMap.restored(data as PackedEntries),
   evolve(teams, event) {
     // Only team_created makes a new team object; every other event folds into the one there is.
     const last = event.type === 'team_created' ? undefined : teams.lastOf(event.stream);

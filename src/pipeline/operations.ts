@@ -99,7 +99,7 @@ async function beat(pipeline: Pipeline, sessionId: string, leaseMs: number | und
   const { idempotency, teams } = pipeline.readModels;
   // Asked before the heartbeat is appended: afterwards its key is always known.
   const retry = idempotencyKey !== undefined && idempotency.has(idempotencyKey);
-  const holding = retry ? [] : [...teams.values()].filter((team) => holdsClaim(team, sessionId)).map((team) => team.team_id);
+  const holding = retry ? [] : [...teams.mayHoldClaims()].filter((team) => holdsClaim(team, sessionId)).map((team) => team.team_id);
   // On a retry the pipeline answers the first heartbeat from the log: its lease and the teams it named.
   const events = await pipeline.execute(sessionEntity, sessionId, { type: 'heartbeat', lease_ms: leaseMs, renews: holding }, context);
   const first = events[0].data as { lease_ms?: number; renews?: string[] };
@@ -145,7 +145,7 @@ function renewalKeys(heartbeatKey: string): (teamId: string) => string {
 export async function reclaimLapsedClaims(pipeline: Pipeline, invocationId = `sweep-${Date.now()}`): Promise<number> {
   const now = pipeline.now();
   const targets: string[] = [];
-  for (const team of pipeline.readModels.teams.values()) {
+  for (const team of pipeline.readModels.teams.mayHoldClaims()) {
     if (team.status === 'removed') continue;
     if ([...team.tasks.values()].some((t) => t.status === 'claimed' && leaseLapsed(t, now))) targets.push(`teams/${team.team_id}`);
   }

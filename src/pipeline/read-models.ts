@@ -6,7 +6,7 @@ import { recentTeamEvents } from '../../projections/recent.js';
 import { remoteHealthProjection } from '../../projections/remote.js';
 import { sessionsProjection } from '../../projections/session.js';
 import { teamsProjection } from '../../projections/team.js';
-import { fromPlain, toPlain, type Projection } from '../../projections/types.js';
+import { fromPlain, LazyMap, toPlain, type Projection } from '../../projections/types.js';
 import { workstreamsProjection } from '../../projections/workstream.js';
 import { openOperations } from '../../projections/operations.js';
 
@@ -68,7 +68,10 @@ export class ReadModels {
     const keyed: KeyedPacking[] = [];
     for (const name of NAMES) {
       const projection = PROJECTIONS[name] as Projection<unknown>;
-      if (projection.packEntry) keyed.push({ name, kinds: projection.handles, pack: projection.packEntry as (entry: unknown) => unknown, state: states[name] as Map<string, unknown>, waiting: new Set((states[name] as Map<string, unknown>).keys()), parts: [] });
+      if (projection.packEntry) {
+        const state = states[name] as Map<string, unknown>;
+        keyed.push({ name, kinds: projection.handles, pack: projection.packEntry as (entry: unknown) => unknown, mark: projection.markEntry as ((entry: unknown) => boolean) | undefined, state, waiting: new Set(state.keys()), keys: [], parts: [], marks: [] });
+      }
       else whole.push(`${JSON.stringify(name)}:${JSON.stringify(projection.serialize ? projection.serialize(states[name]) : toPlain(states[name]))}`);
     }
     const packing = new ModelsPacking(this.pos, whole, keyed, () => (this.packing = undefined));
@@ -88,6 +91,7 @@ export class ReadModels {
 
   /** Back to the initial states: a snapshot that turned out unusable is dropped. */
   reset(): void {
+    for (const name of NAMES) if (this[name] instanceof LazyMap) this[name].release();
     Object.assign(this, new ReadModels());
   }
 
@@ -114,11 +118,28 @@ interface KeyedPacking {
   name: ReadModelName;
   kinds: readonly StreamKind[];
   pack: (entry: unknown) => unknown;
+  mark: ((entry: unknown) => boolean) | undefined;
   state: Map<string, unknown>;
   /** The keys there were when the packing began, not packed yet. */
   waiting: Set<string>;
-  /** Each packed entry's JSON. */
-  parts: string[];
+  /** Each packed entry's key, JSON and mark, in the order they were packed. */
+  keys: string[];
+  parts: Buffer[];
+  marks: number[];
+}
+
+/** One entry packed as it is now: an entry a snapshot start left undecoded goes as the JSON it came as. */
+function packOne(keyed: KeyedPacking, key: string): void {
+  const packed = keyed.state instanceof LazyMap ? keyed.state.packed(key) : undefined;
+  keyed.keys.push(key);
+  if (packed) {
+    keyed.parts.push(packed.json);
+    keyed.marks.push(packed.mark ? 1 : 0);
+    return;
+  }
+  const entry = keyed.state.get(key);
+  keyed.parts.push(Buffer.from(JSON.stringify(keyed.pack(entry))));
+  keyed.marks.push(keyed.mark?.(entry) ? 1 : 0);
 }
 
 /** The read models at one pos as JSON, packed over several turns: see `ReadModels.pack`. */
@@ -137,7 +158,7 @@ export class ModelsPacking {
     for (const keyed of this.keyed) {
       if (!keyed.kinds.includes(kind)) continue;
       const key = event.stream.slice(kind.length + 1);
-      if (keyed.waiting.delete(key)) keyed.parts.push(JSON.stringify(keyed.pack(keyed.state.get(key))));
+      if (keyed.waiting.delete(key)) packOne(keyed, key);
     }
   }
 
@@ -148,7 +169,7 @@ export class ModelsPacking {
       for (const key of keyed.waiting) {
         if (packed >= maxEntries || (packed % 16 === 0 && performance.now() >= deadline && packed > 0)) return false;
         keyed.waiting.delete(key);
-        keyed.parts.push(JSON.stringify(keyed.pack(keyed.state.get(key))));
+        packOne(keyed, key);
         packed++;
       }
     }
@@ -161,17 +182,28 @@ export class ModelsPacking {
     this.detach();
   }
 
-  /** The models' JSON once every entry is packed, in pieces of about `entries` entries each. */
-  *text(entries: number): Iterable<string> {
-    let head = `{${this.whole.join(',')}`;
-    for (const keyed of this.keyed) {
-      head += `,${JSON.stringify(keyed.name)}:[`;
-      for (let i = 0; i < keyed.parts.length; i += entries) {
-        yield head + keyed.parts.slice(i, i + entries).join(',');
-        head = ',';
-      }
-      head = head === ',' ? ']' : `${head}]`;
-    }
-    yield `${head}}`;
+  /** How many states are packed by entry: each has its entries' text (`entriesText`), a binary part of the snapshot. */
+  get keyedCount(): number {
+    return this.keyed.length;
+  }
+
+  /**
+   * The models' JSON once every entry is packed: each state packed by entry is its keys, the ends
+   * of their JSON and their marks (`PackedEntries`), its text named `{"$bin": firstPart + j}`.
+   */
+  json(firstPart: number): string {
+    const keyed = this.keyed.map((k, j) => {
+      const ends: number[] = [];
+      let end = 0;
+      for (const part of k.parts) ends.push((end += part.length));
+      return `${JSON.stringify(k.name)}:{"keys":${JSON.stringify(k.keys)},"ends":${JSON.stringify(ends)},"marks":${JSON.stringify(k.marks)},"text":{"$bin":${firstPart + j}}}`;
+    });
+    return `{${[...this.whole, ...keyed].join(',')}}`;
+  }
+
+  /** The j-th keyed state's entries' JSON end to end, in pieces of `entries` entries. */
+  *entriesText(j: number, entries: number): Iterable<Buffer> {
+    const { parts } = this.keyed[j];
+    for (let i = 0; i < parts.length; i += entries) yield Buffer.concat(parts.slice(i, i + entries));
   }
 }

@@ -43,6 +43,7 @@ export class Snapshotter {
         if (!('refused' in decoded)) this.models.restore(decoded.models);
       } catch (error) {
         this.models.reset();
+        bytes.close();
         decoded = { refused: `it does not read (${(error as Error).message})` };
       }
       if ('refused' in decoded) {

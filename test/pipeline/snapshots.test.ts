@@ -178,6 +178,51 @@ test('a snapshot packed a team a turn, while commands change the teams it has no
   }
 });
 
+test('a start from a snapshot decodes a team when it is first read: a tail event decodes its team, then applies; a snapshot written before the rest are read holds them as they came', async () => {
+  const tmp = tempDir('bmo-snap-');
+  try {
+    const ids = ['t1', 't2', 't3', 't4', 't5'];
+    let pipeline = await openPipeline(tmp.dir, true);
+    for (const s of OPENING) await execute(pipeline, s);
+    for (const id of ids) {
+      await execute(pipeline, { kind: 'team', id, command: { type: 'create_team', team_id: id, name: id, lead: { member_id: 'lead', name: 'Lead', session_id: 's1' } } });
+      await execute(pipeline, { kind: 'team', id, command: { type: 'create_task', task_id: 'a', title: 'A', blocked_by: [] } });
+    }
+    await execute(pipeline, { kind: 'team', id: 't4', command: { type: 'claim_task', task_id: 'a', member_id: 'lead', lease_ms: 60_000 } });
+    await pipeline.snapshots!.write();
+    // The tail: t2's task is claimed and completed, t5 gets a message, after the snapshot's pos.
+    await execute(pipeline, { kind: 'team', id: 't2', command: { type: 'claim_task', task_id: 'a', member_id: 'lead', lease_ms: 60_000 } });
+    await execute(pipeline, { kind: 'team', id: 't2', command: { type: 'complete_task', task_id: 'a', member_id: 'lead', fencing_token: 1, result: 'ok' } });
+    await execute(pipeline, { kind: 'team', id: 't5', command: { type: 'send_message', message_id: 'm1', from: 'lead', to: '*', body: 'hi' } });
+    await pipeline.stop();
+
+    pipeline = await openPipeline(tmp.dir, true);
+    const { teams } = pipeline.readModels;
+    const undecoded = () => ids.filter((id) => teams.packed(id) !== undefined);
+    assert.equal(undecoded(), ['t1', 't3', 't4'], 'the teams the tail changed were decoded to fold it, no other');
+    assert.is(teams.size, 5);
+    assert.ok(teams.has('t1') && [...teams.keys()].length === 5, 'keys and has decode nothing');
+    assert.equal(undecoded(), ['t1', 't3', 't4']);
+    assert.is(teams.get('t2')!.tasks.get('a')!.status, 'completed', 'the tail applied on top of the decoded team');
+    assert.is(teams.get('t5')!.unread_count, 1);
+    assert.equal([...teams.mayHoldClaims()].map((t) => t.team_id).sort(), ['t2', 't4', 't5'], 'a team marked as holding a claim is decoded for the sweeper, the others are not');
+    assert.equal(undecoded(), ['t1', 't3']);
+    assert.is(teams.get('t4')!.tasks.get('a')!.status, 'claimed');
+    // A command on a team not read yet: its team is decoded, then the event applied.
+    await execute(pipeline, { kind: 'team', id: 't3', command: { type: 'claim_task', task_id: 'a', member_id: 'lead', lease_ms: 60_000 } });
+    assert.equal(undecoded(), ['t1']);
+    assert.is(teams.get('t3')!.tasks.get('a')!.owner, 'lead');
+    // A snapshot now: t1 goes as the JSON it came as.
+    await pipeline.snapshots!.write();
+    await pipeline.stop();
+    const { restarted, replayed, lines } = await bothStarts(tmp.dir);
+    assert.ok(lines.includes('starting from a snapshot'));
+    assert.is(restarted, replayed);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 /** A store with a snapshot at its head, then more events after it. */
 async function storeWithSnapshot(dir: string): Promise<void> {
   const pipeline = await openPipeline(dir, true);
@@ -195,21 +240,24 @@ async function storeWithSnapshot(dir: string): Promise<void> {
 
 const snapshotFile = (dir: string) => join(dir, 'snapshots', readdirSync(join(dir, 'snapshots'))[0]);
 
-test('a snapshot with a bad CRC, or of a newer version, is ignored with one warning and the log replayed in full', async () => {
-  for (const spoil of ['crc', 'version'] as const) {
+test('a snapshot with a bad CRC (in its JSON, or in the teams a start reads only when needed), or of a newer version, is ignored with one warning and the log replayed in full', async () => {
+  for (const spoil of ['crc', 'crc in the teams', 'version'] as const) {
     const tmp = tempDir('bmo-snap-');
     try {
       await storeWithSnapshot(tmp.dir);
       const file = snapshotFile(tmp.dir);
       // Byte for byte (latin1): the binary parts after the JSON stay as they are.
       const text = readFileSync(file, 'latin1');
-      const spoiled = spoil === 'crc' ? text.replace('"t1"', '"t9"') : text.replace('"version":3,', '"version":4,');
+      // The teams' JSON is the last part of the file.
+      const last = text.lastIndexOf('"t1"');
+      const spoiled = spoil === 'crc' ? text.replace('"t1"', '"t9"') : spoil === 'version' ? text.replace('"version":4,', '"version":5,') : `${text.slice(0, last)}"t9"${text.slice(last + 4)}`;
+      assert.ok(spoil !== 'crc in the teams' || last > text.indexOf('"t1"'), 'the teams part holds t1 too');
       assert.is.not(spoiled, text);
       writeFileSync(file, spoiled, 'latin1');
       const { restarted, replayed, lines } = await bothStarts(tmp.dir);
       assert.not.ok(lines.includes('starting from a snapshot'), spoil);
       assert.is(lines.split('a snapshot was ignored').length - 1, 1, `one warning (${spoil})`);
-      assert.match(lines, spoil === 'crc' ? 'its CRC is' : 'version 4, not bmo-read-models version 3');
+      assert.match(lines, spoil === 'version' ? 'version 5, not bmo-read-models version 4' : 'its CRC is');
       assert.is(restarted, replayed);
     } finally {
       tmp.cleanup();
