@@ -4,7 +4,6 @@ import { remoteWords } from '../../projections/posture.js';
 import { recentEventOf } from '../../projections/recent.js';
 import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
-import { createLogger } from '../telemetry/logger.js';
 import { ensureOk, requestAll } from './connect.js';
 import { cliWords } from './routes.js';
 import { tailEvents } from './events.js';
@@ -38,6 +37,7 @@ program
     if (opts.host) server.host = opts.host;
     if (opts.port !== undefined) server.port = opts.port;
     const { config, files } = configFrom(program, server);
+    const { createLogger } = await import('../telemetry/logger.js');
     const logger = createLogger();
     const { describeStore, startBmo } = await import('../app.js');
     const bmo = await startBmo({ config, logger });
