@@ -93,7 +93,7 @@ function storeConfig(program: Command, opts: StoreOptions): Config {
 async function withStore(config: Config, role: string, body: (store: EventStore) => Promise<void>): Promise<void> {
   const logger = await cliLogger();
   let fatal: unknown;
-  const { createStore } = await import('../app.js');
+  const { createStore } = await import('../store/create.js');
   const store = createStore(config, logger, (error) => (fatal = error), role);
   await store.open();
   try {
