@@ -44,6 +44,8 @@ export interface StartOptions {
    * give up with the lock's error). The server is built before, so a retry only takes the lock.
    */
   whileLocked?: (error: StoreLockedError) => Promise<void>;
+  /** Only what a CLI command that opens the data directory itself calls: /healthz, /metrics and /v1, no page, docs, stream or MCP. */
+  apiOnly?: boolean;
 }
 
 /** Opens the store, rebuilds the projections and (unless told not to) listens. */
@@ -80,7 +82,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   };
   const telemetry = teamsTelemetry(logger);
   pipeline.hub.subscribe((batch) => telemetry.actions(batch));
-  const server = buildServer({ pipeline, config, token, logger, posture, telemetry, metrics });
+  const server = buildServer({ pipeline, config, token, logger, posture, telemetry, metrics, apiOnly: options.apiOnly });
   // Ready (its plugins loaded, its routes compiled) before the data directory is taken: a CLI
   // command that opens it holds it for its one request, not for the server's start.
   await server.ready();

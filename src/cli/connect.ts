@@ -125,6 +125,7 @@ async function openLocal(config: Config, url: string, options: ConnectOptions): 
     config,
     logger,
     listen: false,
+    apiOnly: true,
     role: options.role ?? 'bmo (a CLI command)',
     async whileLocked(error) {
       const server = error.holder.startsWith('bmo serve');
