@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Runs the uvu suite over the compiled tests, one child process per file and as many at once as
-// there are cores, then prints the wall time, the five slowest files and, alone on the last line,
-// `N passed, N failed` (CI reads it; an empty run is a failure).
+// Runs the uvu suite over the compiled tests on as many worker processes as there are cores, each
+// running files one after another (scripts/test-worker.mjs), then prints the wall time, the five
+// slowest files and, alone on the last line, `N passed, N failed` (CI reads it; an empty run is a
+// failure).
 //   node scripts/run-tests.mjs [--build] [pattern]
 // --build compiles first (npm test), so the time printed includes the build. BMO_TEST_JOBS sets
 // how many files run at once.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 
 const started = Date.now();
@@ -20,11 +21,10 @@ const FILE_TIMEOUT_MS = Number(process.env.BMO_TEST_FILE_TIMEOUT_MS ?? 600_000);
 const jobs = Math.max(1, Number(process.env.BMO_TEST_JOBS) || availableParallelism());
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 
-const CPU_AT_EXIT = new URL('./cpu-at-exit.mjs', import.meta.url).href;
-const cpuDir = mkdtempSync(join(tmpdir(), 'bmo-test-cpu-'));
+const WORKER = new URL('./test-worker.mjs', import.meta.url).pathname;
 
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
-/** Wall time, and the CPU the file's process and the processes it spawned used (when known). */
+/** Wall time, and the CPU its worker and the processes it spawned used meanwhile (when known). */
 const timing = (r) => `${seconds(r.ms)}${r.cpuMs === undefined ? '' : `, cpu ${seconds(r.cpuMs)}`}`;
 
 /** Runs `command` to completion with the output shown; resolves with its exit code. */
@@ -59,63 +59,105 @@ function readTimes() {
   }
 }
 
-const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const count = (output, label) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(output.replace(/\x1b\[[0-9;]*m/g, ''))?.[1] ?? 0);
 
-/** Runs one file under uvu in its own process; a crash or a timeout counts as one failure. */
-function runFile(file) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const cpuFile = join(cpuDir, file.replaceAll('/', '_'));
-    const argv = ['--import', CPU_AT_EXIT, 'node_modules/uvu/bin.js', TEST_DIR, `^${escapeRegExp(file)}$`, ...(color ? [] : ['--no-color'])];
-    const env = { ...process.env, BMO_TEST_CPU_FILE: cpuFile };
-    // The store parses every event bmo's deciders make against the catalogue again (off in production: src/store/checks.ts).
-    env.BMO_CHECK_DECIDED = '1';
-    if (!color) env.NO_COLOR = '1';
-    delete env.FORCE_COLOR; // uvu sets it from --color; beside NO_COLOR it only makes node warn
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let output = '';
-    let timedOut = false;
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, FILE_TIMEOUT_MS);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const total = count(output, 'Total');
-      const passed = count(output, 'Passed');
-      const skipped = count(output, 'Skipped');
-      let failed = Math.max(0, total - passed - skipped);
-      let note = '';
-      if (timedOut) note = `killed after ${seconds(FILE_TIMEOUT_MS)}`;
-      else if (code !== 0 && failed === 0) note = `exited with ${signal ?? code} before its summary`;
-      if (note && failed === 0) failed = 1;
-      let cpuMs;
-      try {
-        cpuMs = Number(readFileSync(cpuFile, 'utf8'));
-      } catch {
-        cpuMs = undefined; // killed before its exit handler ran
-      }
-      resolve({ file, ms: Date.now() - t0, cpuMs, output, passed, failed, skipped, total, note });
-    });
+const MARK = '\u0000bmo-test-file-done ';
+
+/**
+ * A worker process (scripts/test-worker.mjs) that runs the files it is given one after another, so
+ * that node, uvu and bmo load once for many files. `run(file)` resolves with the file's result;
+ * `ended` says the worker is gone (it crashed, or was killed for a file over its time) and the
+ * next file needs a new one.
+ */
+function startWorker() {
+  const env = { ...process.env };
+  // The store parses every event bmo's deciders make against the catalogue again (off in production: src/store/checks.ts).
+  env.BMO_CHECK_DECIDED = '1';
+  if (!color) env.NO_COLOR = '1';
+  delete env.FORCE_COLOR; // beside NO_COLOR it only makes node warn
+  if (color) env.FORCE_COLOR = '1';
+  const child = spawn(process.execPath, [WORKER], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  let output = '';
+  let current; // { file, t0, resolve, timer }
+  let ended = false;
+  const settle = (result) => {
+    clearTimeout(current.timer);
+    const { resolve } = current;
+    current = undefined;
+    resolve(result);
+  };
+  const summary = (file, ms, text, cpuMs, note) => {
+    const total = count(text, 'Total');
+    const passed = count(text, 'Passed');
+    const skipped = count(text, 'Skipped');
+    let failed = Math.max(0, total - passed - skipped);
+    if (note && failed === 0) failed = 1;
+    return { file, ms, cpuMs, output: text, passed, failed, skipped, total, note, ended };
+  };
+  const take = (chunk) => {
+    output += chunk;
+    for (let at = output.indexOf(MARK); at >= 0 && current; at = output.indexOf(MARK)) {
+      const eol = output.indexOf('\n', at);
+      if (eol < 0) return;
+      const { cpuMs } = JSON.parse(output.slice(at + MARK.length, eol));
+      const text = output.slice(0, at);
+      output = output.slice(eol + 1);
+      settle(summary(current.file, Date.now() - current.t0, text, cpuMs, ''));
+    }
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', (chunk) => (output += chunk));
+  child.on('close', (code, signal) => {
+    ended = true;
+    if (!current) return;
+    const note = current.timedOut ? `killed after ${seconds(FILE_TIMEOUT_MS)}` : `its process exited with ${signal ?? code} before its summary`;
+    settle(summary(current.file, Date.now() - current.t0, output, undefined, note));
+    output = '';
   });
+  child.stdin.on('error', () => {}); // a worker that died: its close says so
+  const started = Date.now();
+  let first = true;
+  return {
+    run(file) {
+      return new Promise((resolve) => {
+        // The first file's time includes the worker's start, as its CPU does.
+        current = { file, t0: first ? started : Date.now(), resolve, timedOut: false };
+        first = false;
+        current.timer = setTimeout(() => {
+          current.timedOut = true;
+          child.kill('SIGKILL');
+        }, FILE_TIMEOUT_MS);
+        child.stdin.write(`${file}\n`);
+      });
+    },
+    get ended() {
+      return ended;
+    },
+    end() {
+      child.stdin.end();
+    },
+  };
 }
 
-/** Runs the files `jobs` at a time, the slowest of the last run first so that none starts last. */
+/**
+ * Runs the files on `jobs` workers, the slowest of the last run first so that none starts last; a
+ * worker that dies is replaced for the files after.
+ */
 async function runAll(files) {
   const times = readTimes();
   const queue = [...files].sort((a, b) => (times[b] ?? Infinity) - (times[a] ?? Infinity));
   const results = [];
-  const worker = async () => {
+  const lane = async () => {
+    let worker;
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-      const result = await runFile(file);
+      if (!worker || worker.ended) worker = startWorker();
+      const result = await worker.run(file);
       results.push(result);
       process.stdout.write(`\n── ${file} (${timing(result)}${result.note ? `, ${result.note}` : ''})\n${result.output}`);
     }
+    worker?.end();
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, lane));
   writeFileSync(TIMES, JSON.stringify({ ...times, ...Object.fromEntries(results.map((r) => [r.file, r.ms])) }, null, 1));
   return results;
 }
@@ -169,7 +211,6 @@ if (!existsSync(TEST_DIR)) {
 }
 const files = testFiles();
 const results = await runAll(files);
-rmSync(cpuDir, { recursive: true, force: true });
 const sleeps = existsSync('test') ? sleepsInTests() : [];
 if (sleeps.length) console.log(`\n── no sleep of 50 ms or more in test/ (a failure)\n${sleeps.join('\n')}`);
 const sum = (key) => results.reduce((n, r) => n + r[key], 0) + (key === 'failed' && sleeps.length ? 1 : 0);

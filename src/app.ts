@@ -13,7 +13,8 @@ import type { SnapshotOptions } from './pipeline/snapshotter.js';
 import { FileSnapshots, TableSnapshots } from './pipeline/snapshots.js';
 import type { ReadModels } from './pipeline/read-models.js';
 import { buildPosture } from '../projections/posture.js';
-import { JsonlEventStore, type EventStore, type StoreObserver } from './store/index.js';
+import type { EventStore } from './store/index.js';
+import { createStore } from './store/create.js';
 import { Metrics } from './telemetry/metrics.js';
 import { PostgresEventStore, describeUrl } from './store/postgres.js';
 
@@ -43,6 +44,8 @@ export interface StartOptions {
    * give up with the lock's error). The server is built before, so a retry only takes the lock.
    */
   whileLocked?: (error: StoreLockedError) => Promise<void>;
+  /** Only what a CLI command that opens the data directory itself calls: /healthz, /metrics and /v1, no page, docs, stream or MCP. */
+  apiOnly?: boolean;
 }
 
 /** Opens the store, rebuilds the projections and (unless told not to) listens. */
@@ -79,7 +82,7 @@ export async function startBmo(options: StartOptions): Promise<Bmo> {
   };
   const telemetry = teamsTelemetry(logger);
   pipeline.hub.subscribe((batch) => telemetry.actions(batch));
-  const server = buildServer({ pipeline, config, token, logger, posture, telemetry, metrics });
+  const server = buildServer({ pipeline, config, token, logger, posture, telemetry, metrics, apiOnly: options.apiOnly });
   // Ready (its plugins loaded, its routes compiled) before the data directory is taken: a CLI
   // command that opens it holds it for its one request, not for the server's start.
   await server.ready();
@@ -145,20 +148,6 @@ function snapshotOptions(config: Config, store: EventStore, write: boolean): Sna
   const where =
     store instanceof PostgresEventStore ? new TableSnapshots(`PostgreSQL schema ${config.store.schema}, table snapshots`, store, keep) : new FileSnapshots(join(config.server.data_dir, 'snapshots'), keep);
   return { store: where, everyEvents: every_events, everyMs: every_minutes * 60_000, write };
-}
-
-/** The backend `[store] backend` names: the jsonl files in the data directory, or a shared PostgreSQL schema. */
-export function createStore(config: Config, logger: Logger, onFatal: (error: unknown) => void, role = 'bmo serve', observer?: StoreObserver): EventStore {
-  const storeLogger = logger.child({ component: 'store' });
-  if (config.store.backend === 'postgres') {
-    if (!config.store.url) {
-      throw new ConfigError(
-        '[store] backend = "postgres" needs the database to use: set [store] url = "postgres://user:password@host:5432/database" in bmo.toml, or BMO_STORE_URL, or --store-url with export and import ([store] schema names the schema, default "bmo")',
-      );
-    }
-    return new PostgresEventStore({ url: config.store.url, schema: config.store.schema, logger: storeLogger, role });
-  }
-  return new JsonlEventStore({ dataDir: config.server.data_dir, logger: storeLogger, onFatal, role, observer });
 }
 
 /** Where the configured store keeps the events, for people: the data directory, or the database and schema. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import pino from 'pino';
 import type { Bmo } from '../app.js';
 import { resolveToken } from '../auth-token.js';
 import type { Config } from '../config/config.js';
 import { BmoError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { sendHttp, UnreachableError } from './http.js';
 import { cliWords } from './routes.js';
 
 
@@ -38,8 +38,8 @@ const HEALTHZ_TIMEOUT_MS = 10_000;
 
 export async function reachable(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(HEALTHZ_TIMEOUT_MS) });
-    return response.ok;
+    const reply = await sendHttp(`${url}/healthz`, { timeoutMs: HEALTHZ_TIMEOUT_MS });
+    return reply.status >= 200 && reply.status < 300;
   } catch {
     return false;
   }
@@ -73,13 +73,12 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
       async request(method, path, body, headers = {}) {
         const keyed = withKey(method, path, headers);
         const send = async (): Promise<Reply> => {
-          const response = await fetch(`${url}${path}`, {
+          const { status, text } = await sendHttp(`${url}${path}`, {
             method,
             headers: { authorization: `Bearer ${token}`, 'x-invocation-id': invocation, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...keyed },
             body: body === undefined ? undefined : JSON.stringify(body),
           });
-          const text = await response.text();
-          return { status: response.status, json: text ? safeJson(text) : undefined };
+          return { status, json: text ? safeJson(text) : undefined };
         };
         return retriedOnce(keyed, send);
       },
@@ -119,13 +118,14 @@ async function openLocal(config: Config, url: string, options: ConnectOptions): 
   // Counted from the first refusal: loading and building the server here is not waiting.
   let deadline: number | undefined;
   let pause = 5;
-  const logger = options.logger ?? pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const logger = options.logger ?? (await cliLogger());
   // Loaded here only: a CLI that talks to a server starts without the server's modules.
   const { startBmo } = await import('../app.js');
   return startBmo({
     config,
     logger,
     listen: false,
+    apiOnly: true,
     role: options.role ?? 'bmo (a CLI command)',
     async whileLocked(error) {
       const server = error.holder.startsWith('bmo serve');
@@ -139,6 +139,13 @@ async function openLocal(config: Config, url: string, options: ConnectOptions): 
       pause = Math.min(pause * 2, 100);
     },
   });
+}
+
+/** The log of a CLI command that opens the store itself: warnings and worse (BMO_LOG_LEVEL) on stderr. */
+export async function cliLogger(): Promise<Logger> {
+  // Loaded here only: a CLI command that talks to a server logs nothing and starts without pino.
+  const { default: pino } = await import('pino');
+  return pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2));
 }
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -167,10 +174,9 @@ export async function retriedOnce<R extends { status: number }>(headers: Record<
   return send();
 }
 
-/** fetch's error for a connection that closed or reset before the answer came. */
+/** A connection that closed or reset before the answer came. */
 function isReset(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: string } })?.cause;
-  return error instanceof TypeError && ['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED'].includes(cause?.code ?? '');
+  return error instanceof UnreachableError && ['ECONNRESET', 'EPIPE'].includes(error.code);
 }
 
 /** The parsed JSON of a body, or the text itself when it is not JSON. */

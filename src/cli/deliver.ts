@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { BmoError } from '../errors.js';
 import { ensureOk, serverUrl } from './connect.js';
+import { UnreachableError } from './http.js';
 import { configFrom, print, withConnection } from './shell.js';
 import { dropSpooled, elsewhereText, sendSpooled, spool, spoolDir, waitingByUrl, type SyncReport } from './spool.js';
 
@@ -17,7 +18,7 @@ export interface Delivery {
 /** A failure that means the server never took the request: nothing answered, or the answer was lost. */
 function undelivered(error: unknown): boolean {
   if (error instanceof BmoError) return error.code === 'store_unavailable' || error.code === 'store_locked';
-  return error instanceof TypeError; // fetch: the connection was refused or broke off
+  return error instanceof UnreachableError; // the connection was refused or broke off
 }
 
 /** Where a result went: the server's reply, or the name it was spooled under and the server it waits for. */

@@ -4,7 +4,6 @@ import { remoteWords } from '../../projections/posture.js';
 import { recentEventOf } from '../../projections/recent.js';
 import { ConfigError, hostOnly } from '../config/config.js';
 import { BmoError } from '../errors.js';
-import { createLogger } from '../telemetry/logger.js';
 import { ensureOk, requestAll } from './connect.js';
 import { cliWords } from './routes.js';
 import { tailEvents } from './events.js';
@@ -38,6 +37,7 @@ program
     if (opts.host) server.host = opts.host;
     if (opts.port !== undefined) server.port = opts.port;
     const { config, files } = configFrom(program, server);
+    const { createLogger } = await import('../telemetry/logger.js');
     const logger = createLogger();
     const { describeStore, startBmo } = await import('../app.js');
     const bmo = await startBmo({ config, logger });
@@ -233,14 +233,22 @@ program
     }),
   );
 
-(await import('./workstreams.js')).registerWorkstreamCommands(program);
 const verbGroup = (name: string) => program.commands.find((c) => c.name() === name)!;
-(await import('./verify.js')).registerRecipeCommands(program, verbGroup('workstream'));
-(await import('./nanite-lanes.js')).registerLaneCommands(program, verbGroup('nanite'));
-(await import('./deliver.js')).registerSyncCommand(program);
-(await import('./transfer.js')).registerTransferCommands(program);
-(await import('./tokens.js')).registerTokenCommands(program);
-(await import('./mcp.js')).registerMcpCommand(program);
+/** The commands registered from their own modules, in the order help lists them, with the top-level words each adds to. */
+const MODULES: { words: string[]; register: () => Promise<void> }[] = [
+  { words: ['workstream', 'nanite', 'cartography'], register: async () => (await import('./workstreams.js')).registerWorkstreamCommands(program) },
+  { words: ['workstream'], register: async () => (await import('./verify.js')).registerRecipeCommands(program, verbGroup('workstream')) },
+  { words: ['nanite'], register: async () => (await import('./nanite-lanes.js')).registerLaneCommands(program, verbGroup('nanite')) },
+  { words: ['sync'], register: async () => (await import('./deliver.js')).registerSyncCommand(program) },
+  { words: ['export', 'import'], register: async () => (await import('./transfer.js')).registerTransferCommands(program) },
+  { words: ['token'], register: async () => (await import('./tokens.js')).registerTokenCommands(program) },
+  { words: ['mcp'], register: async () => (await import('./mcp.js')).registerMcpCommand(program) },
+];
+// A command named loads only the modules that add to it (`bmo serve` starts without the workstream
+// verbs); anything else (help, no command, a word bmo does not know) loads them all.
+const word = commandWord(process.argv.slice(2));
+const known = word !== undefined && (program.commands.some((c) => c.name() === word) || MODULES.some((m) => m.words.includes(word)));
+for (const module of MODULES) if (!known || module.words.includes(word)) await module.register();
 
 program.parseAsync(commandAfterId(process.argv)).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage); // --help, --version, or already said
@@ -249,6 +257,16 @@ program.parseAsync(commandAfterId(process.argv)).catch((error: unknown) => {
   if (!(error instanceof BmoError) && !(error instanceof ConfigError)) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
   process.exit(exitCodeOf(error));
 });
+
+/** The command's first word: the first that is not bmo's own option or its value (undefined when there is none). */
+function commandWord(args: string[]): string | undefined {
+  const takesValue = new Set(['--config', '--data-dir', '--url', '--wait']);
+  for (let i = 0; i < args.length; i++) {
+    if (takesValue.has(args[i])) i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return undefined;
+}
 
 /**
  * `bmo workstream verify-run [options] <id> [options] <cmd…>`: from the first word that is neither

@@ -10,6 +10,7 @@ import { LOCK_FILE } from '../store/lock.js';
 import type { HttpCall } from '../mcp/server.js';
 import type { Identity } from '../mcp/tools.js';
 import { reachable, retriedOnce, serverUrl, withKey } from './connect.js';
+import { sendHttp } from './http.js';
 import { configFrom } from './shell.js';
 import { makeDataDir } from '../store/data-dir.js';
 
@@ -53,13 +54,13 @@ async function runMcp(program: Command, opts: McpOptions): Promise<void> {
   const http: HttpCall = async (method, path, body, given) => {
     const headers = withKey(method, path, given);
     return retriedOnce(headers, async () => {
-      const response = await fetch(`${url}${path}`, {
+      const { status, text } = await sendHttp(`${url}${path}`, {
         method,
         headers: { authorization: `Bearer ${token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        timeoutMs: REQUEST_TIMEOUT_MS,
       });
-      return { status: response.status, body: await response.text() };
+      return { status, body: text };
     });
   };
   const identity: Identity = { session: opts.session, member: opts.member, agent: opts.agent };

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import pino from 'pino';
 import type { Config } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import type { EventStore } from '../store/index.js';
 import { exportStore, importStore, type TransferProgress } from '../store/transfer.js';
 import { configFrom, print } from './shell.js';
+import { cliLogger } from './connect.js';
 
 interface StoreOptions {
   backend?: string;
@@ -91,9 +91,9 @@ function storeConfig(program: Command, opts: StoreOptions): Config {
 
 /** Opens the configured store here (under the data directory's lock for jsonl), runs `body`, closes it. */
 async function withStore(config: Config, role: string, body: (store: EventStore) => Promise<void>): Promise<void> {
-  const logger = pino({ level: process.env.BMO_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const logger = await cliLogger();
   let fatal: unknown;
-  const { createStore } = await import('../app.js');
+  const { createStore } = await import('../store/create.js');
   const store = createStore(config, logger, (error) => (fatal = error), role);
   await store.open();
   try {

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ID_PATTERN } from '../../events/index.js';
 import { BmoError } from '../errors.js';
 import { principalOf } from './access.js';
-import { hubChanges } from '../mcp/changes.js';
-import { buildMcpServer, type HttpCall } from '../mcp/server.js';
+import type { HttpCall } from '../mcp/server.js';
 import type { Identity } from '../mcp/tools.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 
@@ -78,6 +77,12 @@ async function openSession(request: FastifyRequest, sessions: Map<string, McpSes
     });
     return { status: response.statusCode, body: response.body };
   };
+  // The MCP SDK is loaded by the first session, not by every server (nor every CLI command that opens the data directory).
+  const [{ StreamableHTTPServerTransport }, { buildMcpServer }, { hubChanges }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('../mcp/server.js'),
+    import('../mcp/changes.js'),
+  ]);
   const server = buildMcpServer({ http, identity: identityOf(request), url: 'this bmo serve', changes: hubChanges(pipeline.hub) });
   const session: McpSession = { server, authorization, usedAt: Date.now(), transport: undefined as unknown as StreamableHTTPServerTransport };
   session.transport = new StreamableHTTPServerTransport({

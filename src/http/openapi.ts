@@ -1,5 +1,3 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -258,6 +256,8 @@ export async function openApiRoutes(app: FastifyInstance): Promise<void> {
     if (!('openapi' in document)) Object.assign(document, buildOpenApi(PACKAGE_VERSION));
     return document;
   };
+  // Loaded by the server that serves the docs, not by a CLI command that opens the data directory itself.
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiHooks: { onRequest: (_request, _reply, done) => (built(), done()) } });
   app.get('/openapi.json', async () => built());

@@ -1,4 +1,3 @@
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,8 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
  * the JSON 404 of the error handler.
  */
 export async function pageRoutes(app: FastifyInstance): Promise<void> {
+  // Loaded by the server that serves the page, not by a CLI command that opens the data directory itself.
+  const { default: fastifyStatic } = await import('@fastify/static');
   await app.register(fastifyStatic, {
     root: WEB_ROOT,
     prefix: '/',

@@ -80,8 +80,11 @@ export class RemoteTeams {
   /** One HTTP exchange with the remote, its failures sorted into kinds; never the URL beyond the host. */
   private async send(method: string, path: string, headers: Record<string, string>, body: string | undefined): Promise<RemoteAnswer> {
     let response: Response;
+    // As AbortSignal.timeout does (the whole exchange, a streamed body too), but on the pipeline's clock, which a test moves.
+    const deadline = new AbortController();
+    this.options.pipeline.clock.after(this.options.timeoutMs, () => deadline.abort(new DOMException('the remote did not answer in time', 'TimeoutError')), { unref: true });
     try {
-      response = await fetch(`${this.options.serverUrl.replace(/\/$/, '')}${path}`, { method, headers, body, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      response = await fetch(`${this.options.serverUrl.replace(/\/$/, '')}${path}`, { method, headers, body, signal: deadline.signal });
     } catch (error) {
       const name = (error as Error).name;
       if (name === 'TimeoutError' || name === 'AbortError') throw new RemoteFailure('timeout', `did not answer within ${this.options.timeoutMs} ms`);

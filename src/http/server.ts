@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { scopedPosture, type PostureSnapshot } from '../../projections/posture.js';
@@ -37,6 +36,8 @@ export interface ServerDeps {
   posture: (past?: { models: ReadModels; now: Date }) => PostureSnapshot;
   telemetry?: TeamsTelemetry;
   metrics?: Metrics;
+  /** Only /healthz, /metrics and the /v1 routes a CLI command calls: no page, docs, stream or MCP (and their modules not loaded). */
+  apiOnly?: boolean;
 }
 
 /** Builds the HTTP and WebSocket app; it never listens, so tests drive it with `inject`. */
@@ -57,8 +58,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return readOnly ? { ok: true, pos: pipeline.store.head(), read_only: readOnly } : { ok: true, pos: pipeline.store.head() };
   });
 
-  void app.register(pageRoutes);
-  void app.register(openApiRoutes);
+  if (!deps.apiOnly) void app.register(pageRoutes);
+  if (!deps.apiOnly) void app.register(openApiRoutes);
 
   app.get('/metrics', async (request, reply) => {
     if (!(config.metrics.public_on_loopback && isLoopback(request.socket.remoteAddress))) {
@@ -68,7 +69,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return reply.type(metrics.contentType).send(await metrics.text());
   });
 
-  registerWebSocket(app, config);
+  if (!deps.apiOnly) registerWebSocket(app, config);
   app.decorateRequest('principal', null as never);
   void app.register(v1Routes, { deps, metrics, telemetry, root: app });
   return app;
@@ -93,8 +94,16 @@ function createApp({ config, logger }: ServerDeps): FastifyInstance {
     clientErrorHandler: clientErrorHandler(config.server),
     // Router refusals (a path segment over maxParamLength, a bad %-escape) go through the one error handler too.
     frameworkErrors: answerError,
+    // Requests are parsed with zod (request.ts), so no route has a JSON schema to compile: fastify's
+    // ajv and fast-json-stringify compilers are never loaded (about 50 ms of CPU every start).
+    schemaController: { compilersFactory: { buildValidator: () => noSchemaCompiler, buildSerializer: () => noSchemaCompiler } },
   });
   return app;
+}
+
+/** Any route that did declare a JSON schema to validate or serialize with fails at startup, saying why. */
+function noSchemaCompiler(): never {
+  throw new Error('a route declares a JSON schema to compile: bmo parses requests with zod (src/http/request.ts) and does not load fastify\'s schema compilers');
 }
 
 function registerJsonBodies(app: FastifyInstance): void {
@@ -147,7 +156,7 @@ function registerHostCheck(app: FastifyInstance, config: Config): void {
 
 function registerWebSocket(app: FastifyInstance, config: Config): void {
   // The plugin's own preClose would close every socket first with no code; stream.ts closes them with 4001 and where to resume.
-  void app.register(websocket, {
+  void app.register(import('@fastify/websocket'), {
     options: { maxPayload: config.stream.max_payload_bytes },
     preClose: (done) => done(),
     // A client's fault (a frame over max_payload_bytes, a malformed frame, a reset) is a warning, not a server error.
@@ -191,6 +200,7 @@ async function v1Routes(v1: FastifyInstance, { deps, metrics, telemetry, root }:
   // The store-wide logs: system/cleanup (every cleanup's audit), system/remote (the remote's health).
   logRoute(v1, pipeline, 'system', 'system log');
   eventsSinceRoute(v1, pipeline);
+  if (deps.apiOnly) return;
   await v1.register(mcpRoutes, { pipeline, root });
   await v1.register(streamRoutes, {
     pipeline,

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './pg-driver.js';
 import type { Logger } from 'pino';
 import type { CommitListeners } from './listeners.js';
 import type { RowDecoder, Tables } from './postgres-schema.js';
@@ -169,7 +170,7 @@ export class PostgresFollower {
   }
 
   async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.d.url, application_name: `bmo (${this.d.role}) listener` });
+    const client = new (await pgDriver()).Client({ connectionString: this.d.url, application_name: `bmo (${this.d.role}) listener` });
     const lost = (error?: Error) => {
       if (this.listenClient !== client) return;
       this.listenClient = undefined;

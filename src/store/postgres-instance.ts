@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './pg-driver.js';
 import type { Logger } from 'pino';
 
 /** How long after a lost connection the instance lock is taken again. */
@@ -26,7 +27,7 @@ export class InstanceLock {
 
   /** Takes this instance's lock on a connection of its own. */
   async hold(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: `bmo (${this.role}, instance lock)`, connectionTimeoutMillis: 10_000 });
+    const client = new (await pgDriver()).Client({ connectionString: this.url, application_name: `bmo (${this.role}, instance lock)`, connectionTimeoutMillis: 10_000 });
     client.on('error', (error) => this.lost(client, error));
     await client.connect();
     await client.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', [this.name, this.id]);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './pg-driver.js';
 import type { Logger } from 'pino';
 import { parseStreamName, type DomainEvent, type Envelope, type StreamName } from '../../events/index.js';
 import { BmoError, VersionConflictError } from '../errors.js';
@@ -106,7 +107,7 @@ export class PostgresEventStore implements EventStore {
   async open(options: OpenOptions = {}): Promise<void> {
     if (this.state !== 'new') throw new Error('store already opened');
     this.state = 'opening';
-    const pool = new pg.Pool({ connectionString: this.url, max: this.poolSize, application_name: `bmo (${this.role})`, connectionTimeoutMillis: 10_000 });
+    const pool = new (await pgDriver()).Pool({ connectionString: this.url, max: this.poolSize, application_name: `bmo (${this.role})`, connectionTimeoutMillis: 10_000 });
     pool.on('error', (error) => this.logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'));
     this.pool = pool;
     try {

@@ -115,6 +115,15 @@ export interface ServerProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
+/**
+ * A server listening on port 0 in this process, for a test where the CLI is what has to be a
+ * process of its own: `bmo serve`'s defaults (teams off unless `teams` says on), no config file.
+ */
+export async function serveHere(dataDir: string, teams = false): Promise<{ url: string; stop: () => Promise<void> }> {
+  const bmo = await startTestBmo(dataDir, { listen: true, overrides: { options: { teams: { enabled: teams } } } });
+  return { url: bmo.url!, stop: () => bmo.close() };
+}
+
 /** A real `bmo serve` process (on port 0 unless told); resolves once it prints the URL it serves on. */
 export async function spawnServer(dataDir: string, env: Record<string, string> = {}, port = 0): Promise<ServerProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir], {

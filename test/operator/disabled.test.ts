@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { call, closedPort, runBmoCli, spawnServer, TOKEN, withBmo, type ServerProcess } from '../helpers/bmo.js';
+import { call, closedPort, runBmoCli, serveHere, TOKEN, withBmo } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Teams are opt-in: with [options.teams] enabled = false every team route answers 404
@@ -99,14 +99,14 @@ const TEAM_VERBS = [
 /** A port nothing listens on. */
 test('the CLI team verbs exit with code 5 and say teams are disabled, against a server and on the data directory itself', async () => {
   const tmp = tempDir('bmo-operator-cli-');
-  let server: ServerProcess | undefined;
+  let server: Awaited<ReturnType<typeof serveHere>> | undefined;
   try {
     const dataDir = join(tmp.dir, 'data');
     const cliDir = join(tmp.dir, 'cli');
     mkdirSync(dataDir);
     mkdirSync(cliDir);
     // No bmo.toml anywhere: teams are off by default.
-    server = await spawnServer(dataDir);
+    server = await serveHere(dataDir);
     for (const verb of TEAM_VERBS) {
       const run = await runBmoCli(verb, cliDir, { BMO_URL: server.url, BMO_TOKEN: TOKEN });
       assert.is(run.code, 5, `bmo ${verb.join(' ')}: ${run.stdout}${run.stderr}`);
@@ -122,21 +122,20 @@ test('the CLI team verbs exit with code 5 and say teams are disabled, against a 
     assert.is(local.code, 5, local.stdout + local.stderr);
     assert.match(local.stderr, /teams are disabled/);
   } finally {
-    await server?.stop('SIGKILL').catch(() => {});
+    await server?.stop().catch(() => {});
     tmp.cleanup();
   }
 });
 
 test('the CLI team verbs work against a server with teams enabled', async () => {
   const tmp = tempDir('bmo-operator-cli-');
-  let server: ServerProcess | undefined;
+  let server: Awaited<ReturnType<typeof serveHere>> | undefined;
   try {
     const dataDir = join(tmp.dir, 'data');
     const cliDir = join(tmp.dir, 'cli');
     mkdirSync(dataDir);
     mkdirSync(cliDir);
-    writeFileSync(join(tmp.dir, 'bmo.toml'), '[options.teams]\nenabled = true\n');
-    server = await spawnServer(dataDir, { BMO_CONFIG: join(tmp.dir, 'bmo.toml') });
+    server = await serveHere(dataDir, true);
     const created = await fetch(`${server.url}/v1/teams`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -158,7 +157,7 @@ test('the CLI team verbs work against a server with teams enabled', async () => 
     const reset = await runBmoCli(['team', 'remote', 'reset'], cliDir, env);
     assert.is(reset.code, 3, reset.stderr);
   } finally {
-    await server?.stop('SIGKILL').catch(() => {});
+    await server?.stop().catch(() => {});
     tmp.cleanup();
   }
 });

@@ -4,10 +4,11 @@ import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EXIT } from '../../src/cli/shell.js';
-import { call, CLI, closedPort, runBmoCli, spawnServer, startTestBmo, TOKEN } from '../helpers/bmo.js';
+import { call, CLI, closedPort, ROOT, runBmoCli, spawnServer, startTestBmo, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('bmo serve on a port already taken says which and what to do, exits 78 and leaves no LOCK behind', async () => {
@@ -35,17 +36,19 @@ test('bmo serve on a port already taken says which and what to do, exits 78 and 
 
 test('a SIGTERM sent the moment bmo serve says it serves stops it cleanly: exit 0 and the LOCK let go', async () => {
   const { dir, cleanup } = tempDir('bmo-serve-');
-  // Two busy processes keep both cores taken, so bmo may be held up right after its line, as on a loaded host.
-  const busy = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+  // bmo is held right after its line until the signal has been sent (test/fixtures/hold-after-serving.ts).
+  const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(join(ROOT, 'dist', 'test', 'fixtures', 'hold-after-serving.js')).href}` };
   try {
     // The handlers used to be installed just after that line: a quick supervisor's SIGTERM killed bmo outright.
-    for (let i = 0; i < 8; i++) {
-      const server = await spawnServer(dir);
-      assert.is(await server.stop('SIGTERM'), 0, `round ${i + 1}: ${server.stderr()}`);
+    for (let i = 0; i < 3; i++) {
+      const hold = join(dir, `signalled-${i}`);
+      const server = await spawnServer(dir, { ...env, BMO_HOLD_FILE: hold });
+      const stopped = server.stop('SIGTERM'); // the signal is sent now, while bmo is held
+      writeFileSync(hold, '');
+      assert.is(await stopped, 0, `round ${i + 1}: ${server.stderr()}`);
       assert.not.ok(existsSync(join(dir, 'LOCK')), `round ${i + 1}: the LOCK is gone`);
     }
   } finally {
-    for (const child of busy) child.kill('SIGKILL');
     cleanup();
   }
 });

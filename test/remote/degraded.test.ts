@@ -6,6 +6,8 @@ import * as assert from 'uvu/assert';
 import type { Bmo } from '../../src/app.js';
 import { call, runBmoCli, startTestBmo, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/wait.js';
+import { TestClock } from '../../src/clock.js';
 
 // The sticky remote-degraded state machine, driven against a remote we control: 3 consecutive
 // failures append exactly one remote_degraded; failures while degraded append no more; the next
@@ -104,15 +106,21 @@ const EXPECTED: Record<Exclude<Mode, 'ok'>, { status: number; error: string; kin
   refused: { status: 502, error: 'remote_failed', kind: 'refused' },
 };
 
-// Long enough that a remote in 'ok' mode answers within it on a loaded machine (at 500 ms it did not
-// always), short enough that the four 'hang' operations stay cheap: they cost the timeout in wall time, no CPU.
-const overridesFor = (remote: FlakyRemote) => ({ options: { teams: { server_url: remote.url, timeout_ms: 2_000 } } });
+// The timeout runs on A's TestClock: a hanging remote is given up on when the test moves the clock
+// past it, and a remote in 'ok' mode is never given up on however loaded the machine.
+const TIMEOUT_MS = 2_000;
+const overridesFor = (remote: FlakyRemote) => ({ options: { teams: { server_url: remote.url, timeout_ms: TIMEOUT_MS } } });
 
 /** One team operation through A in the given remote mode; checks the caller's answer and that exactly one request was sent. */
 async function operate(a: Bmo, remote: FlakyRemote, mode: Mode) {
   await remote.set(mode);
   const hits = remote.hits.length;
-  const res = await call(a, 'GET', '/v1/teams');
+  const answer = call(a, 'GET', '/v1/teams');
+  if (mode === 'hang') {
+    await until(() => remote.hits.length > hits, 'the request to reach the hanging remote');
+    await (a.pipeline.clock as TestClock).advance(TIMEOUT_MS);
+  }
+  const res = await answer;
   if (mode === 'ok') {
     assert.is(res.status, 200, res.body);
     assert.equal(res.json, { teams: [] });
@@ -130,14 +138,15 @@ async function operate(a: Bmo, remote: FlakyRemote, mode: Mode) {
 async function withRemote(fn: (ctx: { a: Bmo; remote: FlakyRemote; dir: string; restart: (listen?: boolean) => Promise<Bmo> }) => Promise<void>, listen = false) {
   const tmp = tempDir('bmo-remote-');
   const remote = new FlakyRemote();
+  const clock = new TestClock(); // one time line across a restart, as the system clock's
   let a: Bmo | undefined;
   try {
     await remote.start();
-    a = await startTestBmo(tmp.dir, { overrides: overridesFor(remote), listen });
+    a = await startTestBmo(tmp.dir, { overrides: overridesFor(remote), listen, clock });
     const restart = async (again = listen) => {
       await a!.close();
       a = undefined;
-      a = await startTestBmo(tmp.dir, { overrides: overridesFor(remote), listen: again });
+      a = await startTestBmo(tmp.dir, { overrides: overridesFor(remote), listen: again, clock });
       return a;
     };
     await fn({ a, remote, dir: tmp.dir, restart });

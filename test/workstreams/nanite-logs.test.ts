@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, spawnServer, TOKEN } from '../helpers/bmo.js';
+import { CLI, serveHere, TOKEN } from '../helpers/bmo.js';
 import { until } from '../helpers/wait.js';
 import { getJson, runCli, withDirs, writeNaniteConfig } from './support.js';
 
@@ -13,7 +13,7 @@ import { getJson, runCli, withDirs, writeNaniteConfig } from './support.js';
 
 test('nanite logs --follow prints what a detached lane writes as it writes it, and ends with the lane', () =>
   withDirs(async ({ root, dataDir, cwd }) => {
-    const server = await spawnServer(dataDir);
+    const server = await serveHere(dataDir);
     const env = { XDG_STATE_HOME: join(root, 'state'), BMO_SESSION_ID: 'parent' };
     const go = join(root, 'go');
     try {

@@ -1,44 +1,18 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, closedPort, spawnServer, TOKEN, type ServerProcess } from '../helpers/bmo.js';
+import { closedPort, serveHere, spawnServer } from '../helpers/bmo.js';
 import { getJson, gitRepo, node, runCli, verifyRuns, withDirs } from './support.js';
 
 // Seed 000 through the real CLI: git context captured where the CLI runs, recipes run as verify
 // steps, and a result the server could not take spooled and sent later, never lost nor doubled.
 
-/** `bmo serve` on a port chosen here, so that a restart answers at the same URL. */
-async function serveOn(dataDir: string, port: number): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir], { cwd: dataDir, env: { ...process.env, HOME: dataDir, BMO_TOKEN: TOKEN, BMO_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk;
-      const match = /serving on (http:\/\/\S+)/.exec(stdout);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`bmo serve exited with ${code}`)));
-  });
-  return {
-    child,
-    url,
-    stdout: () => stdout,
-    stderr: () => '',
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      return (await once(child, 'exit'))[0] as number | null;
-    },
-  };
-}
-
 test('recipe steps run in order through bmo workstream verify, each recorded with its step and the git context; the first failure stops it with its code', () =>
   withDirs(async ({ dataDir, cwd }) => {
     const head = gitRepo(cwd);
-    const server = await spawnServer(dataDir);
+    const server = await serveHere(dataDir);
     try {
       const env = { BMO_SPOOL_DIR: join(dataDir, '..', 'spool') };
       assert.is((await runCli(cwd, server.url, ['workstream', 'create', '--label', 'x', '--id', 'w'], env)).code, 0);
@@ -77,7 +51,7 @@ test('recipe steps run in order through bmo workstream verify, each recorded wit
 test('a verify run whose server is killed while it runs is spooled with its key, said so, exits with its own code; the next command sends it once', () =>
   withDirs(async ({ root, dataDir, cwd }) => {
     const port = await closedPort();
-    let server = await serveOn(dataDir, port);
+    let server = await spawnServer(dataDir, {}, port);
     const spool = join(root, 'spool');
     const env = { BMO_SPOOL_DIR: spool };
     try {
@@ -96,7 +70,7 @@ test('a verify run whose server is killed while it runs is spooled with its key,
       if (server.child.exitCode === null && server.child.signalCode === null) await once(server.child, 'exit');
       assert.equal(verifyRuns(dataDir, 'w'), []);
 
-      server = await serveOn(dataDir, port);
+      server = await spawnServer(dataDir, {}, port);
       const list = await runCli(cwd, server.url, ['workstream', 'list'], env);
       assert.is(list.code, 0, list.stderr);
       assert.match(list.stderr, /sent 1 result\(s\) recorded locally earlier: verify run \(step check\) on w/);
@@ -121,7 +95,7 @@ test('outside a git repository no context is recorded, and the CLI says so once 
     const other = join(root, 'other');
     mkdirSync(plain);
     mkdirSync(other);
-    const server = await spawnServer(dataDir);
+    const server = await serveHere(dataDir);
     try {
       const env = { BMO_SPOOL_DIR: join(root, 'spool'), XDG_STATE_HOME: join(root, 'state'), GIT_CEILING_DIRECTORIES: root };
       const said: string[] = [];

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnServer } from '../helpers/bmo.js';
+import { serveHere } from '../helpers/bmo.js';
 import { until } from '../helpers/wait.js';
 import { getJson, gitRepo, node, runCli, verifyRuns, withDirs, writeNaniteConfig } from './support.js';
 
@@ -10,7 +10,7 @@ import { getJson, gitRepo, node, runCli, verifyRuns, withDirs, writeNaniteConfig
 
 test('nanite run --detach answers the id at once; status, wait and logs follow the lane; a lane whose process is killed is closed as partial by the sweep', () =>
   withDirs(async ({ root, dataDir, cwd }) => {
-    const server = await spawnServer(dataDir);
+    const server = await serveHere(dataDir);
     const env = { XDG_STATE_HOME: join(root, 'state'), BMO_SESSION_ID: 'parent' };
     try {
       assert.is((await runCli(cwd, server.url, ['workstream', 'create', '--label', 'x', '--id', 'w'], env)).code, 0);
@@ -48,7 +48,7 @@ test('nanite run --detach answers the id at once; status, wait and logs follow t
 test('CLI words: create prints one line (--quiet the bare id), boundary team without --team names --team, marker add --help says the note is required, set-status completed is gated, --max-output over the ceiling is refused', () =>
   withDirs(async ({ root, dataDir, cwd }) => {
     const head = gitRepo(cwd);
-    const server = await spawnServer(dataDir);
+    const server = await serveHere(dataDir);
     const env = { XDG_STATE_HOME: join(root, 'state') };
     try {
       const created = await runCli(cwd, server.url, ['workstream', 'create', '--label', 'docs', '--id', 'w', '--goal', 'every chapter has a figure'], env);

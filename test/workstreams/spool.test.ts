@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closedPort, readLog, spawnServer } from '../helpers/bmo.js';
+import { closedPort, readLog, serveHere, spawnServer } from '../helpers/bmo.js';
 import { runCli, withDirs } from './support.js';
 
 // Seed 000, interruption: every result the CLI records (artifacts and markers too) is spooled with
@@ -65,7 +65,7 @@ test('results wait for the server they were meant for: another says so, bmo sync
     const gone = `http://127.0.0.1:${await closedPort()}`;
     const spool = join(root, 'spool');
     const env = { BMO_SPOOL_DIR: spool, XDG_STATE_HOME: join(root, 'state') };
-    const server = await spawnServer(dataDir);
+    const server = await serveHere(dataDir);
     try {
       assert.is((await runCli(cwd, server.url, ['workstream', 'create', '--label', 'x', '--id', 'w'], env)).code, 0);
       const meant = await runCli(cwd, gone, ['workstream', 'finding', 'w', 'the index is stale'], env);
