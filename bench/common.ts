@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,37 @@ export function report(message: ChildMessage): void {
 export function mainThreadCpuUs(): number | undefined {
   try {
     return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Clock ticks a second in /proc/<pid>/stat (Linux's USER_HZ). */
+const USER_HZ = 100;
+
+/**
+ * CPU time every process named `postgres` on this machine has run, in µs (undefined where /proc
+ * cannot tell): each live process by the scheduler's count, and the backends that exited by what
+ * the postmaster reaped (its children's time). The whole server: a database the bench does not
+ * use, busy meanwhile, counts too.
+ */
+export function postgresCpuUs(): number | undefined {
+  try {
+    let us = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+        const fields = stat.slice(close + 2).split(' '); // fields[0] is the state, field 3 of the file
+        us += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+        us += ((Number(fields[13]) + Number(fields[14])) * 1e6) / USER_HZ; // cutime, cstime
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return us;
   } catch {
     return undefined;
   }

@@ -24,7 +24,7 @@ import { createLogger, logDestination } from '../src/telemetry/logger.js';
 import { teamEntity } from '../src/domain/teams.js';
 import { encodeLine, JsonlEventStore } from '../src/store/index.js';
 import { fdatasyncLoop, serialAppendLoop, startDurableNoopServer, startNoopServer, startRawWsServer } from './ceilings.js';
-import { BenchChild, fmt, mainThreadCpuUs, percentile, round, sortedCopy, type ChildMessage } from './common.js';
+import { BenchChild, fmt, mainThreadCpuUs, percentile, postgresCpuUs, round, sortedCopy, type ChildMessage } from './common.js';
 import type { FanoutConfig, FanoutResult } from './fanout.js';
 import type { LoadConfig, LoadResult } from './load.js';
 import { measureMcpVsHttp } from './mcp.js';
@@ -207,14 +207,14 @@ const POST_PAIRS = [['m1', 'm2'], ['m2', 'lead'], ['m3', '*'], ['m4', 'm1'], ['l
 const POST_BODIES = POST_PAIRS.map(([from, to], i) => JSON.stringify({ from, to, body: `${BODY} (${i})` }));
 const POST_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
 
-type LoadRun = LoadResult & { serverCpuPct: number; cpuUsPerReq: number; mainBusyPct?: number; mainUsPerReq?: number; perSync?: number; syncs: number; loadavg: number };
+type LoadRun = LoadResult & { serverCpuPct: number; cpuUsPerReq: number; pgCpuPct?: number; pgUsPerReq?: number; mainBusyPct?: number; mainUsPerReq?: number; perSync?: number; syncs: number; loadavg: number };
 
 /**
  * One measured run of a load child (HTTP load.js or the raw PostgreSQL pg-load.js): it sends
  * `config`, counts this process's CPU (and its main thread's) over the child's window, and the
- * group commits of `bmo`'s store if given.
+ * group commits of `bmo`'s store if given, and with `postgres` the PostgreSQL server's CPU.
  */
-async function measuredRun(label: string, load: BenchChild, config: ChildMessage, bmo?: Bmo): Promise<LoadRun> {
+async function measuredRun(label: string, load: BenchChild, config: ChildMessage, bmo?: Bmo, postgres = false): Promise<LoadRun> {
   let commits = 0;
   let committedEvents = 0;
   const stop = bmo?.pipeline.store.onCommit((batch) => {
@@ -225,12 +225,17 @@ async function measuredRun(label: string, load: BenchChild, config: ChildMessage
   await load.next('window');
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuUs();
+  const pg0 = postgres ? postgresCpuUs() : undefined;
   const c0 = { commits, committedEvents };
   const result = await load.next<LoadResult & ChildMessage>('result');
   stop?.();
   if ((result as unknown as { error?: string }).error) throw new Error(`load generator: ${(result as unknown as { error: string }).error}`);
   const cpu = process.cpuUsage(cpu0);
   const main1 = mainThreadCpuUs();
+  const pg1 = pg0 === undefined ? undefined : postgresCpuUs();
+  const pgUs = pg0 !== undefined && pg1 !== undefined ? pg1 - pg0 : undefined;
+  const pgCpuPct = pgUs === undefined ? undefined : (100 * pgUs) / 1e6 / result.seconds;
+  const pgUsPerReq = pgUs === undefined ? undefined : pgUs / Math.max(1, result.requests);
   const mainUs = main0 !== undefined && main1 !== undefined ? main1 - main0 : undefined;
   const mainBusyPct = mainUs !== undefined ? (100 * mainUs) / 1e6 / result.seconds : undefined;
   const mainUsPerReq = mainUs !== undefined ? mainUs / Math.max(1, result.requests) : undefined;
@@ -244,12 +249,13 @@ async function measuredRun(label: string, load: BenchChild, config: ChildMessage
       `${result.firstError ? ` (${result.firstError})` : ''}` +
       (server ? `; server cpu ${fmt(serverCpuPct)}% (${fmt(cpuUsPerReq)} µs a request)` : '') +
       (server && mainBusyPct !== undefined ? `, its main thread busy ${fmt(mainBusyPct)}% (${fmt(mainUsPerReq!, 1)} µs a request)` : '') +
-      `, load generator ${fmt(result.clientCpuPct)}%` +
+      `, load generator ${fmt(result.clientCpuPct)}% (${fmt((result.clientCpuPct * 1e4) / Math.max(1, result.reqPerSec))} µs a request)` +
+      (pgCpuPct !== undefined ? `, PostgreSQL ${fmt(pgCpuPct)}% (${fmt(pgUsPerReq!)} µs a request)` : '') +
       (perSync !== undefined && syncs > 0 ? `; ${fmt(syncs)} group commits (one every ${fmt((1000 * result.seconds) / syncs, 2)} ms), ${fmt(perSync, 1)} events each` : '') +
       `; load average ${loadNow()}`,
   );
   if (result.errors > 0) throw new Error(`${label}: ${result.errors} requests failed (${result.firstError}); the figure would not be meaningful`);
-  return { ...result, serverCpuPct, cpuUsPerReq, mainBusyPct, mainUsPerReq, perSync, syncs, loadavg: loadNow() };
+  return { ...result, serverCpuPct, cpuUsPerReq, pgCpuPct, pgUsPerReq, mainBusyPct, mainUsPerReq, perSync, syncs, loadavg: loadNow() };
 }
 
 const httpLoad = (url: string, path: string, expectStatus: number, warmupMs = HTTP_WARMUP_MS, durationMs = HTTP_MEASURE_MS): LoadConfig & ChildMessage => ({
@@ -287,6 +293,7 @@ function postFigure(runs: LoadRun[]) {
     server_cpu_us_per_req: round(b.cpuUsPerReq),
     ...mainThread(b),
     loadgen_cpu_pct: round(b.clientCpuPct),
+    ...(b.pgCpuPct !== undefined ? { postgres_cpu_pct: round(b.pgCpuPct), postgres_cpu_us_per_req: round(b.pgUsPerReq!) } : {}),
     events_per_fdatasync: b.perSync !== undefined ? round(b.perSync, 1) : null,
     loadavg_1m: b.loadavg,
   };
@@ -708,9 +715,9 @@ async function sectionPg(ctx: Ctx): Promise<void> {
   const pgRuns: LoadRun[] = [];
   const jsonlRuns: LoadRun[] = [];
   for (let r = 0; r < PG_ROUNDS; r++) {
-    rawRuns.push(await measuredRun(`run ${r + 1} ceiling (f) raw PostgreSQL INSERT, synchronous_commit on`, pgLoad, rawConfig()));
-    pgRuns.push(await measuredRun(`run ${r + 1} product (9) POST ${messages} on PostgreSQL`, load, httpLoad(pgBmo.url!, messages, 201), pgBmo));
-    jsonlRuns.push(await measuredRun(`run ${r + 1} product (9j) POST ${messages} on jsonl`, load, httpLoad(jsonlBmo.url!, messages, 201), jsonlBmo));
+    rawRuns.push(await measuredRun(`run ${r + 1} ceiling (f) raw PostgreSQL INSERT, synchronous_commit on`, pgLoad, rawConfig(), undefined, true));
+    pgRuns.push(await measuredRun(`run ${r + 1} product (9) POST ${messages} on PostgreSQL`, load, httpLoad(pgBmo.url!, messages, 201), pgBmo, true));
+    jsonlRuns.push(await measuredRun(`run ${r + 1} product (9j) POST ${messages} on jsonl`, load, httpLoad(jsonlBmo.url!, messages, 201), jsonlBmo, true));
   }
   await Promise.all([load.stop(), pgLoad.stop()]);
   await closers.pop()!();
@@ -725,6 +732,7 @@ async function sectionPg(ctx: Ctx): Promise<void> {
   out.targets.pg_post_ratio = { value: round(pgRatio, 3), target: '>= 0.7', ok: pgRatio >= 0.7 };
   out.targets.pg_jsonl_post_ratio = { value: round(jsonlRatio, 3), target: '>= 2', ok: jsonlRatio >= 2 };
   const f = out.figures;
+  out.ceilings.pg_insert.postgres_cpu_us_per_req = bestRaw.pgUsPerReq === undefined ? null : round(bestRaw.pgUsPerReq);
   ctx.ceilingLines.push(`  (f) raw PostgreSQL INSERT, ${HTTP_CONNECTIONS} clients, synchronous_commit on: ${fmt(out.ceilings.pg_insert.req_per_s)} inserts/s`);
   ctx.productLines.push(`  durable messages POST on PostgreSQL: ${fmt(f.pg_post.req_per_s)} req/s (ratio to (f) ${pgRatio.toFixed(2)}, target ≥ 0.7: ${ok(out.targets.pg_post_ratio.ok)}); on jsonl ${fmt(f.pg_jsonl_post.req_per_s)} req/s (ratio to (f) ${jsonlRatio.toFixed(2)}, target ≥ 2: ${ok(out.targets.pg_jsonl_post_ratio.ok)}); load average ${f.pg_post.loadavg_1m}`);
 }

@@ -10,12 +10,14 @@ export interface Tables {
   head: string;
   /** Idempotency keys, one row each: the unique constraint holds a key to one write across instances. */
   keys: string;
+  /** The function one append transaction calls (`appendFunction`). */
+  append: string;
   channel: string;
 }
 
 export function tablesFor(schema: string): Tables {
   // A NOTIFY channel name is at most 63 bytes; two schemas sharing a prefix only wake each other.
-  return { schema, events: `"${schema}".events`, head: `"${schema}".head`, keys: `"${schema}".keys`, channel: `bmo_${schema}`.slice(0, 63) };
+  return { schema, events: `"${schema}".events`, head: `"${schema}".head`, keys: `"${schema}".keys`, append: `"${schema}".append_v1`, channel: `bmo_${schema}`.slice(0, 63) };
 }
 
 /** `host:port/database` of a PostgreSQL url, never its password. */
@@ -87,7 +89,59 @@ async function migrate(client: pg.PoolClient, t: Tables): Promise<string[]> {
     `);
     done.push('keys table created from the events');
   }
+  const { rows: fn } = await client.query<{ present: boolean }>(`SELECT to_regproc($1) IS NOT NULL AS present`, [t.append]);
+  if (!fn[0].present) {
+    await client.query(appendFunction(t));
+    done.push('append_v1 function created');
+  }
   return done;
+}
+
+/**
+ * The writes of one append transaction, in one call: it locks the head row, checks that the head
+ * and each stream's last seq are what the caller placed its events on and that no key it claims is
+ * taken, and only then records the keys, moves the head, inserts the events and notifies. It
+ * answers false, having written nothing, when a check fails. Each statement of a plpgsql function
+ * reads what was committed before it (read committed), so the checks see every write that held the
+ * head lock before this one. A changed body takes a new name: instances of two versions can share
+ * a schema.
+ */
+function appendFunction(t: Tables): string {
+  return `
+    CREATE FUNCTION ${t.append}(
+      p_head bigint, p_streams text[], p_seqs bigint[],
+      k_key text[], k_stream text[], k_first bigint[], k_last bigint[], k_hash text[], k_claimed boolean[],
+      e_pos bigint[], e_stream text[], e_seq bigint[], e_id uuid[], e_type text[], e_at timestamptz[], e_line text[], p_channel text)
+    RETURNS boolean LANGUAGE plpgsql AS $fn$
+    DECLARE
+      h bigint;
+    BEGIN
+      SELECT head.pos INTO h FROM ${t.head} AS head FOR UPDATE;
+      IF h IS DISTINCT FROM p_head THEN RETURN false; END IF;
+      IF EXISTS (SELECT 1 FROM unnest(p_streams, p_seqs) AS s(stream, seq)
+                 WHERE coalesce((SELECT e.seq FROM ${t.events} e WHERE e.stream = s.stream ORDER BY e.seq DESC LIMIT 1), 0) <> s.seq) THEN
+        RETURN false;
+      END IF;
+      IF EXISTS (SELECT 1 FROM ${t.keys} k JOIN unnest(k_key, k_claimed) AS u(key, claimed) ON k.key = u.key WHERE u.claimed) THEN
+        RETURN false;
+      END IF;
+      -- A claimed key is inserted plainly: the unique constraint refuses a second write with it, whatever got past the check.
+      INSERT INTO ${t.keys} (key, stream, first_seq, last_seq, request_hash)
+        SELECT u.key, u.stream, u.first_seq, u.last_seq, u.request_hash FROM unnest(k_key, k_stream, k_first, k_last, k_hash, k_claimed)
+          AS u(key, stream, first_seq, last_seq, request_hash, claimed) WHERE u.claimed;
+      INSERT INTO ${t.keys} AS k (key, stream, first_seq, last_seq, request_hash)
+        SELECT u.key, u.stream, u.first_seq, u.last_seq, u.request_hash FROM unnest(k_key, k_stream, k_first, k_last, k_hash, k_claimed)
+          AS u(key, stream, first_seq, last_seq, request_hash, claimed) WHERE NOT u.claimed
+        ON CONFLICT (key) DO UPDATE SET last_seq = greatest(k.last_seq, excluded.last_seq) WHERE k.stream = excluded.stream;
+      UPDATE ${t.head} SET pos = e_pos[cardinality(e_pos)];
+      INSERT INTO ${t.events} (pos, stream, seq, id, type, at, line)
+        SELECT * FROM unnest(e_pos, e_stream, e_seq, e_id, e_type, e_at, e_line);
+      PERFORM pg_notify(p_channel, e_pos[cardinality(e_pos)]::text);
+      RETURN true;
+    END
+    $fn$;
+    COMMENT ON FUNCTION ${t.append} IS 'bmo: the writes of one append transaction, after checking what they were placed on';
+  `;
 }
 
 function createTables(t: Tables): string {

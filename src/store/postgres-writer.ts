@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import type { PoolClient } from 'pg';
+import pg, { type PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import type { DomainEvent, Envelope, Meta, StreamName } from '../../events/index.js';
 import { BmoError, IdempotencyKeyTakenError, VersionConflictError } from '../errors.js';
@@ -85,6 +84,8 @@ export class PostgresWriter {
   /** Committed appends waiting for delivery up to their last pos. */
   private readonly awaiting = new Set<PendingAppend>();
   private writing = false;
+  /** The head as this instance last saw it move (undefined: not known, or unknown after a failure). */
+  private knownHead: number | undefined;
   private writeScheduled = false;
   private flushing: Promise<void> | undefined;
   private flushed: (() => void) | undefined;
@@ -137,8 +138,53 @@ export class PostgresWriter {
     }
   }
 
-  /** Writes one group of appends in one transaction; never throws: every append is resolved, queued for delivery or refused. */
+  /**
+   * Writes one group of appends in one transaction; never throws: every append is resolved, queued
+   * for delivery or refused. First in one round trip, placed on what this instance knows of the
+   * head and the streams; when that turns out stale (another instance wrote), under the head lock
+   * on what the table holds.
+   */
   private async commitBatch(batch: PendingAppend[]): Promise<void> {
+    if ((await this.commitKnown(batch)) === 'stale') await this.commitLocked(batch);
+  }
+
+  /**
+   * One call of the append function, outside a transaction: PostgreSQL commits it before it
+   * answers. Nothing was written when the server refused the call before it answered a row; once a
+   * row came, or the connection broke, the outcome is unknown.
+   */
+  private async commitKnown(batch: PendingAppend[]): Promise<'done' | 'stale'> {
+    if (this.knownHead === undefined) return 'stale';
+    const head = Math.max(this.knownHead, this.d.follower.head()); // what another instance wrote and this one read
+    const current = new Map<string, number>();
+    for (const append of batch) current.set(append.stream, this.d.streams.get(append.stream).committed);
+    const cols = new Rows();
+    const outcome = this.place(batch, new Map(current), new Set(), head, cols);
+    if (outcome.accepted.length === 0) return 'stale'; // a refusal is only given on what the table holds
+    let client: PoolClient;
+    try {
+      client = await this.d.pool().connect();
+    } catch (error) {
+      this.refuseBatch(batch, error, false);
+      return 'done';
+    }
+    const answered = { row: false };
+    try {
+      const written = await this.callAppend(client, head, current, cols, outcome.accepted, answered);
+      client.release();
+      if (!written) return 'stale';
+    } catch (error) {
+      client.release(error as Error);
+      this.failed(batch, error, answered.row || !(error instanceof pg.DatabaseError));
+      return 'done';
+    }
+    this.knownHead = cols.pos[cols.pos.length - 1];
+    this.committed(outcome.accepted, outcome.refused);
+    return 'done';
+  }
+
+  /** The transaction of `commitKnown` spelt out: the head lock first, then what the table holds. */
+  private async commitLocked(batch: PendingAppend[]): Promise<void> {
     let client: PoolClient;
     try {
       client = await this.d.pool().connect();
@@ -148,11 +194,13 @@ export class PostgresWriter {
     }
     let committing = false;
     let outcome: { accepted: PendingAppend[]; refused: Refused[] };
+    let head: number;
     try {
       // The row lock on head is held until COMMIT: every writer of the schema waits here, so positions follow commit order.
       const results = (await client.query(`BEGIN; SELECT pos FROM ${this.d.t.head} FOR UPDATE`)) as unknown as pg.QueryResult<{ pos: string }>[];
       const headRow = results[1].rows[0];
       if (!headRow) throw new Error(`${this.d.t.head} has no row`);
+      head = Number(headRow.pos);
       const { rows } = await client.query<{ stream: string; seq: string }>(
         `SELECT s.stream, coalesce((SELECT e.seq FROM ${this.d.t.events} e WHERE e.stream = s.stream ORDER BY e.seq DESC LIMIT 1), 0) AS seq FROM unnest($1::text[]) AS s(stream)`,
         [[...new Set(batch.map((a) => a.stream))]],
@@ -160,11 +208,10 @@ export class PostgresWriter {
       const current = new Map(rows.map((r) => [r.stream, Number(r.seq)]));
       const taken = await this.takenKeys(client, batch);
       const cols = new Rows();
-      const keys = new KeyRows();
-      outcome = this.place(batch, current, taken, Number(headRow.pos), cols);
-      for (const append of outcome.accepted) keys.add(append);
+      outcome = this.place(batch, new Map(current), taken, head, cols);
       if (outcome.accepted.length > 0) {
-        await this.insert(client, cols, keys);
+        if (!(await this.callAppend(client, head, current, cols, outcome.accepted))) throw new Error('the append function found the head or a stream moved under the head lock');
+        head = cols.pos[cols.pos.length - 1];
         committing = true;
         await client.query('COMMIT');
       } else {
@@ -173,10 +220,10 @@ export class PostgresWriter {
       client.release();
     } catch (error) {
       client.release(error as Error);
-      if ((error as { code?: string }).code === '23505') return this.refuseTaken(batch, error);
-      this.refuseBatch(batch, error, committing);
+      this.failed(batch, error, committing);
       return;
     }
+    this.knownHead = head;
     this.committed(outcome.accepted, outcome.refused);
   }
 
@@ -230,31 +277,33 @@ export class PostgresWriter {
     return { accepted, refused };
   }
 
-  private async insert(client: PoolClient, cols: Rows, keys: KeyRows): Promise<void> {
-    const last = cols.pos[cols.pos.length - 1];
-    if (keys.key.length > 0) {
-      // A claimed key is inserted plainly: the unique constraint refuses a second write with it, whatever got past the check.
-      await client.query(
-        `INSERT INTO ${this.d.t.keys} AS k (key, stream, first_seq, last_seq, request_hash)
-         SELECT key, stream, first_seq, last_seq, request_hash FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::boolean[])
-           AS u(key, stream, first_seq, last_seq, request_hash, claimed) WHERE claimed`,
-        [keys.key, keys.stream, keys.first, keys.last, keys.hash, keys.claimed],
-      );
-      await client.query(
-        `INSERT INTO ${this.d.t.keys} AS k (key, stream, first_seq, last_seq, request_hash)
-         SELECT key, stream, first_seq, last_seq, request_hash FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::boolean[])
-           AS u(key, stream, first_seq, last_seq, request_hash, claimed) WHERE NOT claimed
-         ON CONFLICT (key) DO UPDATE SET last_seq = greatest(k.last_seq, excluded.last_seq) WHERE k.stream = excluded.stream`,
-        [keys.key, keys.stream, keys.first, keys.last, keys.hash, keys.claimed],
-      );
-    }
-    await client.query(
-      `WITH h AS (UPDATE ${this.d.t.head} SET pos = $1::bigint),
-            ins AS (INSERT INTO ${this.d.t.events} (pos, stream, seq, id, type, at, line)
-                    SELECT * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::timestamptz[], $8::text[]))
-       SELECT pg_notify($9, $1::bigint::text)`,
-      [last, cols.pos, cols.stream, cols.seq, cols.id, cols.type, cols.at, cols.line, this.d.t.channel],
-    );
+  /**
+   * Calls the append function (`postgres-schema.ts`) for `cols`, placed on `head` and the streams'
+   * seqs in `placedOn`: false when they no longer hold (nothing written). `answered.row` turns true
+   * once its answer arrives.
+   */
+  private async callAppend(client: PoolClient, head: number, placedOn: Map<string, number>, cols: Rows, accepted: PendingAppend[], answered = { row: false }): Promise<boolean> {
+    const keys = new KeyRows();
+    for (const append of accepted) keys.add(append);
+    const config = {
+      name: `bmo append ${this.d.t.append}`,
+      text: `SELECT ${this.d.t.append}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS written`,
+      values: [head, [...placedOn.keys()], [...placedOn.values()], keys.key, keys.stream, keys.first, keys.last, keys.hash, keys.claimed,
+        cols.pos, cols.stream, cols.seq, cols.id, cols.type, cols.at, cols.line, this.d.t.channel],
+    };
+    const result = await new Promise<pg.QueryResult<{ written: boolean }>>((resolve, reject) => {
+      const query = new pg.Query<{ written: boolean }>(config, undefined, (error, answer) => (error ? reject(error) : resolve(answer)));
+      query.on('row', () => (answered.row = true));
+      client.query(query);
+    });
+    return result.rows[0]?.written === true;
+  }
+
+  /** A failed transaction: what the error says of it decides how its appends are refused. */
+  private failed(batch: PendingAppend[], error: unknown, duringCommit: boolean): void {
+    this.knownHead = undefined;
+    if (!duringCommit && (error as { code?: string }).code === '23505') return this.refuseTaken(batch, error);
+    this.refuseBatch(batch, error, duringCommit);
   }
 
   /** Only a writer that skips the head lock gets a taken (stream, seq): a conflict for the caller, nothing of the batch was written. */

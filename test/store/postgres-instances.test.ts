@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Envelope, StreamName } from '../../events/index.js';
-import { VersionConflictError } from '../../src/errors.js';
+import { IdempotencyKeyTakenError, VersionConflictError } from '../../src/errors.js';
 import type { StoredEvent } from '../../src/store/index.js';
 import { PostgresEventStore, type PostgresStoreOptions } from '../../src/store/postgres.js';
 import { testLogger } from '../helpers/bmo.js';
@@ -242,6 +242,30 @@ it('an expected-version conflict between instances is a VersionConflictError and
     assert.is(b.store.version(chain as StreamName), 2);
     const [ok] = await b.store.append(chain as StreamName, [message('b again')], { expectedVersion: 2 });
     assert.is(ok.seq, 3);
+  } finally {
+    await cleanup();
+  }
+});
+
+it('a key another instance claimed, unknown here, is refused with IdempotencyKeyTakenError; the rest of the batch is written', async () => {
+  // b polls rarely: it places its appends on what it knows, which a's write made stale.
+  const { all, cleanup } = await instances(2, { pollIntervalMs: 60_000 });
+  const [a, b] = all;
+  try {
+    await b.store.append('teams/k2', [message('b first')]);
+    await a.store.append('teams/k1', [message('a claims')], { claimKey: 'key-1', meta: { idempotency_key: 'key-1', request_hash: 'h' } });
+    const [claimed, other] = await Promise.all([
+      outcome(() => b.store.append('teams/k1', [message('b claims too')], { claimKey: 'key-1', meta: { idempotency_key: 'key-1', request_hash: 'h' } })),
+      outcome(() => b.store.append('teams/k2', [message('b elsewhere')], { expectedVersion: 1 })),
+    ]);
+    assert.not.ok(claimed.ok, 'the second claim of a key is refused');
+    assert.instance((claimed as { error: unknown }).error, IdempotencyKeyTakenError);
+    assert.ok(other.ok, 'the other append of the batch is written');
+    assert.is((other as { envelopes: Envelope[] }).envelopes[0].pos, 3, 'placed after what a wrote');
+    const rows = await sql<{ n: string }>(`SELECT count(*) AS n FROM "${a.store.schema}".events WHERE line LIKE '%b claims too%'`);
+    assert.is(Number(rows[0].n), 0, 'nothing of the refused claim is in the table');
+    const keys = await sql<{ stream: string }>(`SELECT stream FROM "${a.store.schema}".keys WHERE key = 'key-1'`);
+    assert.equal(keys.map((k) => k.stream), ['teams/k1']);
   } finally {
     await cleanup();
   }
