@@ -23,6 +23,65 @@ export function perRequestChild(logger: Logger, bindings: Record<string, unknown
   return logger.child(bindings, { redact: { paths: REDACT_PATHS.filter((path) => !path.startsWith('*')), censor: CENSOR } });
 }
 
+const LEVEL_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * A request's logger (fastify's `request.log`), made when first used: fastify makes one for every
+ * request, and pino runs its `reqId` binding through the `*.token` wildcard redactor (a clone and a
+ * walk of every path) for a logger that only an error or a warning ever writes with. What it
+ * writes, when it does, is the same: the child is made then, of the same parent, bindings and options.
+ */
+export function lazyChild(parent: Logger, bindings: pino.Bindings, options: pino.ChildLoggerOptions): Logger {
+  return new LazyChild(parent, bindings, options) as unknown as Logger;
+}
+
+class LazyChild {
+  private made: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly childBindings: pino.Bindings,
+    private readonly options: pino.ChildLoggerOptions,
+  ) {}
+
+  logger(): Logger {
+    return (this.made ??= this.parent.child(this.childBindings, this.options));
+  }
+
+  get level(): string {
+    return (this.made ?? this.parent).level;
+  }
+
+  set level(level: string) {
+    this.logger().level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.made ?? this.parent).isLevelEnabled(level);
+  }
+
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+    return this.logger().child(bindings, options);
+  }
+
+  bindings(): pino.Bindings {
+    return this.logger().bindings();
+  }
+
+  flush(callback?: (error?: Error) => void): void {
+    this.logger().flush(callback);
+  }
+}
+
+for (const method of LEVEL_METHODS) {
+  Object.defineProperty(LazyChild.prototype, method, {
+    value(this: LazyChild, ...args: unknown[]) {
+      const logger = this.logger();
+      return (logger[method] as (...a: unknown[]) => void).apply(logger, args);
+    },
+  });
+}
+
 export interface LoggerOptions {
   level?: string;
   destination?: DestinationStream;
