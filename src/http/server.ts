@@ -17,7 +17,7 @@ import { asOfOf, invocationIdOf, parseWith } from './request.js';
 import { RecentQuery } from './schemas.js';
 import type { ReadModels } from '../pipeline/read-models.js';
 import { createdTeamIds, idHash, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
-import { perRequestChild } from '../telemetry/logger.js';
+import { lazyChild, perRequestChild } from '../telemetry/logger.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { streamRoutes } from './stream.js';
 import { remoteHealthRoutes, remotePosture, remoteRecent, remoteTeamRoutes, RemoteTeams } from './remote.js';
@@ -79,6 +79,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 function createApp({ config, logger }: ServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    childLoggerFactory: (parent, bindings, options) => lazyChild(parent as Logger, bindings, options) as FastifyBaseLogger,
     bodyLimit: config.server.body_limit,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
