@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { StoreLockedError } from '../errors.js';
@@ -65,48 +65,21 @@ export function processStat(pid: number): { state: string; startTicks: number } 
 }
 
 /**
- * The single-writer lock on a data directory: a `LOCK` file created exclusively. A lock left by a
- * process that no longer runs on this host (a kill -9) is taken over.
+ * The single-writer lock on a data directory: a `LOCK` file that appears with its owner line in
+ * it. A lock left by a process that no longer runs on this host (a kill -9) is taken over.
  */
 export function acquireLock(dataDir: string, role: string): () => void {
   const path = resolve(dataDir, LOCK_FILE);
   const owner: LockOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), role, start_ticks: processStat(process.pid)?.startTicks };
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
-      try {
-        writeSync(fd, JSON.stringify(owner) + '\n');
-        fsyncSync(fd);
-      } catch (error) {
-        // A full disk: the LOCK is held by being there, without its owner line; the store starts read-only.
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') {
-          closeSync(fd);
-          unlinkSync(path);
-          throw error;
-        }
-      }
-      closeSync(fd);
-      heldHere.add(path);
-      releaseHeldOnExit();
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        heldHere.delete(path);
-        try {
-          unlinkSync(path);
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    if (createLock(path, JSON.stringify(owner) + '\n')) return held(path);
     let holder: LockOwner | undefined;
+    let inode: number | undefined;
     try {
+      inode = statSync(path).ino;
       holder = JSON.parse(readFileSync(path, 'utf8'));
     } catch {
-      holder = undefined; // written half-way by a process that died: stale
+      holder = undefined; // gone since, or written half-way by a process that died: stale
     }
     if (holder && holder.host === owner.host && (holder.pid !== process.pid || heldHere.has(path)) && holderRuns(holder)) {
       throw new StoreLockedError(dataDir, `${holder.role} (pid ${holder.pid}, since ${holder.started_at})`);
@@ -115,10 +88,61 @@ export function acquireLock(dataDir: string, role: string): () => void {
       throw new StoreLockedError(dataDir, `${holder.role} on host ${holder.host} (pid ${holder.pid}); remove ${path} if that host is gone`);
     }
     try {
-      unlinkSync(path);
+      // Only the LOCK judged stale: one another process made since (having taken it over) is left.
+      if (inode !== undefined && statSync(path).ino === inode) unlinkSync(path);
     } catch {
       /* someone else took it over first; the next attempt tells */
     }
   }
   throw new StoreLockedError(dataDir, 'another process that keeps taking the lock');
+}
+
+/**
+ * Makes the LOCK with its line already in it, or answers false when there is one: the line goes
+ * to a file of this process's, synced, then linked as the LOCK (a link fails when the name
+ * exists). A LOCK made by `open` and then written could be read empty in between by another
+ * process, which would take it for a half-written one and take it over: two writers.
+ */
+function createLock(path: string, line: string): boolean {
+  const own = `${path}.${process.pid}`;
+  try {
+    const fd = openSync(own, 'w', 0o644);
+    try {
+      writeSync(fd, line);
+      fsyncSync(fd);
+    } catch (error) {
+      // A full disk: the LOCK is held by being there, without its owner line; the store starts read-only.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(own, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    try {
+      unlinkSync(own);
+    } catch {
+      /* never made */
+    }
+  }
+}
+
+/** The LOCK at `path`, taken by this process: let go when the store closes, or when the process exits. */
+function held(path: string): () => void {
+  heldHere.add(path);
+  releaseHeldOnExit();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    heldHere.delete(path);
+    try {
+      unlinkSync(path);
+    } catch {
+      /* already gone */
+    }
+  };
 }
