@@ -12,7 +12,7 @@ import { startReplayWorker } from './replay.js';
 import type { ReplayChunk } from './replay-worker.js';
 import { newScanBuffer, scanLog, type ScannedLog } from './scan.js';
 import { acquireLock } from './lock.js';
-import { logSizes } from './log-sizes.js';
+import { estimateLogs, logSizer } from './log-sizes.js';
 import { PosIndex, type PackedPosIndex } from './pos-index.js';
 import { CommitListeners } from './listeners.js';
 import { RecentEvents } from './recent.js';
@@ -112,8 +112,6 @@ export class JsonlEventStore implements EventStore {
   private readonly streams: StreamInfo[] = [undefined as unknown as StreamInfo];
   private readonly byName = new Map<string, StreamInfo>();
   private readonly index = new PosIndex();
-  /** Each checkpointed log's size, from the check of a checkpoint to its use. */
-  private readonly sizesSeen = new Map<string, number>();
   private readonly recent: RecentEvents;
   private readonly listeners: CommitListeners;
   private readonly writers = new Map<number, number>();
@@ -150,18 +148,17 @@ export class JsonlEventStore implements EventStore {
     if (this.state !== 'new') throw new Error('store already opened');
     makeDataDir(this.dataDir);
     this.releaseLock = acquireLock(this.dataDir, this.role);
+    // From a snapshot, many logs are sized on a thread booted now, while this thread lists them and reads the snapshot.
+    const sizer = options.startFrom && logSizer(this.base, LOG_FILE, estimateLogs(this.base, STREAM_KINDS));
     try {
-      // The logs' sizes are read (on a thread of their own when there are many) while this thread reads the snapshot.
-      const sizes = options.startFrom && logSizes(this.base, this.logNames(), LOG_FILE);
+      const logs = await this.listLogs();
+      const sizing = sizer?.start(logs.map(([kind, id]) => `${kind}/${id}`));
       const checkpoint = (await options.startFrom?.()) as JsonlCheckpoint | undefined;
-      if (checkpoint) {
-        const refused = this.checkpointRefused(checkpoint, await sizes!);
-        if (refused) options.onCheckpointRefused?.(refused);
-        else this.takeCheckpoint(checkpoint);
-      }
-      await this.recover(options);
+      if (checkpoint) this.takeCheckpoint(checkpoint, sizing!.sizes, options);
+      await this.recover(logs, options);
       this.readOnly ??= await lowOnSpace(this.dataDir);
     } catch (error) {
+      sizer?.stop();
       this.releaseLock();
       throw error;
     }
@@ -196,41 +193,21 @@ export class JsonlEventStore implements EventStore {
     return { backend: 'jsonl', pos: this.committedPos, streams, index: this.index.export(this.committedPos) };
   }
 
-  /** Why a checkpoint cannot be used (a log is gone or shorter than it says: the logs were restored from an older copy), or undefined. */
-  private checkpointRefused(checkpoint: JsonlCheckpoint, sizes: Map<string, number>): string | undefined {
-    if (checkpoint.backend !== 'jsonl') return `it was taken of a ${checkpoint.backend} store`;
-    this.sizesSeen.clear();
-    for (const [name, , size] of checkpoint.streams) {
-      const onDisk = sizes.get(name) ?? -1;
-      this.sizesSeen.set(name, onDisk);
-      if (size > 0 && onDisk < size) return `${name} holds ${onDisk < 0 ? 'no log' : `${onDisk} bytes`} where the snapshot covers ${size}: its pos is beyond the log`;
-    }
-    return undefined;
-  }
-
-  /** Every `kind/id` with a directory under the data directory. */
-  private logNames(): string[] {
-    const names: string[] = [];
-    for (const kind of STREAM_KINDS) {
-      let ids: string[] = [];
-      try {
-        ids = fs.readdirSync(join(this.dataDir, kind));
-      } catch {
-        /* no such kind yet */
-      }
-      for (const id of ids) if (ID_PATTERN.test(id)) names.push(`${kind}/${id}`);
-    }
-    return names;
-  }
-
-  /** The checkpoint's logs and index as known: their scans start where it ends. */
-  private takeCheckpoint(checkpoint: JsonlCheckpoint): void {
-    for (const [name, seq, size, lastPos] of checkpoint.streams) {
-      const info = this.streamInfo(name as StreamName, parseStreamName(name)!.kind);
-      info.scanFrom = { offset: size, seq, lastPos };
-      info.sizeSeen = this.sizesSeen.get(name);
-    }
-    this.sizesSeen.clear();
+  /**
+   * A snapshot's checkpoint, unless the logs show it is not theirs: its logs' scans start where it
+   * ends. Its streams are placed first, in its order (the index refers to it), while the logs'
+   * sizes still come; they stay placed when it is refused, as the logs' own.
+   */
+  private takeCheckpoint(checkpoint: JsonlCheckpoint, sizes: () => Map<string, number>, options: OpenOptions): void {
+    if (checkpoint.backend !== 'jsonl') return options.onCheckpointRefused?.(`it was taken of a ${checkpoint.backend} store`);
+    const infos = checkpoint.streams.map(([name]) => this.streamInfo(name as StreamName, parseStreamName(name)!.kind));
+    const onDisk = sizes();
+    const refused = checkpointRefused(checkpoint, onDisk);
+    if (refused) return options.onCheckpointRefused?.(refused);
+    checkpoint.streams.forEach(([name, seq, size, lastPos], i) => {
+      infos[i].scanFrom = { offset: size, seq, lastPos };
+      infos[i].sizeSeen = onDisk.get(name);
+    });
     this.index.import(checkpoint.index);
     this.committedPos = checkpoint.pos;
   }
@@ -583,9 +560,9 @@ export class JsonlEventStore implements EventStore {
     }
   }
 
-  /** Finds every log, scans them (this thread and, for many logs, replay workers), indexes every event and cuts off torn tails. */
-  private async recover(options: OpenOptions): Promise<void> {
-    const found = await this.findLogs();
+  /** Scans every listed log (this thread and, for many logs, replay workers), indexes every event and cuts off torn tails. */
+  private async recover(logs: [StreamKind, string][], options: OpenOptions): Promise<void> {
+    const found = logs.map(([kind, id]) => this.streamInfo(`${kind}/${id}`, kind));
     const progress: ReplayProgress = { events: 0, bytesDone: 0, done: 0, total: found.length, counting: 'logs' };
     // From a checkpoint only the tails are left to read: this thread alone.
     const fromCheckpoint = found.some((info) => info.scanFrom);
@@ -608,9 +585,9 @@ export class JsonlEventStore implements EventStore {
     this.assignedPos = this.committedPos;
   }
 
-  /** Every entity directory under the data directory, as a stream to recover; a directory with a bad id is ignored. */
-  private async findLogs(): Promise<StreamInfo[]> {
-    const found: StreamInfo[] = [];
+  /** Every entity directory under the data directory, as [kind, id]; a directory with a bad id is ignored. */
+  private async listLogs(): Promise<[StreamKind, string][]> {
+    const found: [StreamKind, string][] = [];
     for (const kind of STREAM_KINDS) {
       let entries: fs.Dirent[];
       try {
@@ -621,12 +598,8 @@ export class JsonlEventStore implements EventStore {
       }
       for (const entry of entries) {
         if (!entry.isDirectory()) continue;
-        if (!ID_PATTERN.test(entry.name)) {
-          this.logger.warn({ dir: join(this.dataDir, kind, entry.name) }, 'not an entity directory (bad id); ignored');
-          continue;
-        }
-        const info = this.streamInfo(`${kind}/${entry.name}`, kind);
-        found.push(info);
+        if (ID_PATTERN.test(entry.name)) found.push([kind, entry.name]);
+        else this.logger.warn({ dir: join(this.dataDir, kind, entry.name) }, 'not an entity directory (bad id); ignored');
       }
     }
     return found;
@@ -755,4 +728,13 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await close(fd);
   }
+}
+
+/** Why a checkpoint cannot be used (a log is gone or shorter than it says: the logs were restored from an older copy), or undefined. */
+function checkpointRefused(checkpoint: JsonlCheckpoint, sizes: Map<string, number>): string | undefined {
+  for (const [name, , size] of checkpoint.streams) {
+    const onDisk = sizes.get(name) ?? -1;
+    if (size > 0 && onDisk < size) return `${name} holds ${onDisk < 0 ? 'no log' : `${onDisk} bytes`} where the snapshot covers ${size}: its pos is beyond the log`;
+  }
+  return undefined;
 }

@@ -14,6 +14,7 @@ import { PostgresEventStore } from '../../src/store/postgres.js';
 import { JsonlEventStore } from '../../src/store/index.js';
 import { spawnServer, testLogger, TOKEN } from '../helpers/bmo.js';
 import { tempDir } from '../helpers/tmp.js';
+import { writeReplayData } from '../../bench/replay-data.js';
 import { PG_URL, dropSchema, pgProblem, randomSchema, sql } from '../fixtures/pg-schema.js';
 
 /** One step of a history: a command on an entity, maybe under an Idempotency-Key. */
@@ -288,6 +289,32 @@ test('a snapshot whose pos is beyond the log (the logs restored from an older co
   }
 });
 
+test('a store of 1,200 logs (sized by a second thread beside this one) starts from a snapshot equal to a full replay, tails included; a log cut short refuses the snapshot', async () => {
+  const tmp = tempDir('bmo-snap-');
+  try {
+    const { dataDir: dir } = writeReplayData(tmp.dir, 1200, 6);
+    const teams = readdirSync(join(dir, 'teams')).slice(0, 3);
+    const pipeline = await openPipeline(dir, true);
+    await pipeline.snapshots!.write();
+    // Tails after the snapshot, in three of the logs.
+    for (const [n, id] of teams.entries()) await execute(pipeline, { kind: 'team', id, command: { type: 'send_message', message_id: `after-${n}`, from: 'lead', to: '*', body: 'after the snapshot' } });
+    await pipeline.stop();
+    const started = await bothStarts(dir);
+    assert.match(started.lines, 'starting from a snapshot');
+    assert.is(started.restarted, started.replayed);
+    assert.ok(started.restarted.includes('after-2'), 'the tails are read');
+    // A log shorter than the snapshot says (restored from an older copy): the snapshot is refused.
+    const log = join(dir, 'teams', teams[0], 'events.jsonl');
+    const lines = readFileSync(log, 'utf8').split('\n');
+    writeFileSync(log, lines.slice(0, 3).join('\n') + '\n');
+    const refused = await bothStarts(dir);
+    assert.match(refused.lines, `teams/${teams[0]} holds`);
+    assert.is(refused.restarted, refused.replayed);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 test('bmo writes a snapshot on a clean stop and every so many events, keeping the newest two', async () => {
   const tmp = tempDir('bmo-snap-');
   try {
@@ -319,10 +346,11 @@ test('bmo serve writes a snapshot on SIGTERM and the next serve starts from it',
     try {
       const got = await fetch(`${server.url}/v1/sessions/ann`, { headers: { authorization: `Bearer ${TOKEN}` } });
       assert.is(got.status, 200);
-      assert.match(server.stdout() + server.stderr(), 'starting from a snapshot');
     } finally {
       await server.stop('SIGTERM');
     }
+    // Log lines go out in batches: all of them are out once the server has stopped.
+    assert.match(server.stdout() + server.stderr(), 'starting from a snapshot');
   } finally {
     tmp.cleanup();
   }
