@@ -8,6 +8,7 @@ import { BmoError, CorruptLogError, VersionConflictError } from '../errors.js';
 import { checkEvents, noop, versionMatches } from './checks.js';
 import { decodeLine, encodeLine, isoOf, lineFault, splitLines } from './line.js';
 import { lineChunks } from './log-read.js';
+import { claims, sharedCount } from './claims.js';
 import { startReplayWorker } from './replay.js';
 import type { ReplayChunk } from './replay-worker.js';
 import { newScanBuffer, scanLog, type ScannedLog } from './scan.js';
@@ -81,8 +82,8 @@ interface PendingAppend {
   madeAt: number;
 }
 
-/** In a parallel replay, this thread takes MAIN_SHARE of every 20 × (workers + 1) logs. */
-const MAIN_SHARE = 19;
+/** In a parallel replay, the logs this thread takes at a time from the count it shares with the workers. */
+const LOGS_A_CLAIM = 8;
 /** In a parallel replay, this thread takes in the workers' chunks after every so many of its own logs. */
 const TAKE_IN_EVERY = 64;
 
@@ -567,14 +568,16 @@ export class JsonlEventStore implements EventStore {
     // From a checkpoint only the tails are left to read: this thread alone.
     const fromCheckpoint = found.some((info) => info.scanFrom);
     const workers = !fromCheckpoint && options.parallel && found.length >= options.parallel.minStreams ? Math.max(0, Math.min(options.parallel.workers, found.length - 1)) : 0;
-    const { mine, shares } = dealLogs(found, workers);
-    const counted = new Int32Array(new SharedArrayBuffer(4));
+    const counted = sharedCount();
+    // Every thread takes the next few logs from one count until none are left.
+    const next = sharedCount();
     // The workers' chunks, as the event loop hands them over; taken in between this thread's own logs.
     const arrived: ReplayChunk[] = [];
-    const replays = shares.map((logs) => startReplayWorker(options.parallel!.module, logs, counted.buffer as SharedArrayBuffer, (chunk) => arrived.push(chunk)));
+    const input = { module: options.parallel?.module ?? '', logs: found.map(({ idx, name, file }) => ({ idx, name, file })), next: next.buffer as SharedArrayBuffer, progress: counted.buffer as SharedArrayBuffer };
+    const replays = Array.from({ length: workers }, () => startReplayWorker(input, (chunk) => arrived.push(chunk)));
     const takeIn = () => this.takeIn(arrived, progress, options);
     try {
-      await this.scanOwn(mine, progress, options, counted, replays.length > 0 ? takeIn : undefined);
+      await this.scanOwn(claimed(found, next), progress, options, counted, replays.length > 0 ? takeIn : undefined);
       await Promise.all(replays.map((replay) => replay.done));
       await takeIn();
     } finally {
@@ -621,7 +624,7 @@ export class JsonlEventStore implements EventStore {
   }
 
   /** This thread's own logs, scanned one after another; every TAKE_IN_EVERY logs the workers' results are taken in (`takeIn`). */
-  private async scanOwn(mine: StreamInfo[], progress: ReplayProgress, options: OpenOptions, counted: Int32Array, takeIn: (() => Promise<void>) | undefined): Promise<void> {
+  private async scanOwn(mine: Iterable<StreamInfo>, progress: ReplayProgress, options: OpenOptions, counted: Int32Array, takeIn: (() => Promise<void>) | undefined): Promise<void> {
     let lastReport = Date.now();
     const onEvent = (envelope: Envelope) => {
       options.onEvent?.(envelope);
@@ -631,8 +634,8 @@ export class JsonlEventStore implements EventStore {
       }
     };
     const scratch = newScanBuffer();
-    for (let i = 0; i < mine.length; i++) {
-      const info = mine[i];
+    let i = 0;
+    for (const info of mine) {
       // A log the checkpoint covers to its end (its size seen when the checkpoint was checked): nothing to read.
       const scanned = info.scanFrom && info.scanFrom.offset === info.sizeSeen ? { size: info.sizeSeen, goodEnd: info.scanFrom.offset, seq: info.scanFrom.seq, lastPos: info.scanFrom.lastPos } : scanLog(
         info.file,
@@ -646,7 +649,7 @@ export class JsonlEventStore implements EventStore {
       );
       info.scanFrom = info.sizeSeen = undefined;
       if (scanned) await this.recovered(info, scanned, progress);
-      if (takeIn && i % TAKE_IN_EVERY === 0) {
+      if (takeIn && i++ % TAKE_IN_EVERY === 0) {
         await new Promise(setImmediate); // lets the workers' messages in
         await takeIn();
       }
@@ -697,16 +700,9 @@ export class JsonlEventStore implements EventStore {
  * Logs are dealt round robin in rounds of 20 × (workers + 1): this thread takes 19 of each round,
  * the workers the rest in turn; this thread also takes in the workers' results, so it does a little less.
  */
-function dealLogs(found: StreamInfo[], workers: number): { mine: StreamInfo[]; shares: StreamInfo[][] } {
-  const round = 20 * (workers + 1);
-  const mine: StreamInfo[] = [];
-  const shares: StreamInfo[][] = Array.from({ length: workers }, () => []);
-  found.forEach((info, i) => {
-    const slot = i % round;
-    if (slot < MAIN_SHARE || workers === 0) mine.push(info);
-    else shares[(slot - MAIN_SHARE) % workers].push(info);
-  });
-  return { mine, shares };
+/** The logs this thread scans: the next LOGS_A_CLAIM of `found` at a time, from the count it shares with the replay workers. */
+function* claimed(found: StreamInfo[], next: Int32Array): Generator<StreamInfo> {
+  for (const [from, to] of claims(next, found.length, LOGS_A_CLAIM)) for (let i = from; i < to; i++) yield found[i];
 }
 
 /** Below this many free bytes on the data directory's disk, the store starts read-only. */

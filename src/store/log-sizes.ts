@@ -3,10 +3,11 @@
  * logs. Many logs are stat'ed on a thread of their own (10 000 take a good part of a start from a
  * snapshot) while this thread lists them and reads and parses the snapshot: the thread is booted
  * first and handed the names once listed. Also that thread's code, run when started with
- * `workerData.logSizes`: nothing else is loaded there.
+ * `workerData.logSizes`: nothing else but `claims` is loaded there.
  */
 import fs from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { claims, sharedCount } from './claims.js';
 
 /** Fewer logs than this are stat'ed on this thread: a thread costs more than it saves. */
 const ON_A_THREAD = 1000;
@@ -37,8 +38,7 @@ export interface LogSizer {
 
 /** Takes chunks of the shared names until none are left, stat'ing each. */
 function statShare({ names, next, done, sizes }: SharedSizing, dataDir: string, logFile: string): void {
-  for (let from = Atomics.add(next, 0, CHUNK); from < names.length; from = Atomics.add(next, 0, CHUNK)) {
-    const to = Math.min(from + CHUNK, names.length);
+  for (const [from, to] of claims(next, names.length, CHUNK)) {
     for (let i = from; i < to; i++) sizes[i] = fs.statSync(`${dataDir}/${names[i]}/${logFile}`, { throwIfNoEntry: false })?.size ?? -1;
     Atomics.add(done, 0, to - from);
     Atomics.notify(done, 0);
@@ -56,8 +56,7 @@ function allDone({ names, done }: SharedSizing, ms: number): boolean {
 }
 
 function shared(names: string[]): SharedSizing {
-  const ints = () => new Int32Array(new SharedArrayBuffer(4));
-  return { names, next: ints(), done: ints(), sizes: new Float64Array(new SharedArrayBuffer(8 * names.length)) };
+  return { names, next: sharedCount(), done: sharedCount(), sizes: new Float64Array(new SharedArrayBuffer(8 * names.length)) };
 }
 
 /**

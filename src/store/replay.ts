@@ -9,11 +9,12 @@ export interface ReplayWorker {
 }
 
 /**
- * Starts a thread that scans and folds `logs` (see replay-worker.ts). Its chunks reach `onChunk`
- * in order, as this thread's event loop takes them in.
+ * Starts a thread that scans and folds logs of `input.logs`, taking them from the shared count
+ * `input.next` (see replay-worker.ts). Its chunks reach `onChunk` in order, as this thread's event
+ * loop takes them in.
  */
-export function startReplayWorker(module: string, logs: ReplayWorkerInput['logs'], progress: SharedArrayBuffer, onChunk: (chunk: ReplayChunk) => void): ReplayWorker {
-  const worker = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: { module, logs, progress } satisfies ReplayWorkerInput });
+export function startReplayWorker(input: ReplayWorkerInput, onChunk: (chunk: ReplayChunk) => void): ReplayWorker {
+  const worker = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: input });
   const done = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: ReplayWorkerMessage) => {
       if (message.type === 'chunk') onChunk(message);
