@@ -141,8 +141,9 @@ const cell = (value: unknown) => (value === undefined || value === null || value
 /** A section's heading: its title and count, and `showing N of M` when capped. */
 const heading = (title: string, shown: number, total: number) => `## ${title} (${shown < total ? `showing ${shown} of ${total}` : total})`;
 
-function identityLines(h: Handoff): string[] {
+function identityLines(h: Handoff, asOf: string | undefined): string[] {
   const out = [`# Handoff: ${h.label}`, ''];
+  if (asOf) out.push(`> As it was at ${asOf}, not as it is now.`, '');
   out.push(`- workstream: \`${h.workstream_id}\` (version ${h.version}, updated ${h.updated_at})`);
   if (h.goal) out.push(`- goal: ${cell(h.goal)}`);
   out.push(`- git: ${h.git ? gitWords(h.git) : 'no git context recorded'}`);
@@ -202,9 +203,9 @@ function listLines(h: Handoff): string[] {
  * The same handoff as markdown, for a person or the next agent's prompt. Compact, it stays under
  * 16 KB: past that it is cut at a line, saying so, and the drill-in line stays last.
  */
-export function handoffMarkdown(h: Handoff): string {
+export function handoffMarkdown(h: Handoff, asOf?: string): string {
   const body = [
-    ...identityLines(h),
+    ...identityLines(h, asOf),
     '',
     heading('Next', h.next.shown, h.next.total),
     '',

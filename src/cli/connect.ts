@@ -192,7 +192,7 @@ export function safeJson(text: string): unknown {
 export function ensureOk(reply: Reply): any {
   if (reply.status < 400) return reply.json;
   const code = (reply.json?.error as ErrorCode) in ERROR_CODES ? (reply.json.error as ErrorCode) : 'internal';
-  throw new BmoError(code, cliWords(reply.json?.message ?? `HTTP ${reply.status}`), { field: reply.json?.field, details: reply.json?.details });
+  throw new BmoError(code, cliWords(reply.json?.message ?? `HTTP ${reply.status}`, reply.json?.field), { field: reply.json?.field, details: reply.json?.details });
 }
 
 /** Every item of a paged collection (`field` of each page): follows `next_cursor`, a thousand at a time. */

@@ -125,12 +125,13 @@ team
   .command('posture')
   .description('the posture snapshot: counts, per-team liveness, remote health, the chip and the recent tail')
   .option('--json', 'print JSON')
-  .action(async (opts: { json?: boolean }) =>
+  .option('--as-of <pos|time>', 'the teams as they were once the log reached this position, or at this ISO-8601 time (liveness is of now)', asOfOption)
+  .action(async (opts: { json?: boolean; asOf?: string }) =>
     withConnection(program, async (connection) => {
-      const posture = ensureOk(await connection.request('GET', '/v1/teams/posture'));
+      const posture = ensureOk(await connection.request('GET', `/v1/teams/posture${asOfQuery(opts.asOf)}`));
       print(!!opts.json, posture, () =>
         [
-          `${posture.chip}  (pos ${posture.pos}; ${posture.team_count} team(s), ${posture.active_count} active, ${posture.blocked_count} blocked)`,
+          `${posture.chip}  (pos ${posture.pos}; ${posture.team_count} team(s), ${posture.active_count} active, ${posture.blocked_count} blocked)${opts.asOf ? ` as of ${opts.asOf}` : ''}`,
           remoteWords(posture.config.remote_host, posture.remote) + (posture.remote_error ? `; this time: ${posture.remote_error}` : ''),
           posture.teams.length === 0
             ? 'no teams'

@@ -6,13 +6,14 @@
  */
 export const ROUTE_VERBS: readonly (readonly [method: string, route: string, verb: string])[] = [
   ['GET', '/v1/teams', 'bmo team list'],
+  ['GET', '/v1/teams?all=true', 'bmo team list --all'],
   ['GET', '/v1/teams/posture', 'bmo team posture'],
   ['GET', '/v1/teams/events/recent', 'bmo config show-teams'],
   ['POST', '/v1/teams/cleanup', 'bmo team cleanup'],
   ['GET', '/v1/teams/remote', 'bmo team remote status'],
   ['POST', '/v1/teams/remote/reset', 'bmo team remote reset'],
   ['GET', '/v1/teams/:id', 'bmo team status :id'],
-  ['GET', '/v1/teams/:id/events', 'bmo team status :id'],
+  ['GET', '/v1/teams/:id/events', 'bmo events tail --stream teams/:id'],
   ['GET', '/v1/teams/:id/timeline', 'bmo team timeline :id'],
   ['GET', '/v1/workstreams', 'bmo workstream list'],
   ['POST', '/v1/workstreams', 'bmo workstream create'],
@@ -47,8 +48,10 @@ export const ROUTE_VERBS: readonly (readonly [method: string, route: string, ver
   ['POST', '/v1/sessions', 'bmo mcp (it starts the session)'],
 ];
 
-/** The verb for `path` (a query left off), or undefined when no route of the table matches. */
+/** The verb for `path` (a query left off unless the table has the path with it), or undefined when no route of the table matches. */
 export function verbFor(path: string, method?: string): string | undefined {
+  const exact = ROUTE_VERBS.find(([m, route]) => route === path && (method === undefined || m === method));
+  if (exact) return exact[2];
   const parts = path.split('?')[0].replace(/\/$/, '').split('/');
   const candidates = ROUTE_VERBS.filter(([m]) => method === undefined || m === method);
   // A literal segment beats a parameter: /v1/teams/posture is the posture, not team "posture".
@@ -65,9 +68,12 @@ export function verbFor(path: string, method?: string): string | undefined {
 
 /**
  * A server's message in the CLI's words: each route it names (`GET /v1/workstreams`, or a bare
- * `/v1/teams/x/members`) becomes the verb that does the same; "verb (route)" becomes the verb once.
+ * `/v1/teams/x/members`) becomes the verb that does the same; "verb (route)" becomes the verb once;
+ * a query parameter it opens with (`field` `query.as_of`, "as_of: …") becomes the flag (`--as-of: …`).
  */
-export function cliWords(message: string): string {
+export function cliWords(message: string, field?: string): string {
+  const param = field?.startsWith('query.') ? field.slice('query.'.length) : undefined;
+  if (param && message.startsWith(`${param}: `)) message = `--${param.replace(/_/g, '-')}: ${message.slice(param.length + 2)}`;
   const replaced = message.replace(/(?:\b(?:GET|POST|PUT|PATCH|DELETE)\s+)?\/v1\/[^\s;,)'"`]*/g, (found) => {
     const [method, path] = /^[A-Z]+\s/.test(found) ? [found.split(/\s+/)[0], found.split(/\s+/)[1]] : [undefined, found];
     return verbFor(path, method) ?? verbFor(path) ?? found;

@@ -17,11 +17,19 @@ export const wholeNumber =
     return n;
   };
 
-/** `--as-of`: a position (a whole number from 1) or an ISO-8601 time, as the server's `as_of` takes it. */
+/**
+ * `--as-of`: a position (a whole number from 1) or an ISO-8601 time, as the server's `as_of` takes
+ * it; a time without a zone is this machine's local time, sent as UTC.
+ */
 export function asOfOption(value: string): string {
-  if (!AsOfParam.safeParse(value).success) throw new InvalidArgumentError('--as-of must be a position (a whole number from 1) or an ISO-8601 time such as 2026-01-01T10:00:00Z');
-  return value;
+  const local = /^\d{4}-\d\d-\d\dT[\d:.]+$/.test(value) ? new Date(value) : undefined;
+  const sent = local && !Number.isNaN(local.getTime()) ? local.toISOString() : value;
+  if (!AsOfParam.safeParse(sent).success) throw new InvalidArgumentError('--as-of must be a position (a whole number from 1) or an ISO-8601 time such as 2026-01-01T10:00:00Z (without a zone: your local time)');
+  return sent;
 }
+
+/** A read's text with " as of <point>" at the end of its first line when it was read as of one. */
+export const asOfHeader = (text: string, asOf: string | undefined) => (asOf === undefined ? text : text.replace(/\n|$/, ` as of ${asOf}$&`));
 
 /** `?as_of=…` for a read, or nothing for the live answer. */
 export const asOfQuery = (asOf: string | undefined, sep = '?') => (asOf === undefined ? '' : `${sep}as_of=${encodeURIComponent(asOf)}`);

@@ -36,16 +36,21 @@ export function formatDuration(ms: number | undefined): string {
 
 const time = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
 
-function memberLine(m: Entry<'member'>): string {
-  const left = m.left_at ? `left ${time(m.left_at)}${m.left_reason ? ` (${m.left_reason})` : ''}` : 'still a member';
+/** What an open span reads as: the team still runs, or it was removed with the span open. */
+type Open = { member: string; claim: string };
+const OPEN: Open = { member: 'still a member', claim: 'still held' };
+const OPEN_AT_REMOVAL: Open = { member: 'a member until the team was removed', claim: 'held until the team was removed' };
+
+function memberLine(m: Entry<'member'>, open: Open): string {
+  const left = m.left_at ? `left ${time(m.left_at)}${m.left_reason ? ` (${m.left_reason})` : ''}` : open.member;
   return `${m.member_id}${m.role === 'lead' ? ' (lead)' : ''}  joined ${time(m.joined_at)}, ${left}, active ${formatDuration(m.active_ms)}`;
 }
 
-function taskLines(t: Entry<'task'>): string[] {
+function taskLines(t: Entry<'task'>, open: Open): string[] {
   const head = `${t.task_id} "${t.title}": created ${time(t.created_at)}, ${t.status}${t.ended_at ? ` ${time(t.ended_at)} after ${formatDuration(t.duration_ms)}` : ''}${t.claims.length ? `, waited ${formatDuration(t.wait_ms)} for a claim` : ''}`;
   const claims = t.claims.map((c) => {
     const renewals = c.renewal_count ? `, renewed ${c.renewal_count}× (last ${time(c.renewals.at(-1))})` : '';
-    const end = c.end ? `, ${c.end}${c.reclaim_reason ? ` (${c.reclaim_reason})` : ''} ${time(c.ended_at)}` : ', still held';
+    const end = c.end ? `, ${c.end}${c.reclaim_reason ? ` (${c.reclaim_reason})` : ''} ${time(c.ended_at)}` : `, ${open.claim}`;
     return `  ${c.member_id} claimed ${time(c.claimed_at)} (token ${c.fencing_token})${renewals}${end}, held ${formatDuration(c.held_ms)}`;
   });
   return [head, ...claims];
@@ -62,17 +67,21 @@ function threadLines(t: Entry<'thread'>): string[] {
 /** The timeline for people: the team's life, then members, tasks and threads, each in the order they began. */
 export function timelineText(timeline: PresentedTimeline & { cut: boolean }): string {
   const { team, lead } = timeline;
-  const end = team.removed ? `removed (${team.removed.reason}) ${time(team.removed.at)}` : team.shutdown ? `shut down ${time(team.shutdown.at)}` : `active, last event ${time(team.until)}`;
+  const shutdown = team.shutdown ? `shut down ${time(team.shutdown.at)}${team.shutdown.reason ? ` (${team.shutdown.reason})` : ''}` : undefined;
+  const removed = team.removed ? `removed (${team.removed.reason}) ${time(team.removed.at)}` : undefined;
+  const end = [shutdown, removed].filter(Boolean).join(', ') || `active, last event ${time(team.until)}`;
+  const span = team.removed ? 'in all' : 'from its creation to its last event';
+  const open = team.removed ? OPEN_AT_REMOVAL : OPEN;
   const gone = lead.gone ? `lead ${lead.member_id} gone (${lead.gone.how}) ${time(lead.gone.at)}` : `lead ${lead.member_id}${lead.session_id ? ` (session ${lead.session_id})` : ''} not gone`;
   const of = <K extends TimelineEntry['kind']>(kind: K) => timeline.entries.filter((e): e is Entry<K> => e.kind === kind);
   const members = of('member');
   const tasks = of('task');
   const threads = of('thread');
   return [
-    `team ${team.team_id} "${team.name}": created ${time(team.created_at)}, ${end}; ${formatDuration(team.duration_ms)} in all, ${timeline.counts.events} events`,
+    `team ${team.team_id} "${team.name}": created ${time(team.created_at)}, ${end}; ${formatDuration(team.duration_ms)} ${span}, ${timeline.counts.events} events`,
     gone,
-    section('members', members.length ? members.map(memberLine).join('\n') : 'none'),
-    section('tasks', tasks.length ? tasks.flatMap(taskLines).join('\n') : 'none'),
+    section('members', members.length ? members.map((m) => memberLine(m, open)).join('\n') : 'none'),
+    section('tasks', tasks.length ? tasks.flatMap((t) => taskLines(t, open)).join('\n') : 'none'),
     section('messages', threads.length ? threads.flatMap(threadLines).join('\n') : 'none'),
     ...(timeline.cut ? [`(cut after ${timeline.entries.length} entries; --json with the API's cursor reads the rest)`] : []),
   ].join('\n');

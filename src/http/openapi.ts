@@ -135,7 +135,7 @@ export function errorsOf(method: string, url: string, doc: RouteDoc): ErrorCode[
   // A credential's scope and its request budget hold on every route behind the token.
   if (!doc.open && url.startsWith('/v1')) codes.add('forbidden').add('rate_limited');
   if (url.includes('/:')) codes.add('invalid_id');
-  if (doc.body || doc.query) codes.add('invalid_body');
+  if (doc.body) codes.add('invalid_body');
   if (doc.query) codes.add('bad_request');
   if (url.includes('/:id')) codes.add('not_found');
   if (doc.body) codes.add('payload_too_large').add('unsupported_media_type');

@@ -14,7 +14,8 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, where 
   const result = schema.safeParse(input ?? {});
   if (!result.success) {
     const { message, field } = formatIssues(result.error, where);
-    // No body at all where one is needed: say that first.
+    // A query is a request's, not a body's; no body at all where one is needed: say that first.
+    if (where === 'query') throw new BmoError('bad_request', message, { field });
     throw new BmoError('invalid_body', input === undefined && where === '' ? `the body is empty; send a JSON object (${message})` : message, { field });
   }
   return result.data;
@@ -115,6 +116,9 @@ export function newId(): string {
 }
 
 export const AsOfQuery = z.object({ as_of: AsOfParam.optional() });
+
+/** The query of a read that takes none: any parameter is refused, never silently answered as if it were not there. */
+export const NoQuery = z.strictObject({});
 
 /** `?as_of=<pos|time>` of a read: a point the log has reached, or undefined for the live answer. */
 export function asOfOf(request: FastifyRequest, pipeline: Pipeline): AsOf | undefined {

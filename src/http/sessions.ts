@@ -6,7 +6,7 @@ import { heartbeat } from '../pipeline/operations.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { TeamsTelemetry } from '../telemetry/teams.js';
 import { logRoute } from './events.js';
-import { commandContext, createdId, idParam, invocationIdOf, newId, parseWith, sendCommandResult } from './request.js';
+import { commandContext, createdId, idParam, invocationIdOf, newId, NoQuery, parseWith, sendCommandResult } from './request.js';
 import { page } from './paging.js';
 import { EndSession, Heartbeat, ListSessions, StartSession } from './schemas.js';
 
@@ -42,6 +42,7 @@ export async function sessionRoutes(
 
   app.get('/v1/sessions/:id', async (request) => {
     const id = idParam(request, 'id');
+    parseWith(NoQuery, request.query, 'query');
     const session = pipeline.readModels.sessions.get(id);
     if (!session) throw new BmoError('not_found', `no session ${id}`, { field: 'id' });
     return presentSession(session, pipeline.now());

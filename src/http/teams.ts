@@ -11,7 +11,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { createdTeamIds } from '../telemetry/teams.js';
 import { principalOf, teamAllowed } from './access.js';
 import { logRoute } from './events.js';
-import { asOfOf, commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import { asOfOf, commandContext, createdId, idParam, newId, NoQuery, parseWith, sendCommandResult } from './request.js';
 import { page, pageInOrder } from './paging.js';
 import { ClaimTask, Cleanup, CompleteTask, CreateTask, CreateTeam, FailTask, HeldTask, Inbox, JoinTeam, LeaveTeam, ListTasks, ListTeams, ReadMessage, SendMessage, Shutdown, TimelineQuery, UpdateTask } from './schemas.js';
 
@@ -30,6 +30,7 @@ interface TeamRouteContext {
   run: (request: FastifyRequest, teamId: string, command: TeamCommand) => ReturnType<Pipeline['execute']>;
   knownSession: (sessionId: string | undefined, field: string) => void;
   teamOf: (request: FastifyRequest) => Promise<TeamView>;
+  notIn: (request: FastifyRequest, team: TeamView, field: 'member' | 'task', id: string) => BmoError;
 }
 
 /** The teams data plane: teams, members, tasks and messages, each change one command; one plugin per group. */
@@ -75,7 +76,18 @@ function teamRouteContext(pipeline: Pipeline): TeamRouteContext {
     return state;
   };
 
-  return { pipeline, teams, run, knownSession, teamOf };
+  /** Not found in a team read: not there yet at the asked point (it is now), or not in the team at all. */
+  const notIn = (request: FastifyRequest, team: TeamView, field: 'member' | 'task', id: string): BmoError => {
+    const asOf = asOfOf(request, pipeline);
+    const live = teams().get(team.team_id);
+    if (asOf && (field === 'member' ? live?.members.has(id) : live?.tasks.has(id))) {
+      return new BmoError('not_found', `${field} ${id} was not in team ${team.team_id} yet at ${describeAsOf(asOf)}; ask for a later point`, { field: 'query.as_of' });
+    }
+    if (field === 'task') return new BmoError('not_found', `no task ${id} in team ${team.team_id}`, { field: 'task' });
+    return new BmoError('not_found', `${id} is not a member of team ${team.team_id}`, { field: 'member' });
+  };
+
+  return { pipeline, teams, run, knownSession, teamOf, notIn };
 }
 
 /** Teams: list, create, clean up, read, remove, shut down, their logs and timelines. */
@@ -140,10 +152,14 @@ async function teamLifecycleRoutes(app: FastifyInstance, { pipeline, teams, run,
 }
 
 /** Members: who is in a team, joining, leaving, what a member holds. */
-async function memberRoutes(app: FastifyInstance, { pipeline, teams, run, knownSession, teamOf }: TeamRouteContext): Promise<void> {
+async function memberRoutes(app: FastifyInstance, { pipeline, teams, run, knownSession, teamOf, notIn }: TeamRouteContext): Promise<void> {
   // Liveness is of now (sessions and leases move with the clock), so it has a route of its own, never read as of a point.
   app.get('/v1/teams/:id/members', async (request) => {
     const id = idParam(request, 'id');
+    if ((request.query as Record<string, unknown> | undefined)?.as_of !== undefined) {
+      throw new BmoError('bad_request', `as_of: this list's liveness is of now, never of a point; GET /v1/teams/${id}?as_of=… has the members as they were`, { field: 'query.as_of' });
+    }
+    parseWith(NoQuery, request.query, 'query');
     const team = teams().get(id);
     if (!team || team.status === 'removed') throw new BmoError('not_found', `no team ${id}; GET /v1/teams lists them`, { field: 'id' });
     const now = pipeline.now();
@@ -171,14 +187,14 @@ async function memberRoutes(app: FastifyInstance, { pipeline, teams, run, knownS
     const team = await teamOf(request);
     const memberId = idParam(request, 'member');
     const member = team.members.get(memberId);
-    if (!member) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
+    if (!member) throw notIn(request, team, 'member', memberId);
     const holds = [...team.tasks.values()].filter((t) => t.status === 'claimed' && t.owner === memberId).map((t) => t.task_id);
     return { team_id: team.team_id, version: team.version, ...member, holds };
   });
 }
 
 /** Tasks: listed, created, read, updated, claimed, released, completed, failed. */
-async function taskRoutes(app: FastifyInstance, { run, knownSession, teamOf }: TeamRouteContext): Promise<void> {
+async function taskRoutes(app: FastifyInstance, { run, knownSession, teamOf, notIn }: TeamRouteContext): Promise<void> {
   app.get('/v1/teams/:id/tasks', async (request, reply) => {
     const team = await teamOf(request);
     const query = parseWith(ListTasks, request.query, 'query');
@@ -199,7 +215,7 @@ async function taskRoutes(app: FastifyInstance, { run, knownSession, teamOf }: T
     const team = await teamOf(request);
     const taskId = idParam(request, 'task');
     const task = team.tasks.get(taskId);
-    if (!task) throw new BmoError('not_found', `no task ${taskId} in team ${team.team_id}`, { field: 'task' });
+    if (!task) throw notIn(request, team, 'task', taskId);
     return presentTask(team, task);
   });
 
@@ -239,7 +255,7 @@ async function taskRoutes(app: FastifyInstance, { run, knownSession, teamOf }: T
 }
 
 /** Messages: sent, read, and each member's inbox. */
-async function messageRoutes(app: FastifyInstance, { run, teamOf }: TeamRouteContext): Promise<void> {
+async function messageRoutes(app: FastifyInstance, { run, teamOf, notIn }: TeamRouteContext): Promise<void> {
   app.post('/v1/teams/:id/messages', async (request, reply) => {
     const id = idParam(request, 'id');
     const body = parseWith(SendMessage, request.body);
@@ -251,7 +267,7 @@ async function messageRoutes(app: FastifyInstance, { run, teamOf }: TeamRouteCon
   app.get('/v1/teams/:id/members/:member/inbox', async (request, reply) => {
     const team = await teamOf(request);
     const memberId = idParam(request, 'member');
-    if (!team.members.has(memberId)) throw new BmoError('not_found', `${memberId} is not a member of team ${team.team_id}`, { field: 'member' });
+    if (!team.members.has(memberId)) throw notIn(request, team, 'member', memberId);
     const query = parseWith(Inbox, request.query, 'query');
     const unread = query.unread ? (message: MessageView) => !message.read_by.includes(memberId) : undefined;
     const { items, next_cursor } = pageInOrder(request, reply, inboxOf(team, memberId), query, unread);

@@ -99,7 +99,7 @@ async function workstreamRowRoutes(app: FastifyInstance, { pipeline, models, run
     const handoff = buildHandoff(ws, cartography, { full: full === true });
     const markdown = format === 'md' || format === 'markdown' || (format === undefined && (request.headers.accept ?? '').includes('text/markdown'));
     void reply.header('etag', `"${ws.version}"`);
-    if (markdown) return reply.type('text/markdown; charset=utf-8').send(handoffMarkdown(handoff));
+    if (markdown) return reply.type('text/markdown; charset=utf-8').send(handoffMarkdown(handoff, asOf && describeAsOf(asOf)));
     return handoff;
   });
 

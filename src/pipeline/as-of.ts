@@ -7,12 +7,20 @@ import { ReadModels } from './read-models.js';
 /** A point in the log: a position, or a time (the last position at or before it). */
 export type AsOf = { pos: number } | { time: number; iso: string };
 
-/** `as_of` in a query: a whole position from 1, or an ISO-8601 time. */
+/**
+ * `as_of` in a query: a whole position from 1, or an ISO-8601 time with its zone (`Z` or an offset);
+ * a date alone is that day's 00:00 UTC. A time without a zone is refused: the server's clock and
+ * the caller's may be in different zones, and either reading would be a guess.
+ */
 export const AsOfParam = z.string().transform((raw, ctx): AsOf => {
   if (/^\d{1,15}$/.test(raw) && Number(raw) >= 1) return { pos: Number(raw) };
-  const time = /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d)?)?$/.test(raw) ? Date.parse(raw) : NaN;
+  if (/^\d{4}-\d\d-\d\dT[\d:.]+$/.test(raw)) {
+    ctx.addIssue({ code: 'custom', message: `${raw} has no time zone; add Z for UTC (${raw}Z) or an offset such as +02:00` });
+    return z.NEVER;
+  }
+  const time = /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d))?$/.test(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(time)) {
-    ctx.addIssue({ code: 'custom', message: 'must be a position (a whole number from 1) or an ISO-8601 time such as 2026-01-01T10:00:00Z' });
+    ctx.addIssue({ code: 'custom', message: 'must be a position (a whole number from 1) or an ISO-8601 time with its zone, such as 2026-01-01T10:00:00Z' });
     return z.NEVER;
   }
   return { time, iso: new Date(time).toISOString() };

@@ -23,6 +23,8 @@ export interface SnapshotOptions {
 export class Snapshotter {
   private sinceLast = 0;
   private lastPos = 0;
+  /** The snapshot a start restored, until the logs take or refuse it. */
+  private startedFrom: { snapshot: string; pos: number } | undefined;
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -51,7 +53,7 @@ export class Snapshotter {
         continue;
       }
       this.lastPos = decoded.pos;
-      this.logger.info({ snapshot: name, pos: decoded.pos }, 'starting from a snapshot: only the events after it are replayed');
+      this.startedFrom = { snapshot: name, pos: decoded.pos };
       return decoded.store;
     }
     return undefined;
@@ -62,10 +64,13 @@ export class Snapshotter {
     this.logger.warn({ reason }, 'the snapshot does not match the log and was ignored; the whole log is replayed');
     this.models.reset();
     this.lastPos = 0;
+    this.startedFrom = undefined;
   }
 
   /** Once started: counts commits and writes by time. */
   started(): void {
+    // Said once the logs have taken the snapshot: one they refused says so instead.
+    if (this.startedFrom) this.logger.info(this.startedFrom, 'started from a snapshot: only the events after it were replayed');
     if (!this.options.write || this.options.everyMs <= 0) return;
     this.timer = setInterval(() => {
       if (this.models.pos !== this.lastPos) void this.write();

@@ -36,7 +36,14 @@ async function assertAsOfEqualsLive(bmo: Bmo, captured: Awaited<ReturnType<typeo
     for (const [url, live] of Object.entries(answers)) {
       const past = await call(bmo, 'GET', withAsOf(url, pos));
       assert.is(past.status, live.status, `${url} as of ${pos}: ${past.body}`);
-      if (live.status === 200) assert.equal(past.json ?? past.body, live.body, `${url} as of ${pos}`);
+      if (live.status !== 200) continue;
+      if (past.json) assert.equal(past.json, live.body, `${url} as of ${pos}`);
+      else {
+        // A past handoff in markdown says so under its title; the rest is the live one's.
+        const note = `> As it was at pos ${pos}, not as it is now.\n\n`;
+        assert.ok(past.body.includes(note), `${url} as of ${pos} says it is past`);
+        assert.is(past.body.replace(note, ''), live.body, `${url} as of ${pos}`);
+      }
     }
   }
 }
@@ -102,6 +109,36 @@ test('a time maps to the last pos at or before it', () =>
   }),
 );
 
+test('an as_of is refused, never ignored, where the answer is of now; a member or task not there yet at the point says so', () =>
+  withBmo(async (bmo) => {
+    await ok(bmo, 201, 'POST', '/v1/sessions', { session_id: 'lead-s', agent: 'test' });
+    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'alpha', name: 'Alpha', lead: { member_id: 'lead', name: 'Lead', session_id: 'lead-s' } });
+    const before = bmo.pipeline.store.head();
+    await ok(bmo, 201, 'POST', '/v1/teams/alpha/members', { member_id: 'bob', name: 'Bob' });
+    await ok(bmo, 201, 'POST', '/v1/teams/alpha/tasks', { task_id: 't1', title: 'first' });
+    for (const url of ['/v1/teams/alpha/members?as_of=1', '/v1/sessions/lead-s?as_of=1', '/v1/sessions/lead-s?as_of=abc']) {
+      const res = await call(bmo, 'GET', url);
+      assert.equal([res.status, res.json.error], [400, 'bad_request'], `${url}: ${res.body}`);
+      assert.match(res.json.field, /^query/, url);
+    }
+    assert.match((await call(bmo, 'GET', '/v1/teams/alpha/members?as_of=1')).json.message, '/v1/teams/alpha?as_of=');
+    for (const [url, what] of [
+      [`/v1/teams/alpha/members/bob?as_of=${before}`, 'member bob'],
+      [`/v1/teams/alpha/members/bob/inbox?as_of=${before}`, 'member bob'],
+      [`/v1/teams/alpha/tasks/t1?as_of=${before}`, 'task t1'],
+    ]) {
+      const res = await call(bmo, 'GET', url);
+      assert.equal([res.status, res.json.field], [404, 'query.as_of'], url);
+      assert.match(res.json.message, `${what} was not in team alpha yet at pos ${before}; ask for a later point`);
+    }
+    const never = await call(bmo, 'GET', `/v1/teams/alpha/members/carol?as_of=${before}`);
+    assert.equal([never.status, never.json.field], [404, 'member'], 'never a member: the member is what is wrong');
+    const zoneless = await call(bmo, 'GET', '/v1/teams/alpha?as_of=2026-01-01T10:00:00');
+    assert.equal([zoneless.status, zoneless.json.error, zoneless.json.field], [400, 'bad_request', 'query.as_of']);
+    assert.match(zoneless.json.message, 'has no time zone; add Z for UTC (2026-01-01T10:00:00Z)');
+  }),
+);
+
 const WORKSTREAM_READS = ['/v1/workstreams/w1', '/v1/workstreams/w1/status', '/v1/workstreams/w1/handoff', '/v1/workstreams/w1/handoff?format=md'];
 
 test('a workstream, its status and its handoff as of a pos equal the live answers captured then', () =>
@@ -152,12 +189,26 @@ test('bmo team status and workstream status --as-of show the entity as it was', 
     const ws = await runBmoCli(['workstream', 'status', 'w1', '--as-of', '4', '--json', '--data-dir', dataDir], tmp.dir, env);
     assert.is(ws.code, 0, ws.stderr);
     assert.equal([JSON.parse(ws.stdout).status, JSON.parse(ws.stdout).version], ['active', 1]);
+    const wsText = await runBmoCli(['workstream', 'status', 'w1', '--as-of', '4', '--data-dir', dataDir], tmp.dir, env);
+    assert.match(wsText.stdout.split('\n')[0], / as of 4$/, wsText.stdout);
+    const shown = await runBmoCli(['workstream', 'show', 'w1', '--as-of', '4', '--json', '--data-dir', dataDir], tmp.dir, env);
+    assert.equal([JSON.parse(shown.stdout).status, JSON.parse(shown.stdout).version], ['active', 1], shown.stderr);
+    const handoff = await runBmoCli(['workstream', 'handoff', 'w1', '--as-of', '4', '--data-dir', dataDir], tmp.dir, env);
+    assert.match(handoff.stdout, '> As it was at pos 4, not as it is now.', handoff.stderr);
+    assert.match(handoff.stdout, 'status: **active**');
+    const posture = await runBmoCli(['team', 'posture', '--as-of', '2', '--json', '--data-dir', dataDir], tmp.dir, env);
+    assert.equal(JSON.parse(posture.stdout).teams[0].tasks.ready, 0, posture.stderr);
     const bad = await runBmoCli(['team', 'status', 'alpha', '--as-of', 'yesterday', '--data-dir', dataDir], tmp.dir, env);
     assert.is(bad.code, 2);
     assert.match(bad.stderr, '--as-of must be a position');
     const beyond = await runBmoCli(['team', 'status', 'alpha', '--as-of', '99', '--data-dir', dataDir], tmp.dir, env);
     assert.is(beyond.code, 2, beyond.stderr);
-    assert.match(beyond.stderr, 'beyond the head of the log (5)');
+    assert.match(beyond.stderr, '--as-of: pos 99 is beyond the head of the log (5)');
+    // A time without a zone is the CLI user's local time: in Tokyo, now there is now, not nine hours ahead.
+    const tokyoNow = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 19);
+    const local = await runBmoCli(['team', 'status', 'alpha', '--as-of', tokyoNow, '--data-dir', dataDir], tmp.dir, { ...env, TZ: 'Asia/Tokyo' });
+    assert.is(local.code, 0, local.stderr);
+    assert.match(local.stdout, 'team alpha "Alpha" (active, version 3, lead lead)', local.stdout);
   } finally {
     tmp.cleanup();
   }

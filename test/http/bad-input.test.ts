@@ -104,7 +104,7 @@ for (const [url, field, wanted] of [
   ['/v1/teams/events/recent?limit=1e1', 'limit', 'from 1 to 256'],
   ['/v1/teams/events/recent?limit=', 'limit', 'from 1 to 256'],
 ] as const) {
-  refuses({ name: `a query number ${url.split('?')[1]}`, method: 'GET', url, status: 400, error: 'invalid_body', message: new RegExp(`^query\\.${field}: must be a whole number ${wanted}$`) });
+  refuses({ name: `a query number ${url.split('?')[1]}`, method: 'GET', url, status: 400, error: 'bad_request', message: new RegExp(`^query\\.${field}: must be a whole number ${wanted}$`) });
 }
 refuses({ name: 'a task named twice in blocked_by', method: 'POST', url: '/v1/teams/alpha/tasks', body: { title: 'x', blocked_by: ['t1', 't1'] }, status: 400, error: 'invalid_body', message: /^blocked_by: names a task more than once/ });
 
@@ -152,9 +152,9 @@ refuses({ name: 'an If-Match that is not a version', method: 'POST', url: '/v1/t
 refuses({ name: 'an empty Idempotency-Key', method: 'POST', url: '/v1/teams/alpha/tasks', body: { title: 'x' }, headers: { 'idempotency-key': '' }, status: 400, error: 'bad_request', message: /Idempotency-Key/ });
 refuses({ name: 'an X-Session-Id that is not an id', method: 'POST', url: '/v1/teams/alpha/tasks', body: { title: 'x' }, headers: { 'x-session-id': '../s' }, status: 400, error: 'invalid_id', message: /X-Session-Id/ });
 for (const limit of ['0', '257', 'abc', '-1', '1.5']) {
-  refuses({ name: `limit=${limit} on /v1/teams/events/recent`, method: 'GET', url: `/v1/teams/events/recent?limit=${limit}`, status: 400, error: 'invalid_body', message: /^query\.limit: / });
+  refuses({ name: `limit=${limit} on /v1/teams/events/recent`, method: 'GET', url: `/v1/teams/events/recent?limit=${limit}`, status: 400, error: 'bad_request', message: /^query\.limit: / });
 }
-refuses({ name: 'an unknown query parameter', method: 'GET', url: '/v1/teams/alpha/tasks?readdy=true', status: 400, error: 'invalid_body', message: /unknown field.*"readdy"/ });
+refuses({ name: 'an unknown query parameter', method: 'GET', url: '/v1/teams/alpha/tasks?readdy=true', status: 400, error: 'bad_request', message: /unknown field.*"readdy"/ });
 refuses({ name: 'a lease under a second', method: 'POST', url: '/v1/teams/alpha/tasks/t1/claim', body: { member_id: 'ann', lease_ms: 10 }, status: 400, error: 'invalid_body', message: /^lease_ms: must be at least 1000/ });
 refuses({ name: 'a recipient list instead of one recipient', method: 'POST', url: '/v1/teams/alpha/messages', body: { from: 'lead', to: ['ann'], body: 'x' }, status: 400, error: 'invalid_body', message: /^to: / });
 

@@ -31,6 +31,7 @@ const SCRIPT: [number, StreamName, DomainEvent][] = [
   [300, 'teams/docs', { type: 'task_reclaimed', data: { task_id: 'draft', member_id: 'bob', fencing_token: 2, reason: 'lease_expired' } }],
   [400, 'teams/docs', { type: 'member_left', data: { member_id: 'bob', reason: 'done for today' } }],
   [500, 'sessions/ann-s', { type: 'session_ended', data: { reason: 'closed' } }],
+  [550, 'teams/docs', { type: 'team_shutdown', data: { reason: 'wrapping up' } }],
   [600, 'teams/docs', { type: 'team_removed', data: { reason: 'cleanup' } }],
 ];
 
@@ -51,10 +52,11 @@ test('the timeline of a scripted team matches its scenario, after the team was r
       assert.is((await call(bmo, 'GET', '/v1/teams/docs')).status, 404, 'the team itself is removed');
       const { json } = await ok(bmo, 200, 'GET', '/v1/teams/docs/timeline');
       assert.equal(json.team.status, 'removed');
-      assert.equal(json.team.removed, { at: iso(600), pos: 18, reason: 'cleanup' });
+      assert.equal(json.team.removed, { at: iso(600), pos: 19, reason: 'cleanup' });
+      assert.equal(json.team.shutdown, { at: iso(550), pos: 18, reason: 'wrapping up' });
       assert.is(json.team.duration_ms, 600_000);
       assert.equal(json.lead, { member_id: 'ann', name: 'Ann', session_id: 'ann-s', gone: { how: 'ended', at: iso(500), reason: 'closed' } });
-      assert.equal(json.counts, { events: 16, members: 2, tasks: 2, threads: 2, entries: 6 });
+      assert.equal(json.counts, { events: 17, members: 2, tasks: 2, threads: 2, entries: 6 });
       assert.equal(
         json.entries.map((e: { kind: string; pos: number }) => [e.kind, e.pos]),
         [['member', 3], ['member', 4], ['task', 5], ['task', 9], ['thread', 11], ['thread', 14]],
@@ -82,7 +84,8 @@ test('the timeline of a scripted team matches its scenario, after the team was r
     writeFileSync(join(tmp.dir, 'bmo.toml'), '[options.teams]\nenabled = true\n');
     const cli = await runBmoCli(['team', 'timeline', 'docs', '--data-dir', dataDir], tmp.dir, { BMO_TOKEN: TOKEN, BMO_PORT: String(await closedPort()) });
     assert.is(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, 'team docs "Docs sweep": created 2026-01-01 10:00:00Z, removed (cleanup) 2026-01-01 10:10:00Z; 10m00s in all, 16 events');
+    assert.match(cli.stdout, 'team docs "Docs sweep": created 2026-01-01 10:00:00Z, shut down 2026-01-01 10:09:10Z (wrapping up), removed (cleanup) 2026-01-01 10:10:00Z; 10m00s in all, 17 events');
+    assert.match(cli.stdout, 'ann (lead)  joined 2026-01-01 10:00:00Z, a member until the team was removed, active 10m00s');
     assert.match(cli.stdout, 'lead ann gone (ended) 2026-01-01 10:08:20Z');
     assert.match(cli.stdout, 'bob  joined 2026-01-01 10:00:10Z, left 2026-01-01 10:06:40Z (done for today), active 6m30s');
     assert.match(cli.stdout, 'bob claimed 2026-01-01 10:00:30Z (token 1), renewed 1× (last 2026-01-01 10:01:00Z), completed 2026-01-01 10:01:40Z, held 1m10s');

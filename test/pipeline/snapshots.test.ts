@@ -144,7 +144,7 @@ test('a start from a snapshot equals a full replay for every read model, snapsho
           if (team) appendFileSync(join(tmp.dir, 'teams', team.name, 'events.jsonl'), '{"pos":99999,"stream":"teams/');
         }
         const { restarted, replayed, lines } = await bothStarts(tmp.dir);
-        assert.ok(lines.includes('starting from a snapshot'), 'the snapshot was used');
+        assert.ok(lines.includes('started from a snapshot'), 'the snapshot was used');
         assert.is(restarted, replayed);
       } finally {
         tmp.cleanup();
@@ -217,7 +217,7 @@ test('a start from a snapshot decodes a team when it is first read: a tail event
     await pipeline.snapshots!.write();
     await pipeline.stop();
     const { restarted, replayed, lines } = await bothStarts(tmp.dir);
-    assert.ok(lines.includes('starting from a snapshot'));
+    assert.ok(lines.includes('started from a snapshot'));
     assert.is(restarted, replayed);
   } finally {
     tmp.cleanup();
@@ -256,7 +256,7 @@ test('a snapshot with a bad CRC (in its JSON, or in the teams a start reads only
       assert.is.not(spoiled, text);
       writeFileSync(file, spoiled, 'latin1');
       const { restarted, replayed, lines } = await bothStarts(tmp.dir);
-      assert.not.ok(lines.includes('starting from a snapshot'), spoil);
+      assert.not.ok(lines.includes('started from a snapshot'), spoil);
       assert.is(lines.split('a snapshot was ignored').length - 1, 1, `one warning (${spoil})`);
       assert.match(lines, spoil === 'version' ? 'version 5, not bmo-read-models version 4' : 'its CRC is');
       assert.is(restarted, replayed);
@@ -282,6 +282,7 @@ test('a snapshot whose pos is beyond the log (the logs restored from an older co
     const { restarted, replayed, lines } = await bothStarts(dir);
     assert.match(lines, 'the snapshot does not match the log and was ignored');
     assert.match(lines, 'its pos is beyond the log');
+    assert.not.ok(lines.includes('started from a snapshot'), 'one line, the warning: no word of starting from it');
     assert.is(restarted, replayed);
     assert.ok(restarted.includes('"s1"') && !restarted.includes('"t1"'), 'the models are those of the older logs');
   } finally {
@@ -300,7 +301,7 @@ test('a store of 1,200 logs (sized by a second thread beside this one) starts fr
     for (const [n, id] of teams.entries()) await execute(pipeline, { kind: 'team', id, command: { type: 'send_message', message_id: `after-${n}`, from: 'lead', to: '*', body: 'after the snapshot' } });
     await pipeline.stop();
     const started = await bothStarts(dir);
-    assert.match(started.lines, 'starting from a snapshot');
+    assert.match(started.lines, 'started from a snapshot');
     assert.is(started.restarted, started.replayed);
     assert.ok(started.restarted.includes('after-2'), 'the tails are read');
     // A log shorter than the snapshot says (restored from an older copy): the snapshot is refused.
@@ -309,6 +310,7 @@ test('a store of 1,200 logs (sized by a second thread beside this one) starts fr
     writeFileSync(log, lines.slice(0, 3).join('\n') + '\n');
     const refused = await bothStarts(dir);
     assert.match(refused.lines, `teams/${teams[0]} holds`);
+    assert.not.ok(refused.lines.includes('started from a snapshot'), 'a refused snapshot is not said to be started from');
     assert.is(refused.restarted, refused.replayed);
   } finally {
     tmp.cleanup();
@@ -350,7 +352,7 @@ test('bmo serve writes a snapshot on SIGTERM and the next serve starts from it',
       await server.stop('SIGTERM');
     }
     // Log lines go out in batches: all of them are out once the server has stopped.
-    assert.match(server.stdout() + server.stderr(), 'starting from a snapshot');
+    assert.match(server.stdout() + server.stderr(), 'started from a snapshot');
   } finally {
     tmp.cleanup();
   }
@@ -387,13 +389,13 @@ test('PostgreSQL: snapshots are rows of the schema, a start from one equals a fu
     await pipeline.stop();
     assert.equal((await sql(`SELECT pos FROM "${schema}".snapshots`)).map((r) => Number(r.pos)), [4]);
     const good = await starts();
-    assert.match(good.lines, 'starting from a snapshot');
+    assert.match(good.lines, 'started from a snapshot');
     assert.is(good.restarted, good.replayed);
     assert.match(good.restarted, '"claimed"');
     await sql(`UPDATE "${schema}".snapshots SET body = replace(body, '"t1"', '"t9"')`);
     const spoiled = await starts();
     assert.match(spoiled.lines, 'its CRC is');
-    assert.not.ok(spoiled.lines.includes('starting from a snapshot'));
+    assert.not.ok(spoiled.lines.includes('started from a snapshot'));
     assert.is(spoiled.restarted, spoiled.replayed);
   } finally {
     await dropSchema(schema);

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ensureOk, requestAll } from '../connect.js';
-import { asOfOption, asOfQuery, print, wholeNumber } from '../shell.js';
+import { asOfHeader, asOfOption, asOfQuery, print, wholeNumber } from '../shell.js';
 import { cartographyText, listText, showText, statusText, type CartographyReply, type ListReply, type ShowReply, type StatusReply } from './render.js';
 import { path, type Connected } from './shared.js';
 
@@ -28,7 +28,7 @@ export function registerReadCommands(workstream: Command, connected: Connected):
     .action(async (id: string, opts: { json?: boolean; asOf?: string }) =>
       connected(async (c) => {
         const result: StatusReply = ensureOk(await c.request('GET', path(id, `/status${asOfQuery(opts.asOf)}`)));
-        print(!!opts.json, result, () => `${opts.asOf ? `as of ${opts.asOf}: ` : ''}${statusText(result)}`);
+        print(!!opts.json, result, () => asOfHeader(statusText(result), opts.asOf));
       }),
     );
 
@@ -36,10 +36,11 @@ export function registerReadCommands(workstream: Command, connected: Connected):
     .command('show <id>')
     .description('the raw durable row and everything attached to it')
     .option('--json', 'print JSON (the full row, with output tails and handoff texts)')
-    .action(async (id: string, opts: { json?: boolean }) =>
+    .option('--as-of <pos|time>', 'as it was once the log reached this position, or at this ISO-8601 time', asOfOption)
+    .action(async (id: string, opts: { json?: boolean; asOf?: string }) =>
       connected(async (c) => {
-        const result: ShowReply = ensureOk(await c.request('GET', path(id)));
-        print(!!opts.json, result, () => showText(result));
+        const result: ShowReply = ensureOk(await c.request('GET', path(id, asOfQuery(opts.asOf))));
+        print(!!opts.json, result, () => asOfHeader(showText(result), opts.asOf));
       }),
     );
 
@@ -49,9 +50,10 @@ export function registerReadCommands(workstream: Command, connected: Connected):
     .addOption(new Option('--format <format>', 'md or json').choices(['md', 'json']).default('md'))
     .option('--json', 'print JSON (same as --format json)')
     .option('--full', 'everything: no section capped, no text clipped (the default is compact, at most 16 KB of markdown)')
-    .action(async (id: string, opts: { format: 'md' | 'json'; json?: boolean; full?: boolean }) =>
+    .option('--as-of <pos|time>', 'as it was once the log reached this position, or at this ISO-8601 time', asOfOption)
+    .action(async (id: string, opts: { format: 'md' | 'json'; json?: boolean; full?: boolean; asOf?: string }) =>
       connected(async (c) => {
-        const full = opts.full ? '&full=true' : '';
+        const full = `${opts.full ? '&full=true' : ''}${asOfQuery(opts.asOf, '&')}`;
         if (opts.json || opts.format === 'json') {
           print(true, ensureOk(await c.request('GET', path(id, `/handoff?format=json${full}`))), () => '');
           return;
