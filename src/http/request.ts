@@ -76,11 +76,15 @@ export function commandContext(request: FastifyRequest): CommandContext {
 }
 
 /** A command's answer: its events, and the version and position they reached. */
-export function sendCommandResult(reply: FastifyReply, status: number, envelopes: Envelope[], extra: Record<string, unknown> = {}) {
+/**
+ * A command's answer: `extra`, the entity's version and `pos` (the last event the request wrote,
+ * unless it wrote more than `envelopes` hold: a heartbeat's renewals), then the events.
+ */
+export function sendCommandResult(reply: FastifyReply, status: number, envelopes: Envelope[], extra: Record<string, unknown> = {}, pos = envelopes.at(-1)?.pos) {
   const last = envelopes[envelopes.length - 1];
   if (last) void reply.header('etag', `"${last.seq}"`);
   // Object.assign rather than a spread: the spread makes a dictionary-mode object, several times slower to serialise.
-  const head = Object.assign({}, extra, { version: last?.seq, pos: last?.pos });
+  const head = Object.assign({}, extra, { version: last?.seq, pos });
   const spliced = splicedResult(head, envelopes);
   if (spliced !== undefined) return reply.code(status).type(JSON_TYPE).send(spliced);
   return reply.code(status).send(Object.assign(head, { events: envelopes }));

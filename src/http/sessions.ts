@@ -56,7 +56,9 @@ export async function sessionRoutes(
     const { events, renewed } = await heartbeat(pipeline, id, body?.lease_ms, commandContext(request));
     // The renewals are team actions (task_claimed): their invocation gets its teams.fired line, as a lease sweep does.
     if (renewed.length > 0) telemetry?.fired({ invocation_id: invocationIdOf(request), lifecycle: 'POST /v1/sessions/:id/heartbeat', outcome: 'ok', status: 200, session_id: id });
-    return sendCommandResult(reply, 200, events, { session_id: id, renewed_claims: renewed.map((e) => ({ stream: e.stream, task_id: (e.data as { task_id: string }).task_id, lease_expires_at: (e.data as { lease_expires_at: string }).lease_expires_at })) });
+    // Its pos is the last event it wrote, renewals included: a read as of it sees the renewed leases.
+    const renewedClaims = renewed.map((e) => ({ stream: e.stream, task_id: (e.data as { task_id: string }).task_id, lease_expires_at: (e.data as { lease_expires_at: string }).lease_expires_at }));
+    return sendCommandResult(reply, 200, events, { session_id: id, renewed_claims: renewedClaims }, Math.max(events.at(-1)!.pos, ...renewed.map((e) => e.pos)));
   });
 
   app.post('/v1/sessions/:id/end', async (request, reply) => {

@@ -99,6 +99,8 @@ test("a heartbeat renews the leases of its session's claims, so they outlive the
         'the heartbeat renews the claims of its own session only',
       );
       const next = Date.parse(beat.renewed_claims[0].lease_expires_at);
+      const asOfAnswer = await okJson(bmo, 200, 'GET', `/v1/teams/crew/tasks/kept?as_of=${beat.pos}`);
+      assert.is(asOfAnswer.lease_expires_at, beat.renewed_claims[0].lease_expires_at, "the answer's pos covers its renewals");
       assert.ok(next > expiry, `lease_expires_at moves forward (${new Date(expiry).toISOString()} → ${beat.renewed_claims[0].lease_expires_at})`);
       expiry = next;
     }
@@ -162,6 +164,8 @@ test("a claim sent as {member_id} is held by the member's own session: its heart
       const beat = await okJson(bmo, 200, 'POST', '/v1/sessions/ann-session/heartbeat');
       assert.equal(beat.renewed_claims.map((c: { task_id: string }) => c.task_id), ['kept']);
       const next = Date.parse(beat.renewed_claims[0].lease_expires_at);
+      const asOfAnswer = await okJson(bmo, 200, 'GET', `/v1/teams/crew/tasks/kept?as_of=${beat.pos}`);
+      assert.is(asOfAnswer.lease_expires_at, beat.renewed_claims[0].lease_expires_at, "the answer's pos covers its renewals");
       assert.ok(next > expiry, 'lease_expires_at moves forward');
       expiry = next;
     }
