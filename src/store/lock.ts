@@ -66,35 +66,83 @@ export function processStat(pid: number): { state: string; startTicks: number } 
 
 /**
  * The single-writer lock on a data directory: a `LOCK` file that appears with its owner line in
- * it. A lock left by a process that no longer runs on this host (a kill -9) is taken over.
+ * it. A lock left by a process that no longer runs on this host (a kill -9) is taken over: removed
+ * by one taker at a time (under `LOCK.takeover`, made the same way), and only while it is still the
+ * file judged stale, so that no taker removes a LOCK another has made meanwhile.
  */
 export function acquireLock(dataDir: string, role: string): () => void {
   const path = resolve(dataDir, LOCK_FILE);
   const owner: LockOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), role, start_ticks: processStat(process.pid)?.startTicks };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (createLock(path, JSON.stringify(owner) + '\n')) return held(path);
-    let holder: LockOwner | undefined;
-    let inode: number | undefined;
-    try {
-      inode = statSync(path).ino;
-      holder = JSON.parse(readFileSync(path, 'utf8'));
-    } catch {
-      holder = undefined; // gone since, or written half-way by a process that died: stale
-    }
-    if (holder && holder.host === owner.host && (holder.pid !== process.pid || heldHere.has(path)) && holderRuns(holder)) {
-      throw new StoreLockedError(dataDir, `${holder.role} (pid ${holder.pid}, since ${holder.started_at})`);
-    }
-    if (holder && holder.host !== owner.host) {
-      throw new StoreLockedError(dataDir, `${holder.role} on host ${holder.host} (pid ${holder.pid}); remove ${path} if that host is gone`);
-    }
-    try {
-      // Only the LOCK judged stale: one another process made since (having taken it over) is left.
-      if (inode !== undefined && statSync(path).ino === inode) unlinkSync(path);
-    } catch {
-      /* someone else took it over first; the next attempt tells */
-    }
+  const line = JSON.stringify(owner) + '\n';
+  for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
+    if (createLock(path, line)) return held(path);
+    const found = lockAt(path);
+    const live = liveHolder(found.holder, owner, path);
+    if (live === 'other host') throw new StoreLockedError(dataDir, `${found.holder!.role} on host ${found.holder!.host} (pid ${found.holder!.pid}); remove ${path} if that host is gone`);
+    if (live) throw new StoreLockedError(dataDir, `${found.holder!.role} (pid ${found.holder!.pid}, since ${found.holder!.started_at})`);
+    if (found.inode !== undefined) takeOver(path, found.inode, line, owner);
   }
   throw new StoreLockedError(dataDir, 'another process that keeps taking the lock');
+}
+
+/** Rounds of trying to make the LOCK, each after a stale one was removed or a moment's wait for another taker. */
+const TAKEOVER_ATTEMPTS = 200;
+
+/** A lock file's owner and inode; neither when it is gone, no owner when its line does not read (half-written by a process that died). */
+function lockAt(path: string): { holder?: LockOwner; inode?: number } {
+  try {
+    const inode = statSync(path).ino;
+    try {
+      return { inode, holder: JSON.parse(readFileSync(path, 'utf8')) as LockOwner };
+    } catch {
+      return { inode };
+    }
+  } catch {
+    return {};
+  }
+}
+
+/** Whether a lock's owner still holds it: true, 'other host' (not ours to judge), or false (stale). */
+function liveHolder(holder: LockOwner | undefined, me: LockOwner, path: string): boolean | 'other host' {
+  if (!holder) return false;
+  if (holder.host !== me.host) return 'other host';
+  // This pid in a LOCK this process does not hold: a process before it, with the same pid.
+  return (holder.pid !== me.pid || heldHere.has(path)) && holderRuns(holder);
+}
+
+/**
+ * Removes the stale LOCK (`inode`) as the one taker that holds `LOCK.takeover`: between checking
+ * the inode and removing it, no other taker removes or makes a LOCK. When another holds the takeover
+ * file, waits a moment (its takeover is a few system calls); one left by a taker that died is
+ * removed as a stale LOCK would be.
+ */
+function takeOver(path: string, inode: number, line: string, me: LockOwner): void {
+  const takeover = `${path}.takeover`;
+  if (!createLock(takeover, line)) {
+    const other = lockAt(takeover);
+    if (other.inode !== undefined && !liveHolder(other.holder, me, takeover)) removeIfStill(takeover, other.inode);
+    else pause(2);
+    return;
+  }
+  try {
+    removeIfStill(path, inode);
+  } finally {
+    unlinkSync(takeover);
+  }
+}
+
+/** Removes `path` if it is still the file `inode`. */
+function removeIfStill(path: string, inode: number): void {
+  try {
+    if (statSync(path).ino === inode) unlinkSync(path);
+  } catch {
+    /* gone already */
+  }
+}
+
+/** Blocks this thread for `ms`: a lock is taken before anything else runs. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
