@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ID_PATTERN, type Envelope } from '../../events/index.js';
 import { formatIssues } from '../../events/parse.js';
 import { BmoError } from '../errors.js';
-import { AsOfParam, checkAsOf, type AsOf } from '../pipeline/as-of.js';
+import { asOfFrom, AsOfParam, checkAsOf, type AsOf } from '../pipeline/as-of.js';
 import { storedLineOf, type CommandContext, type Pipeline } from '../pipeline/pipeline.js';
 import { principalOf } from './access.js';
 
@@ -127,6 +127,8 @@ export const NoQuery = z.strictObject({});
 /** `?as_of=<pos|time>` of a read: a point the log has reached, or undefined for the live answer. */
 export function asOfOf(request: FastifyRequest, pipeline: Pipeline): AsOf | undefined {
   const { as_of } = parseWith(AsOfQuery, request.query, 'query');
-  if (as_of) checkAsOf(as_of, pipeline.store.head(), pipeline.now());
-  return as_of;
+  if (as_of === undefined) return undefined;
+  const point = asOfFrom(as_of) as AsOf; // checked by AsOfQuery
+  checkAsOf(point, pipeline.store.head(), pipeline.now());
+  return point;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Id } from '../../events/index.js';
 import { BmoError } from '../errors.js';
 import * as S from '../http/schemas.js';
+import { AsOfParam } from '../pipeline/as-of.js';
 
 /** Who this MCP server acts as: tool inputs default `member_id`, `from` and `session_id` to it. */
 export interface Identity {
@@ -55,6 +56,8 @@ const Rows = z.array(z.looseObject({}));
 const TeamRef = z.strictObject({ team_id: Id });
 const WorkstreamRef = z.strictObject({ workstream_id: Id });
 const MyMember = { member_id: Id.optional() };
+/** A read as of a point: checked as the HTTP query's, passed on as given. */
+const AsOfArg = { as_of: AsOfParam.optional() };
 
 /** The member id an answer's member_joined event names. */
 const joined = (answer: { events?: { type: string; data?: { member_id?: string } }[] }) => answer.events?.find((e) => e.type === 'member_joined')?.data?.member_id;
@@ -93,10 +96,10 @@ const teamTools: ToolSpec[] = [
   },
   {
     name: 'team_status',
-    description: 'One team in detail: its members, tasks (with ready and waiting_on) and message counts. Use it to see who is doing what before you act.',
-    input: TeamRef,
+    description: 'One team in detail: its members, tasks (with ready and waiting_on) and message counts. Use it to see who is doing what before you act; as_of (a pos, or an ISO time with its zone) shows the team as it was then.',
+    input: TeamRef.extend(AsOfArg),
     output: z.looseObject({ team_id: Str, status: Str, version: z.number().int(), members: Rows, tasks: Rows }),
-    route: (a) => ({ method: 'GET', path: team(a.team_id) }),
+    route: (a) => ({ method: 'GET', path: team(a.team_id), query: rest(a, 'team_id') }),
     summary: (r) => `team ${r.team_id} (${r.status}, version ${r.version}): ${r.members.length} member(s), ${r.tasks.length} task(s)`,
   },
   {
@@ -135,6 +138,15 @@ const teamTools: ToolSpec[] = [
     output: z.looseObject({ pos: z.number().int(), chip: Str, teams: Rows }),
     route: () => ({ method: 'GET', path: '/v1/teams/posture' }),
     summary: (r) => `${r.chip} (pos ${r.pos}; ${r.teams.length} team(s))`,
+  },
+  {
+    name: 'team_timeline',
+    description: "A team's history from its log: who joined and left, each task's claims, renewals and end with durations, message threads, the lead going gone. Use it for a post-mortem of who did what and for how long (a removed team still has one); it pages: pass next_cursor back as cursor.",
+    input: S.TimelineQuery.extend({ team_id: Id }),
+    output: z.looseObject({ team_id: Str, team: z.looseObject({ status: Str }), counts: z.looseObject({}), entries: Rows }),
+    route: (a) => ({ method: 'GET', path: `${team(a.team_id)}/timeline`, query: rest(a, 'team_id') }),
+    summary: (r) =>
+      `team ${r.team_id} (${r.team.status}): ${r.counts.members} member span(s), ${r.counts.tasks} task(s), ${r.counts.threads} thread(s) over ${r.counts.events} events; ${r.entries.length} entries here${r.next_cursor ? `, more with cursor ${r.next_cursor}` : ''}`,
   },
   {
     name: 'list_recent_team_events',
@@ -245,10 +257,10 @@ const workstreamTools: ToolSpec[] = [
   },
   {
     name: 'workstream_status',
-    description: "A workstream's status row: its state, plan, boundary and counts of findings, markers and verify runs. Use it before you resume work on it.",
-    input: WorkstreamRef,
+    description: "A workstream's status row: its state, plan, boundary and counts of findings, markers and verify runs. Use it before you resume work on it; as_of (a pos, or an ISO time with its zone) shows it as it was then.",
+    input: WorkstreamRef.extend(AsOfArg),
     output: z.looseObject({ workstream_id: Str }),
-    route: (a) => ({ method: 'GET', path: `${workstream(a.workstream_id)}/status` }),
+    route: (a) => ({ method: 'GET', path: `${workstream(a.workstream_id)}/status`, query: rest(a, 'workstream_id') }),
     summary: (r) => `workstream ${r.workstream_id}: ${r.status ?? 'status'}`,
   },
   {

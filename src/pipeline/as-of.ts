@@ -7,23 +7,27 @@ import { ReadModels } from './read-models.js';
 /** A point in the log: a position, or a time (the last position at or before it). */
 export type AsOf = { pos: number } | { time: number; iso: string };
 
+const ZONELESS_TIME = /^\d{4}-\d\d-\d\dT[\d:.]+$/;
+const TIME = /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d))?$/;
+
 /**
- * `as_of` in a query: a whole position from 1, or an ISO-8601 time with its zone (`Z` or an offset);
- * a date alone is that day's 00:00 UTC. A time without a zone is refused: the server's clock and
- * the caller's may be in different zones, and either reading would be a guess.
+ * The point `raw` names, or why it names none: a whole position from 1, or an ISO-8601 time with
+ * its zone (`Z` or an offset); a date alone is that day's 00:00 UTC. A time without a zone is
+ * refused: the server's clock and the caller's may be in different zones, and either reading
+ * would be a guess.
  */
-export const AsOfParam = z.string().transform((raw, ctx): AsOf => {
+export function asOfFrom(raw: string): AsOf | { refused: string } {
   if (/^\d{1,15}$/.test(raw) && Number(raw) >= 1) return { pos: Number(raw) };
-  if (/^\d{4}-\d\d-\d\dT[\d:.]+$/.test(raw)) {
-    ctx.addIssue({ code: 'custom', message: `${raw} has no time zone; add Z for UTC (${raw}Z) or an offset such as +02:00` });
-    return z.NEVER;
-  }
-  const time = /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d))?$/.test(raw) ? Date.parse(raw) : NaN;
-  if (Number.isNaN(time)) {
-    ctx.addIssue({ code: 'custom', message: 'must be a position (a whole number from 1) or an ISO-8601 time with its zone, such as 2026-01-01T10:00:00Z' });
-    return z.NEVER;
-  }
+  if (ZONELESS_TIME.test(raw)) return { refused: `${raw} has no time zone; add Z for UTC (${raw}Z) or an offset such as +02:00` };
+  const time = TIME.test(raw) ? Date.parse(raw) : NaN;
+  if (Number.isNaN(time)) return { refused: 'must be a position (a whole number from 1) or an ISO-8601 time with its zone, such as 2026-01-01T10:00:00Z' };
   return { time, iso: new Date(time).toISOString() };
+}
+
+/** `as_of` in a query, checked and kept as given (a route turns it into its point with `asOfFrom`; a tool passes it on as it came). */
+export const AsOfParam = z.string().check((ctx) => {
+  const point = asOfFrom(ctx.value);
+  if ('refused' in point) ctx.issues.push({ code: 'custom', message: point.refused, input: ctx.value });
 });
 
 /** Whether an event is at or before the point: folds stop at the first one past it (events come in pos order). */

@@ -57,6 +57,37 @@ test('/mcp: a subscribed team is notified after a commit from the hub', () =>
   }),
 );
 
+test('/mcp: a team, its tasks and a workstream as of a point, and a team\'s timeline, each the HTTP answer', () =>
+  withMcp(
+    async (bmo, client) => {
+      const tool = async (name: string, args: Record<string, unknown>) => {
+        const result = await client.callTool({ name, arguments: args });
+        assert.not.ok(result.isError, `${name}: ${textOf(result)}`);
+        return result.structuredContent as Record<string, any>;
+      };
+      await tool('team_create', { id: 'crew', name: 'Crew' });
+      const before = bmo.pipeline.store.head();
+      await tool('task_create', { team_id: 'crew', task_id: 't1', title: 'Build' });
+      await tool('workstream_create', { id: 'w1', label: 'docs' });
+      const wsBefore = bmo.pipeline.store.head();
+      await call(bmo, 'POST', '/v1/workstreams/w1/status', { status: 'blocked', reason: 'waiting' });
+      assert.equal((await tool('team_status', { team_id: 'crew', as_of: String(before) })).tasks, [], 'no task yet');
+      assert.equal((await tool('team_status', { team_id: 'crew' })).tasks.length, 1);
+      assert.equal((await tool('task_list', { team_id: 'crew', as_of: String(before) })).tasks, []);
+      assert.equal(await tool('task_list', { team_id: 'crew', as_of: String(before + 1) }), (await call(bmo, 'GET', `/v1/teams/crew/tasks?as_of=${before + 1}`)).json);
+      assert.is((await tool('workstream_status', { workstream_id: 'w1', as_of: String(wsBefore) })).status, 'active');
+      assert.is((await tool('workstream_status', { workstream_id: 'w1' })).status, 'blocked');
+      const timeline = await tool('team_timeline', { team_id: 'crew', limit: 1 });
+      assert.equal(timeline, (await call(bmo, 'GET', '/v1/teams/crew/timeline?limit=1')).json);
+      assert.ok(timeline.next_cursor, 'one entry a page: more to come');
+      const refused = await client.callTool({ name: 'team_status', arguments: { team_id: 'crew', as_of: '2026-01-01T10:00:00' } });
+      assert.ok(refused.isError);
+      assert.match(textOf(refused), 'has no time zone');
+    },
+    { 'x-member-id': 'boss' },
+  ),
+);
+
 test('/mcp without the token, or with a wrong one, is 401 and opens nothing', async () => {
   const tmp = tempDir();
   const bmo = await startTestBmo(tmp.dir, { listen: true });
