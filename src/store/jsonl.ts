@@ -573,7 +573,8 @@ export class JsonlEventStore implements EventStore {
     const next = sharedCount();
     // The workers' chunks, as the event loop hands them over; taken in between this thread's own logs.
     const arrived: ReplayChunk[] = [];
-    const input = { module: options.parallel?.module ?? '', logs: found.map(({ idx, name, file }) => ({ idx, name, file })), next: next.buffer as SharedArrayBuffer, progress: counted.buffer as SharedArrayBuffer };
+    const logsToShare = workers > 0 ? found.map(({ idx, name, file }) => ({ idx, name, file })) : [];
+    const input = { module: options.parallel?.module ?? '', logs: logsToShare, next: next.buffer as SharedArrayBuffer, progress: counted.buffer as SharedArrayBuffer };
     const replays = Array.from({ length: workers }, () => startReplayWorker(input, (chunk) => arrived.push(chunk)));
     const takeIn = () => this.takeIn(arrived, progress, options);
     try {
