@@ -5,7 +5,7 @@ import { BmoError } from '../errors.js';
 import { principalOf, streamAllowed } from './access.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { streamFilter } from '../store/index.js';
-import { decodeCursor, encodeCursor, linkNext } from './paging.js';
+import { decodeCursor, encodeCursor, linkNext, listOf } from './paging.js';
 import { idParam, parseWith } from './request.js';
 import { EventsSince, ReadEventsQuery } from './schemas.js';
 
@@ -19,7 +19,7 @@ export function logRoute(app: FastifyInstance, pipeline: Pipeline, kind: StreamK
     const query = parseWith(ReadEventsQuery, request.query, 'query');
     const stream: StreamName = `${kind}/${id}`;
     if (pipeline.store.version(stream) === 0) throw new BmoError('not_found', `no ${noun} ${id}`, { field: 'id' });
-    const fromSeq = query.cursor === undefined ? query.from_seq : Math.max(query.from_seq, lastSeqOf(query.cursor) + 1);
+    const fromSeq = query.cursor === undefined ? query.from_seq : Math.max(query.from_seq, lastSeqOf(query.cursor, listOf(request)) + 1);
     if (wantsNdjson(request)) return sendNdjson(pipeline, reply, stream, fromSeq);
     return sendPage(pipeline, request, reply, stream, fromSeq, query.limit);
   });
@@ -37,7 +37,10 @@ export function eventsSinceRoute(app: FastifyInstance, pipeline: Pipeline): void
     // A credential sees only its own streams: the rest of the log is skipped as if filtered out.
     const matches = principal.role === 'admin' ? wanted : (stream: string) => wanted(stream) && streamAllowed(pipeline.readModels, principal, stream);
     const { events, next } = await pipeline.store.readAll(from_pos, { filter: matches, limit });
-    return { from_pos, next, head: pipeline.store.head(), events: events.map((e) => e.envelope) };
+    const head = pipeline.store.head();
+    // Past the head, next could never reach it: a reader paging until next equals head would never stop.
+    if (from_pos > head) throw new BmoError('bad_request', `from_pos: ${from_pos} is beyond the head of the log (${head}); ask for ${head} or less (what comes later comes live on /v1/stream)`, { field: 'query.from_pos' });
+    return { from_pos, next, head, events: events.map((e) => e.envelope) };
   });
 }
 
@@ -46,8 +49,8 @@ function wantsNdjson(request: FastifyRequest): boolean {
 }
 
 /** A log's cursor holds the last seq of the page before. */
-function lastSeqOf(cursor: string): number {
-  const [seq] = decodeCursor(cursor);
+function lastSeqOf(cursor: string, list: string): number {
+  const [seq] = decodeCursor(cursor, list);
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) throw new BmoError('bad_request', 'cursor: not a cursor of this log; pass the next_cursor of the page before unchanged', { field: 'cursor' });
   return seq;
 }
@@ -72,7 +75,7 @@ async function sendPage(pipeline: Pipeline, request: FastifyRequest, reply: Fast
   // A stream's seqs run 1, 2, 3…: the page's last event is the count-th from fromSeq.
   const count = countLines(chunks);
   const last = count > 0 ? fromSeq + count - 1 : undefined;
-  const next = last !== undefined && last < pipeline.store.version(stream) ? encodeCursor([last]) : undefined;
+  const next = last !== undefined && last < pipeline.store.version(stream) ? encodeCursor([last], listOf(request)) : undefined;
   linkNext(request, reply, next);
   const body = jsonBody(`{"stream":${JSON.stringify(stream)},"events":`, chunks, `,"next_cursor":${JSON.stringify(next ?? null)}}`);
   return reply.type('application/json; charset=utf-8').send(body);

@@ -1,19 +1,28 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import fnv from 'fnv-plus';
 import { BmoError } from '../errors.js';
 
-/** A cursor names the last item of the page before: its sort key, opaque to the client. */
-export function encodeCursor(key: unknown[]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
+/** The list a request pages: its path (a team's tasks, a workstream's findings…), whatever its filters. */
+export const listOf = (request: FastifyRequest) => new URL(request.url, 'http://bmo').pathname;
+
+/**
+ * A cursor names the last item of the page before (its sort key) and the list it pages (a hash of
+ * its path), opaque to the client: a cursor of another list is refused, not read as this one's.
+ */
+export function encodeCursor(key: unknown[], list: string): string {
+  return Buffer.from(JSON.stringify([fnv.fast1a32hex(list), ...key])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): unknown[] {
+export function decodeCursor(cursor: string, list: string): unknown[] {
+  let key: unknown;
   try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key)) return key;
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     /* refused below */
   }
-  throw new BmoError('bad_request', 'cursor: not a cursor this server handed out; start again without it', { field: 'cursor' });
+  if (!Array.isArray(key)) throw new BmoError('bad_request', 'cursor: not a cursor this server handed out; start again without it', { field: 'cursor' });
+  if (key[0] !== fnv.fast1a32hex(list)) throw new BmoError('bad_request', `cursor: a cursor of another list than ${list}; pass the next_cursor this list answered, or start again without it`, { field: 'cursor' });
+  return key.slice(1);
 }
 
 const compareKeys = (a: unknown[], b: unknown[]) => {
@@ -21,11 +30,11 @@ const compareKeys = (a: unknown[], b: unknown[]) => {
   return 0;
 };
 
-/** The page of `sorted` (ascending by `keyOf`) after `cursor`, at most `limit` long, with the cursor of the next page. */
-export function pageOf<T>(sorted: T[], keyOf: (item: T) => unknown[], limit: number, cursor: string | undefined): { items: T[]; next_cursor?: string } {
+/** The page of `sorted` (ascending by `keyOf`) after `cursor`, at most `limit` long, with the cursor of the next page; `list` names what is paged. */
+export function pageOf<T>(sorted: T[], keyOf: (item: T) => unknown[], limit: number, cursor: string | undefined, list: string): { items: T[]; next_cursor?: string } {
   let start = 0;
   if (cursor !== undefined) {
-    const after = decodeCursor(cursor);
+    const after = decodeCursor(cursor, list);
     let lo = 0;
     let hi = sorted.length;
     while (lo < hi) {
@@ -37,7 +46,7 @@ export function pageOf<T>(sorted: T[], keyOf: (item: T) => unknown[], limit: num
   }
   const items = sorted.slice(start, start + limit);
   const more = start + limit < sorted.length;
-  return more ? { items, next_cursor: encodeCursor(keyOf(items[items.length - 1])) } : { items };
+  return more ? { items, next_cursor: encodeCursor(keyOf(items[items.length - 1]), list) } : { items };
 }
 
 /** `Link: <this URL with cursor=next>; rel="next"` when there is a page after this one. */
@@ -50,7 +59,7 @@ export function linkNext(request: FastifyRequest, reply: FastifyReply, next: str
 
 /** `pageOf` as a route answers it: `next_cursor` is null on the last page, and a Link header names the next. */
 export function page<T>(request: FastifyRequest, reply: FastifyReply, sorted: T[], keyOf: (item: T) => unknown[], query: { limit: number; cursor?: string }): { items: T[]; next_cursor: string | null } {
-  const { items, next_cursor } = pageOf(sorted, keyOf, query.limit, query.cursor);
+  const { items, next_cursor } = pageOf(sorted, keyOf, query.limit, query.cursor, listOf(request));
   linkNext(request, reply, next_cursor);
   return { items, next_cursor: next_cursor ?? null };
 }

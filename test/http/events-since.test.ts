@@ -30,6 +30,12 @@ test('GET /v1/events refuses a bad position, limit or filter, naming it', () =>
       assert.is(answer.status, 400, query);
       assert.is(answer.json.field, `query.${field}`, query);
     }
+    // Past the head, next could never reach head: refused, not answered with an empty page forever.
+    const head = bmo.pipeline.store.head();
+    assert.is((await call(bmo, 'GET', `/v1/events?from_pos=${head}`)).status, 200, 'the head itself: nothing yet');
+    const beyond = await call(bmo, 'GET', `/v1/events?from_pos=${head + 1}`);
+    assert.equal([beyond.status, beyond.json.error, beyond.json.field], [400, 'bad_request', 'query.from_pos']);
+    assert.match(beyond.json.message, `beyond the head of the log (${head}); ask for ${head} or less`);
   }),
 );
 

@@ -115,6 +115,17 @@ test('a page holds at most 100 without a limit; limit above 1000 or a cursor tha
     const team = await call(bmo, 'GET', '/v1/sessions/s1/events?cursor=InRlYW0i');
     assert.is(team.status, 400, 'a cursor of another list is not a log cursor');
     assert.is(team.json.field, 'cursor');
+    // A well-formed cursor of another list (another route, another team) is refused, not read as this list's.
+    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'alpha', name: 'A', lead: { name: 'L' } });
+    await ok(bmo, 201, 'POST', '/v1/teams', { id: 'beta', name: 'B', lead: { name: 'L' } });
+    for (const team of ['alpha', 'beta']) for (const task of ['t1', 't2']) await ok(bmo, 201, 'POST', `/v1/teams/${team}/tasks`, { task_id: task, title: task });
+    const alphaPage = await ok(bmo, 200, 'GET', '/v1/teams/alpha/tasks?limit=1');
+    assert.is((await call(bmo, 'GET', `/v1/teams/alpha/tasks?limit=1&cursor=${alphaPage.json.next_cursor}`)).status, 200);
+    for (const url of [`/v1/teams/beta/tasks?limit=1&cursor=${alphaPage.json.next_cursor}`, `/v1/teams/alpha/timeline?cursor=${alphaPage.json.next_cursor}`, `/v1/sessions?cursor=${alphaPage.json.next_cursor}`]) {
+      const other = await call(bmo, 'GET', url);
+      assert.equal([other.status, other.json.field], [400, 'cursor'], url);
+      assert.match(other.json.message, 'a cursor of another list than', url);
+    }
   }));
 
 test('a cursor holds a key, not an offset: a task claimed between two pages of ?status=open moves no other task across them', () =>
