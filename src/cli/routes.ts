@@ -4,7 +4,7 @@
  * `GET /v1/workstreams`). Routes only an agent calls are named as its MCP tool, through `bmo mcp`.
  * `:name` in a verb is the route's parameter of that name.
  */
-export const ROUTE_VERBS: readonly (readonly [method: string, route: string, verb: string])[] = [
+export const ROUTE_VERBS: RouteWords = [
   ['GET', '/v1/teams', 'bmo team list'],
   ['GET', '/v1/teams?all=true', 'bmo team list --all'],
   ['GET', '/v1/teams/posture', 'bmo team posture'],
@@ -48,12 +48,18 @@ export const ROUTE_VERBS: readonly (readonly [method: string, route: string, ver
   ['POST', '/v1/sessions', 'bmo mcp (it starts the session)'],
 ];
 
+/** Routes, each with what a surface's user does instead (a CLI verb, an MCP tool); `:name` in the words is the route's parameter. */
+export type RouteWords = readonly (readonly [method: string, route: string, words: string])[];
+
 /** The verb for `path` (a query left off unless the table has the path with it), or undefined when no route of the table matches. */
-export function verbFor(path: string, method?: string): string | undefined {
-  const exact = ROUTE_VERBS.find(([m, route]) => route === path && (method === undefined || m === method));
+export const verbFor = (path: string, method?: string) => wordsFor(ROUTE_VERBS, path, method);
+
+/** What `table` says for `path`, or undefined when no route of it matches. */
+export function wordsFor(table: RouteWords, path: string, method?: string): string | undefined {
+  const exact = table.find(([m, route]) => route === path && (method === undefined || m === method));
   if (exact) return exact[2];
   const parts = path.split('?')[0].replace(/\/$/, '').split('/');
-  const candidates = ROUTE_VERBS.filter(([m]) => method === undefined || m === method);
+  const candidates = table.filter(([m]) => method === undefined || m === method);
   // A literal segment beats a parameter: /v1/teams/posture is the posture, not team "posture".
   const ranked = [...candidates].sort(([, a], [, b]) => (b.match(/\/[^:/]+/g)?.length ?? 0) - (a.match(/\/[^:/]+/g)?.length ?? 0));
   for (const [, route, verb] of ranked) {
@@ -74,9 +80,13 @@ export function verbFor(path: string, method?: string): string | undefined {
 export function cliWords(message: string, field?: string): string {
   const param = field?.startsWith('query.') ? field.slice('query.'.length) : undefined;
   if (param && message.startsWith(`${param}: `)) message = `--${param.replace(/_/g, '-')}: ${message.slice(param.length + 2)}`;
-  const replaced = message.replace(/(?:\b(?:GET|POST|PUT|PATCH|DELETE)\s+)?\/v1\/[^\s;,)'"`]*/g, (found) => {
+  return routesInWords(ROUTE_VERBS, message).replace(/(bmo [^()]+?) \(\1\)/g, '$1');
+}
+
+/** Each route `message` names (`GET /v1/workstreams`, or a bare `/v1/teams/x/members`) as `table` words it; a route it lacks stays. */
+export function routesInWords(table: RouteWords, message: string): string {
+  return message.replace(/(?:\b(?:GET|POST|PUT|PATCH|DELETE)\s+)?\/v1\/[^\s;,)'"`]*/g, (found) => {
     const [method, path] = /^[A-Z]+\s/.test(found) ? [found.split(/\s+/)[0], found.split(/\s+/)[1]] : [undefined, found];
-    return verbFor(path, method) ?? verbFor(path) ?? found;
+    return wordsFor(table, path, method) ?? wordsFor(table, path) ?? found;
   });
-  return replaced.replace(/(bmo [^()]+?) \(\1\)/g, '$1');
 }

@@ -15,6 +15,7 @@ import { BmoError, isBmoError } from '../errors.js';
 import { errorBody, type ErrorBody } from '../http/errors.js';
 import { parseWith } from '../http/request.js';
 import type { ChangeFeed } from './changes.js';
+import { mcpWords } from './words.js';
 import { TOOLS, type Identity, type RouteCall, type ToolSpec } from './tools.js';
 
 /** An HTTP answer as the MCP server needs it: the status and the body's text. */
@@ -89,7 +90,7 @@ export async function callTool(tool: ToolSpec, args: unknown, deps: McpDeps): Pr
     return refusal({ error: 'store_unavailable', message: `bmo did not answer at ${deps.url} (${(error as Error).message}): start it with \`bmo serve\`, then call ${tool.name} again` });
   }
   const json = call.text && answer.status < 400 ? answer.body : parseBody(answer);
-  if (answer.status >= 400) return refusal(isErrorBody(json) ? json : { error: 'internal', message: `HTTP ${answer.status} from bmo: ${answer.body.slice(0, 500)}` });
+  if (answer.status >= 400) return refusal(isErrorBody(json) ? mcpWords(json, parsed) : { error: 'internal', message: `HTTP ${answer.status} from bmo: ${answer.body.slice(0, 500)}` });
   const structured = tool.shape ? tool.shape(json, parsed) : (json as Record<string, unknown>);
   const member = tool.becomes?.(structured);
   if (deps.identity.member === undefined && member !== undefined) deps.identity.member = member;

@@ -69,6 +69,12 @@ function mine(given: string | undefined, fallback: string | undefined, field: st
   return id;
 }
 
+/** A text cut to `max` characters for a one-line summary (the structured answer has it whole). */
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** The end of a page's line: how to ask for the next one, when there is one. */
+const more = (answer: { next_cursor?: string | null }) => (answer.next_cursor ? `; more with cursor ${answer.next_cursor}` : '');
+
 const events = (answer: { events?: { type: string }[]; pos?: number }) =>
   answer.events && answer.events.length > 0 ? `${answer.events.map((e) => e.type).join(', ')} (pos ${answer.pos})` : 'nothing to change';
 
@@ -92,7 +98,7 @@ const teamTools: ToolSpec[] = [
     input: S.ListTeams,
     output: z.looseObject({ pos: z.number().int(), teams: Rows }),
     route: (a) => ({ method: 'GET', path: '/v1/teams', query: a }),
-    summary: (r) => `${r.teams.length} team(s): ${r.teams.map((t: any) => `${t.team_id} (${t.status})`).join(', ') || 'none'}`,
+    summary: (r) => `${r.teams.length} team(s): ${r.teams.map((t: any) => `${t.team_id} (${t.status})`).join(', ') || 'none'}${more(r)}`,
   },
   {
     name: 'team_status',
@@ -133,10 +139,10 @@ const teamTools: ToolSpec[] = [
   },
   {
     name: 'team_posture',
-    description: 'The posture snapshot across all teams: member liveness, ready and blocked tasks, unread messages. Use it for a quick health check of the whole board.',
-    input: z.strictObject({}),
+    description: 'The posture snapshot across all teams: member liveness, ready and blocked tasks, unread messages. Use it for a quick health check of the whole board; as_of shows the teams as they were then (liveness judged at that time).',
+    input: z.strictObject(AsOfArg),
     output: z.looseObject({ pos: z.number().int(), chip: Str, teams: Rows }),
-    route: () => ({ method: 'GET', path: '/v1/teams/posture' }),
+    route: (a) => ({ method: 'GET', path: '/v1/teams/posture', query: a }),
     summary: (r) => `${r.chip} (pos ${r.pos}; ${r.teams.length} team(s))`,
   },
   {
@@ -146,7 +152,7 @@ const teamTools: ToolSpec[] = [
     output: z.looseObject({ team_id: Str, team: z.looseObject({ status: Str }), counts: z.looseObject({}), entries: Rows }),
     route: (a) => ({ method: 'GET', path: `${team(a.team_id)}/timeline`, query: rest(a, 'team_id') }),
     summary: (r) =>
-      `team ${r.team_id} (${r.team.status}): ${r.counts.members} member span(s), ${r.counts.tasks} task(s), ${r.counts.threads} thread(s) over ${r.counts.events} events; ${r.entries.length} entries here${r.next_cursor ? `, more with cursor ${r.next_cursor}` : ''}`,
+      `team ${r.team_id} (${r.team.status}): ${r.counts.members} member span(s), ${r.counts.tasks} task(s), ${r.counts.threads} thread(s) over ${r.counts.events} events; ${r.entries.length} entries here${more(r)}`,
   },
   {
     name: 'list_recent_team_events',
@@ -173,7 +179,7 @@ const taskTools: ToolSpec[] = [
     input: S.ListTasks.extend({ team_id: Id }),
     output: z.looseObject({ team_id: Str, version: z.number().int(), tasks: Rows }),
     route: (a) => ({ method: 'GET', path: `${team(a.team_id)}/tasks`, query: rest(a, 'team_id') }),
-    summary: (r) => `${r.tasks.length} task(s): ${r.tasks.map((t: any) => `${t.task_id} ${t.status}${t.ready ? ' ready' : ''}`).join(', ') || 'none'}`,
+    summary: (r) => `${r.tasks.length} task(s): ${r.tasks.map((t: any) => `${t.task_id} ${t.status}${t.ready ? ' ready' : ''}`).join(', ') || 'none'}${more(r)}`,
   },
   {
     name: 'task_claim',
@@ -222,7 +228,7 @@ const messageTools: ToolSpec[] = [
     input: S.Inbox.extend({ team_id: Id, ...MyMember }),
     output: z.looseObject({ team_id: Str, member_id: Str, version: z.number().int(), messages: Rows }),
     route: (a, me) => ({ method: 'GET', path: `${team(a.team_id)}/members/${seg(mine(a.member_id, me.member, 'member_id'))}/inbox`, query: rest(a, 'team_id', 'member_id') }),
-    summary: (r) => `${r.messages.length} message(s) for ${r.member_id}: ${r.messages.map((m: any) => `${m.message_id} from ${m.from}${m.read ? '' : ' (unread)'}`).join(', ') || 'none'}`,
+    summary: (r) => `${r.messages.length} message(s) for ${r.member_id}: ${r.messages.map((m: any) => `${m.message_id} from ${m.from}${m.read ? '' : ' (unread)'}: ${JSON.stringify(clip(m.body, 200))}`).join(', ') || 'none'}${more(r)}`,
   },
   {
     name: 'message_read',
@@ -242,7 +248,7 @@ function workstreamCommand(name: string, description: string, schema: z.ZodObjec
     input: schema.safeExtend({ workstream_id: Id }),
     output: committed({ workstream_id: Str, ...ids }),
     route: (a) => ({ method, path: `${workstream(a.workstream_id)}/${verb}`, body: rest(a, 'workstream_id') }),
-    summary: (r) => `workstream ${r.workstream_id}: ${events(r)}`,
+    summary: (r) => `workstream ${r.workstream_id}: ${events(r)}${Object.keys(ids).map((id) => (r[id] ? `; ${id} ${r[id]}` : '')).join('')}`,
   };
 }
 
@@ -256,6 +262,14 @@ const workstreamTools: ToolSpec[] = [
     summary: (r) => `workstream ${r.workstream_id} created: ${events(r)}`,
   },
   {
+    name: 'workstream_list',
+    description: 'List the workstreams, one row each (status, label, counts); status filters, session keeps those your session touched, most recent first. Use it to find work to resume.',
+    input: S.ListWorkstreams,
+    output: z.looseObject({ pos: z.number().int(), workstreams: Rows }),
+    route: (a) => ({ method: 'GET', path: '/v1/workstreams', query: a }),
+    summary: (r) => `${r.workstreams.length} workstream(s): ${r.workstreams.map((w: any) => `${w.workstream_id} (${w.status})`).join(', ') || 'none'}${more(r)}`,
+  },
+  {
     name: 'workstream_status',
     description: "A workstream's status row: its state, plan, boundary and counts of findings, markers and verify runs. Use it before you resume work on it; as_of (a pos, or an ISO time with its zone) shows it as it was then.",
     input: WorkstreamRef.extend(AsOfArg),
@@ -265,10 +279,10 @@ const workstreamTools: ToolSpec[] = [
   },
   {
     name: 'workstream_handoff',
-    description: 'The handoff of a workstream as markdown: what was done, what is open, what to do next. Read it to pick up work another agent left.',
-    input: WorkstreamRef,
+    description: 'The handoff of a workstream as markdown: what was done, what is open, what to do next. Read it to pick up work another agent left; as_of gives it as it was then.',
+    input: WorkstreamRef.extend(AsOfArg),
     output: z.looseObject({ workstream_id: Str, markdown: Str }),
-    route: (a) => ({ method: 'GET', path: `${workstream(a.workstream_id)}/handoff`, query: { format: 'md' }, text: true }),
+    route: (a) => ({ method: 'GET', path: `${workstream(a.workstream_id)}/handoff`, query: { format: 'md', ...rest(a, 'workstream_id') }, text: true }),
     shape: (markdown, a) => ({ workstream_id: a.workstream_id, markdown }),
     summary: (r) => r.markdown,
   },

@@ -25,7 +25,7 @@ async function withMcp(fn: (bmo: Bmo, client: Client) => Promise<void>, headers:
 
 const textOf = (result: Record<string, unknown>) => (result.content as { text: string }[])[0].text;
 
-test('/mcp with the token: the same tools, and a refusal is the HTTP answer word for word', () =>
+test('/mcp with the token: the same tools, and a refusal is the HTTP answer (word for word where it names no route)', () =>
   withMcp(
     async (bmo, client) => {
       const { tools } = await client.listTools();
@@ -83,6 +83,39 @@ test('/mcp: a team, its tasks and a workstream as of a point, and a team\'s time
       const refused = await client.callTool({ name: 'team_status', arguments: { team_id: 'crew', as_of: '2026-01-01T10:00:00' } });
       assert.ok(refused.isError);
       assert.match(textOf(refused), 'has no time zone');
+    },
+    { 'x-member-id': 'boss' },
+  ),
+);
+
+test('/mcp: a refusal names tools and the arguments the agent passed, never a route, a CLI verb or a flag', () =>
+  withMcp(
+    async (_bmo, client) => {
+      const refused = async (name: string, args: Record<string, unknown>) => {
+        const result = await client.callTool({ name, arguments: args });
+        assert.ok(result.isError, `${name} was not refused`);
+        const body = JSON.parse(textOf(result));
+        assert.not.match(body.message, /\/v1\/|\bbmo (team|workstream) |--[a-z]/, `${name}: ${body.message}`);
+        return body;
+      };
+      await client.callTool({ name: 'workstream_create', arguments: { id: 'w1', label: 'docs' } });
+      await client.callTool({ name: 'team_create', arguments: { id: 'crew', name: 'Crew' } });
+      const noTeam = await refused('team_status', { team_id: 'nope' });
+      assert.equal([noTeam.error, noTeam.field], ['not_found', 'team_id']);
+      assert.match(noTeam.message, 'team_list');
+      const noWorkstream = await refused('workstream_status', { workstream_id: 'nope' });
+      assert.equal(noWorkstream.field, 'workstream_id');
+      assert.match(noWorkstream.message, 'workstream_list');
+      const beyond = await refused('team_status', { team_id: 'crew', as_of: '999' });
+      assert.equal(beyond.field, 'as_of');
+      assert.match(beyond.message, /^as_of: pos 999 is beyond the head/);
+      const early = await refused('team_status', { team_id: 'crew', as_of: '1' });
+      assert.match(early.message, 'events_since with filter teams/crew');
+      const force = await refused('workstream_set_status', { workstream_id: 'w1', status: 'completed' });
+      assert.match(force.message, 'force: true with a reason');
+      const notMember = await refused('message_send', { team_id: 'crew', from: 'carol', to: 'boss', body: 'hi' });
+      assert.equal(notMember.field, 'from');
+      assert.match(notMember.message, 'join it first with team_join');
     },
     { 'x-member-id': 'boss' },
   ),

@@ -10,7 +10,7 @@ const TOOL_NAMES = [
   'team_create', 'team_list', 'team_status', 'team_join', 'team_leave', 'team_shutdown', 'team_posture', 'team_timeline', 'list_recent_team_events',
   'task_create', 'task_list', 'task_claim', 'task_complete', 'task_fail', 'task_release', 'task_update',
   'message_send', 'inbox', 'message_read',
-  'workstream_create', 'workstream_status', 'workstream_handoff', 'workstream_set_plan', 'workstream_boundary', 'workstream_set_status',
+  'workstream_create', 'workstream_list', 'workstream_status', 'workstream_handoff', 'workstream_set_plan', 'workstream_boundary', 'workstream_set_status',
   'finding_add', 'artifact_add', 'marker_add', 'marker_clear', 'verify_record', 'events_since',
 ];
 
