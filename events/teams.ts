@@ -20,6 +20,12 @@ export const teamEvents = {
     role: TeamRole,
     session_id: Id.optional(),
   }),
+  /** A member acts from another session now (an agent restarted): its liveness, and a lead's, follow the new one. */
+  member_session_moved: z.strictObject({
+    member_id: Id,
+    session_id: Id,
+    previous_session_id: Id.optional(),
+  }),
   member_left: z.strictObject({
     member_id: Id,
     reason: text(500).optional(),

@@ -133,6 +133,11 @@ const membersAndStatus: TeamHandlers = {
   member_joined(team, { data: d, at }) {
     team.members.set(d.member_id, { member_id: d.member_id, name: d.name, role: d.role, session_id: d.session_id, active: true, joined_at: at });
   },
+  member_session_moved(team, { data }) {
+    const member = team.members.get(data.member_id);
+    if (member) member.session_id = data.session_id;
+    if (data.member_id === team.lead_member_id) team.lead_session_id = data.session_id;
+  },
   member_left(team, { data, at }) {
     const member = team.members.get(data.member_id);
     if (member) Object.assign(member, { active: false, left_at: at });

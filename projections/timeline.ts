@@ -173,6 +173,12 @@ function evolveTeamLife(state: TimelineState, event: Envelope): void {
       state.current.set(d.member_id, span);
       break;
     }
+    case 'member_session_moved': {
+      const span = state.current.get(event.data.member_id);
+      if (span) span.session_id = event.data.session_id;
+      if (state.team && event.data.member_id === state.team.lead_member_id) state.team.lead_session_id = event.data.session_id;
+      break;
+    }
     case 'member_left': {
       const span = state.current.get(event.data.member_id);
       if (span) Object.assign(span, { left_at: event.at, left_reason: event.data.reason });

@@ -1,5 +1,5 @@
 import type { DomainEvent, EventOf } from '../../events/index.js';
-import { activeMembers, evolveDecisionTeam, taskIsBlocked, type TaskView, type TeamView } from '../../projections/team.js';
+import { activeMembers, evolveDecisionTeam, taskIsBlocked, type MemberView, type TaskView, type TeamView } from '../../projections/team.js';
 import { BmoError } from '../errors.js';
 import type { Entity } from './entity.js';
 
@@ -60,6 +60,19 @@ export function decideTeam(command: TeamCommand, team: TeamView | undefined, now
   }
 }
 
+/**
+ * An active member joining again: from a new session (an agent restarted under the same member id)
+ * it moves there, so that its liveness, a lead's and the team's cleanup follow the session that
+ * runs; from the same session there is nothing to change.
+ */
+function rejoin(team: TeamView, member: MemberView, sessionId: string | undefined): Events {
+  if (sessionId === undefined) {
+    throw new BmoError('conflict', `${member.member_id} is already a member of ${team.team_id}; to act from a new session, join again naming that session_id`, { field: 'member_id' });
+  }
+  if (sessionId === member.session_id) return [];
+  return [event('member_session_moved', { member_id: member.member_id, session_id: sessionId, previous_session_id: member.session_id })];
+}
+
 /** A new team, with its lead as its first member; an id once used (even by a removed team) is taken for good. */
 function createTeam(command: Extract<TeamCommand, { type: 'create_team' }>, team: TeamView | undefined, teamId: string): Events {
   if (team?.status === 'removed') throw new BmoError('conflict', `team ${teamId} was removed and its log stays, so its id is taken for good; pick another id`, { field: 'team_id' });
@@ -80,7 +93,8 @@ function createTeam(command: Extract<TeamCommand, { type: 'create_team' }>, team
 function decideMembership(team: TeamView, command: Extract<TeamCommand, { type: 'join_team' | 'leave_team' }>): Events {
   switch (command.type) {
     case 'join_team': {
-      if (team.members.get(command.member_id)?.active) throw new BmoError('conflict', `${command.member_id} is already a member of ${team.team_id}`, { field: 'member_id' });
+      const member = team.members.get(command.member_id);
+      if (member?.active) return rejoin(team, member, command.session_id);
       if (command.role === 'lead') throw new BmoError('conflict', `team ${team.team_id} has its lead (${team.lead_member_id}) from its creation; join as a member`, { field: 'role' });
       return [event('member_joined', { member_id: command.member_id, name: command.name, role: command.role, session_id: command.session_id })];
     }

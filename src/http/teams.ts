@@ -173,7 +173,9 @@ async function memberRoutes(app: FastifyInstance, { pipeline, teams, run, knownS
     knownSession(body.session_id, 'session_id');
     const memberId = body.member_id ?? newId();
     const envelopes = await run(request, id, { type: 'join_team', member_id: memberId, name: body.name, role: body.role, session_id: body.session_id });
-    return sendCommandResult(reply, 201, envelopes, { team_id: id, member_id: createdId(envelopes, 'member_id', memberId) });
+    // A member already in the team, joining from a new session, moved to it (200); from the same one, nothing changed.
+    const joinedNow = envelopes.some((e) => e.type === 'member_joined');
+    return sendCommandResult(reply, joinedNow ? 201 : 200, envelopes, { team_id: id, member_id: createdId(envelopes, 'member_id', memberId) });
   });
 
   app.delete('/v1/teams/:id/members/:member', async (request, reply) => {

@@ -59,8 +59,8 @@ const MyMember = { member_id: Id.optional() };
 /** A read as of a point: checked as the HTTP query's, passed on as given. */
 const AsOfArg = { as_of: AsOfParam.optional() };
 
-/** The member id an answer's member_joined event names. */
-const joined = (answer: { events?: { type: string; data?: { member_id?: string } }[] }) => answer.events?.find((e) => e.type === 'member_joined')?.data?.member_id;
+/** The member id an answer's member_joined event names (or its member_session_moved: a member back from a new session). */
+const joined = (answer: { events?: { type: string; data?: { member_id?: string } }[] }) => answer.events?.find((e) => e.type === 'member_joined' || e.type === 'member_session_moved')?.data?.member_id;
 
 /** An id this agent stands for unless the call names another; a clear refusal when it has none. */
 function mine(given: string | undefined, fallback: string | undefined, field: string): string {

@@ -51,6 +51,17 @@ test('joining twice while active is refused as a conflict', () => {
   given(teamEntity, 'alpha', aTeam).when({ type: 'join_team', member_id: 'ann', name: 'Ann', role: 'member' }).thenRefuses('conflict', /already a member/);
 });
 
+test('an active member joining from a new session moves to it (the lead too: the team follows its new session); from the same session nothing changes', () => {
+  const withSessions = [ev('team_created', { team_id: 'alpha', name: 'Alpha', lead_member_id: 'lead', lead_session_id: 's1' }), ev('member_joined', { member_id: 'lead', name: 'Lead', role: 'lead', session_id: 's1' }), joined('ann')];
+  given(teamEntity, 'alpha', withSessions)
+    .when({ type: 'join_team', member_id: 'lead', name: 'Lead', role: 'member', session_id: 's2' })
+    .then([ev('member_session_moved', { member_id: 'lead', session_id: 's2', previous_session_id: 's1' })]);
+  given(teamEntity, 'alpha', withSessions).when({ type: 'join_team', member_id: 'lead', name: 'Lead', role: 'member', session_id: 's1' }).then([]);
+  given(teamEntity, 'alpha', withSessions).when({ type: 'join_team', member_id: 'ann', name: 'Ann', role: 'member', session_id: 's3' }).then([ev('member_session_moved', { member_id: 'ann', session_id: 's3' })]);
+  const moved = [...withSessions, ev('member_session_moved', { member_id: 'lead', session_id: 's2', previous_session_id: 's1' })].map(stored).reduce<TeamView | undefined>((team, e) => evolveTeam(team, e), undefined)!;
+  assert.equal([moved.lead_session_id, moved.members.get('lead')!.session_id, moved.members.get('lead')!.role], ['s2', 's2', 'lead']);
+});
+
 test('a team has one lead: a second one cannot join, and the lead cannot leave (shut the team down instead)', () => {
   given(teamEntity, 'alpha', aTeam).when({ type: 'join_team', member_id: 'cat', name: 'Cat', role: 'lead' }).thenRefuses('conflict', /has its lead \(lead\).*join as a member/);
   given(teamEntity, 'alpha', aTeam).when({ type: 'leave_team', member_id: 'lead' }).thenRefuses('conflict', /leads team alpha and cannot leave it; shut the team down/);

@@ -152,6 +152,29 @@ test('a cleanup with no stale team still records one cleanup_completed with remo
   }),
 );
 
+test('a lead that restarted under a new session joins again from it: its team is not an orphan, the posture sees its lead alive, and the old session is what a timeline names no more', () =>
+  withClock(async (bmo) => {
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-old', lease_ms: 1000 });
+    await teamLedBy(bmo, 't-restarted', 's-old');
+    await teamLedBy(bmo, 't-orphan', 's-old');
+    await okJson(bmo, 200, 'POST', '/v1/sessions/s-old/end', {});
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-new', lease_ms: 60_000 });
+    const moved = await okJson(bmo, 200, 'POST', '/v1/teams/t-restarted/members', { member_id: 'lead', name: 'Lead', session_id: 's-new' });
+    assert.equal(moved.events.map((e: Line) => [e.type, e.data]), [['member_session_moved', { member_id: 'lead', session_id: 's-new', previous_session_id: 's-old' }]]);
+    const again = await okJson(bmo, 200, 'POST', '/v1/teams/t-restarted/members', { member_id: 'lead', name: 'Lead', session_id: 's-new' });
+    assert.equal(again.events, [], 'from the same session: nothing to change');
+    const team = await okJson(bmo, 200, 'GET', '/v1/teams/t-restarted');
+    assert.equal([team.lead_session_id, team.members.find((m: { member_id: string }) => m.member_id === 'lead').session_id], ['s-new', 's-new']);
+    const posture = await okJson(bmo, 200, 'GET', '/v1/teams/posture');
+    const lead = (id: string) => posture.teams.find((t: { team_id: string }) => t.team_id === id).lead;
+    assert.equal([lead('t-restarted'), lead('t-orphan')], ['alive', 'gone']);
+    const cleaned = await okJson(bmo, 200, 'POST', '/v1/teams/cleanup', { scope: 'all' });
+    assert.equal(cleaned.team_ids, ['t-orphan']);
+    const timeline = await okJson(bmo, 200, 'GET', '/v1/teams/t-restarted/timeline');
+    assert.equal([timeline.lead.session_id, timeline.lead.gone], ['s-new', null]);
+  }),
+);
+
 test('single-team cleanup records scope=single, removes only that team, and leaves a team with a live lead alone', () =>
   withClock(async (bmo, dir, clock) => {
     await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-gone-1' });
