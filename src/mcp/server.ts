@@ -65,7 +65,14 @@ export function buildMcpServer(deps: McpDeps): Server {
   );
   const byName = new Map(TOOLS.map((tool) => [tool.name, tool]));
   server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: TOOLS.map((tool) => ({ name: tool.name, description: tool.description, inputSchema: jsonSchema(tool.input, 'input'), outputSchema: jsonSchema(tool.output, 'output') })),
+    tools: TOOLS.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      inputSchema: jsonSchema(tool.input, 'input'),
+      outputSchema: jsonSchema(tool.output, 'output'),
+      // Every other tool writes, and none destroys unless it says so.
+      annotations: { readOnlyHint: false, destructiveHint: false, ...tool.hints },
+    })),
   }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const tool = byName.get(request.params.name);
@@ -91,10 +98,16 @@ export async function callTool(tool: ToolSpec, args: unknown, deps: McpDeps): Pr
   }
   const json = call.text && answer.status < 400 ? answer.body : parseBody(answer);
   if (answer.status >= 400) return refusal(isErrorBody(json) ? mcpWords(json, parsed) : { error: 'internal', message: `HTTP ${answer.status} from bmo: ${answer.body.slice(0, 500)}` });
-  const structured = tool.shape ? tool.shape(json, parsed) : (json as Record<string, unknown>);
+  const structured = tool.shape ? tool.shape(json, parsed) : call.method === 'GET' ? (json as Record<string, unknown>) : lean(json as Record<string, unknown>);
   const member = tool.becomes?.(structured);
   if (deps.identity.member === undefined && member !== undefined) deps.identity.member = member;
   return { structuredContent: structured, content: [{ type: 'text', text: tool.summary(structured, parsed) }] };
+}
+
+/** A command's answer without what only the log needs (each event's meta, crc and id): fewer tokens for a model. */
+function lean(answer: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(answer.events)) return answer;
+  return { ...answer, events: (answer.events as Record<string, unknown>[]).map(({ meta: _meta, crc: _crc, id: _id, ...kept }) => kept) };
 }
 
 function send(deps: McpDeps, call: RouteCall): Promise<HttpAnswer> {

@@ -3,6 +3,7 @@ import { Id } from '../../events/index.js';
 import { BmoError } from '../errors.js';
 import * as S from '../http/schemas.js';
 import { AsOfParam } from '../pipeline/as-of.js';
+import { inToolWords, toolWords } from './words.js';
 
 /** Who this MCP server acts as: tool inputs default `member_id`, `from` and `session_id` to it. */
 export interface Identity {
@@ -33,7 +34,11 @@ export interface ToolSpec {
   becomes?(answer: any): string | undefined;
   /** One line for a model that reads text only. */
   summary(answer: any, args: any): string;
+  /** What a client may show or allow without asking: a read changes nothing; a destructive call ends something for others. */
+  hints?: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean };
 }
+
+const READ = { readOnlyHint: true } as const;
 
 const team = (id: string) => `/v1/teams/${encodeURIComponent(id)}`;
 const workstream = (id: string) => `/v1/workstreams/${encodeURIComponent(id)}`;
@@ -59,6 +64,12 @@ const MyMember = { member_id: Id.optional() };
 /** A read as of a point: checked as the HTTP query's, passed on as given. */
 const AsOfArg = { as_of: AsOfParam.optional() };
 
+/** An agent's name as a member id (`Walt` → `walt`), when it makes one: others address the member by it. */
+function idFrom(name: string | undefined): string | undefined {
+  const id = name?.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64);
+  return id && Id.safeParse(id).success ? id : undefined;
+}
+
 /** The member id an answer's member_joined event names (or its member_session_moved: a member back from a new session). */
 const joined = (answer: { events?: { type: string; data?: { member_id?: string } }[] }) => answer.events?.find((e) => e.type === 'member_joined' || e.type === 'member_session_moved')?.data?.member_id;
 
@@ -71,6 +82,9 @@ function mine(given: string | undefined, fallback: string | undefined, field: st
 
 /** A text cut to `max` characters for a one-line summary (the structured answer has it whole). */
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** " as of 12" when the call asked for a past answer. */
+const asOfWords = (args: { as_of?: string }) => (args.as_of ? ` as of ${args.as_of}` : '');
 
 /** The end of a page's line: how to ask for the next one, when there is one. */
 const more = (answer: { next_cursor?: string | null }) => (answer.next_cursor ? `; more with cursor ${answer.next_cursor}` : '');
@@ -94,6 +108,7 @@ const teamTools: ToolSpec[] = [
   },
   {
     name: 'team_list',
+    hints: READ,
     description: 'List the teams with their task and message counts. Use it to find a team to join; pass all=true to include removed teams.',
     input: S.ListTeams,
     output: z.looseObject({ pos: z.number().int(), teams: Rows }),
@@ -106,7 +121,8 @@ const teamTools: ToolSpec[] = [
     input: TeamRef.extend(AsOfArg),
     output: z.looseObject({ team_id: Str, status: Str, version: z.number().int(), members: Rows, tasks: Rows }),
     route: (a) => ({ method: 'GET', path: team(a.team_id), query: rest(a, 'team_id') }),
-    summary: (r) => `team ${r.team_id} (${r.status}, version ${r.version}): ${r.members.length} member(s), ${r.tasks.length} task(s)`,
+    summary: (r, a) => `team ${r.team_id} (${r.status}, version ${r.version})${asOfWords(a)}: ${r.members.length} member(s), ${r.tasks.length} task(s)`,
+    hints: READ,
   },
   {
     name: 'team_join',
@@ -116,13 +132,14 @@ const teamTools: ToolSpec[] = [
     route: (a, me) => ({
       method: 'POST',
       path: `${team(a.team_id)}/members`,
-      body: { member_id: me.member, name: me.agent ?? a.member_id ?? me.member, ...(me.session ? { session_id: me.session } : {}), ...rest(a, 'team_id') },
+      body: { member_id: me.member ?? idFrom(me.agent), name: me.agent ?? a.member_id ?? me.member, ...(me.session ? { session_id: me.session } : {}), ...rest(a, 'team_id') },
     }),
     becomes: joined,
     summary: (r) => `joined team ${r.team_id} as ${r.member_id}: ${events(r)}`,
   },
   {
     name: 'team_leave',
+    hints: { destructiveHint: true },
     description: 'Leave a team (you, unless member_id names another member). Your claimed tasks go back to the queue.',
     input: S.LeaveTeam.unwrap().extend({ team_id: Id, ...MyMember }),
     output: committed({ team_id: Str, member_id: Str }),
@@ -131,6 +148,7 @@ const teamTools: ToolSpec[] = [
   },
   {
     name: 'team_shutdown',
+    hints: { destructiveHint: true },
     description: 'Shut a team down for good (the lead does this when the work is done). Nothing more can be claimed or sent in it.',
     input: S.Shutdown.unwrap().extend({ team_id: Id }),
     output: committed({ team_id: Str }),
@@ -139,6 +157,7 @@ const teamTools: ToolSpec[] = [
   },
   {
     name: 'team_posture',
+    hints: READ,
     description: 'The posture snapshot across all teams: member liveness, ready and blocked tasks, unread messages. Use it for a quick health check of the whole board; as_of shows the teams as they were then (liveness judged at that time).',
     input: z.strictObject(AsOfArg),
     output: z.looseObject({ pos: z.number().int(), chip: Str, teams: Rows }),
@@ -147,6 +166,7 @@ const teamTools: ToolSpec[] = [
   },
   {
     name: 'team_timeline',
+    hints: READ,
     description: "A team's history from its log: who joined and left, each task's claims, renewals and end with durations, message threads, the lead going gone. Use it for a post-mortem of who did what and for how long (a removed team still has one); it pages: pass next_cursor back as cursor.",
     input: S.TimelineQuery.extend({ team_id: Id }),
     output: z.looseObject({ team_id: Str, team: z.looseObject({ status: Str }), counts: z.looseObject({}), entries: Rows }),
@@ -156,6 +176,7 @@ const teamTools: ToolSpec[] = [
   },
   {
     name: 'list_recent_team_events',
+    hints: READ,
     description: 'The last team events across all teams, newest last (metadata only). Use it to see what just happened; limit is 1 to 256, default 16.',
     input: S.RecentQuery,
     output: z.looseObject({ pos: z.number().int(), events: Rows }),
@@ -179,7 +200,8 @@ const taskTools: ToolSpec[] = [
     input: S.ListTasks.extend({ team_id: Id }),
     output: z.looseObject({ team_id: Str, version: z.number().int(), tasks: Rows }),
     route: (a) => ({ method: 'GET', path: `${team(a.team_id)}/tasks`, query: rest(a, 'team_id') }),
-    summary: (r) => `${r.tasks.length} task(s): ${r.tasks.map((t: any) => `${t.task_id} ${t.status}${t.ready ? ' ready' : ''}`).join(', ') || 'none'}${more(r)}`,
+    summary: (r, a) => `${r.tasks.length} task(s)${asOfWords(a)}: ${r.tasks.map((t: any) => `${t.task_id} ${t.status}${t.ready ? ' ready' : ''}`).join(', ') || 'none'}${more(r)}`,
+    hints: READ,
   },
   {
     name: 'task_claim',
@@ -224,6 +246,7 @@ const messageTools: ToolSpec[] = [
   },
   {
     name: 'inbox',
+    hints: READ,
     description: 'Your messages in a team, oldest first, each with read true or false; unread=true keeps the unread ones. Check it between tasks.',
     input: S.Inbox.extend({ team_id: Id, ...MyMember }),
     output: z.looseObject({ team_id: Str, member_id: Str, version: z.number().int(), messages: Rows }),
@@ -263,6 +286,7 @@ const workstreamTools: ToolSpec[] = [
   },
   {
     name: 'workstream_list',
+    hints: READ,
     description: 'List the workstreams, one row each (status, label, counts); status filters, session keeps those your session touched, most recent first. Use it to find work to resume.',
     input: S.ListWorkstreams,
     output: z.looseObject({ pos: z.number().int(), workstreams: Rows }),
@@ -275,15 +299,23 @@ const workstreamTools: ToolSpec[] = [
     input: WorkstreamRef.extend(AsOfArg),
     output: z.looseObject({ workstream_id: Str }),
     route: (a) => ({ method: 'GET', path: `${workstream(a.workstream_id)}/status`, query: rest(a, 'workstream_id') }),
-    summary: (r) => `workstream ${r.workstream_id}: ${r.status ?? 'status'}`,
+    // Its next steps name CLI verbs: as tools here; its drill-ins (verbs and routes) as this surface's.
+    shape: ({ drill_in: _drillIn, ...status }, a) => inToolWords({ ...status, drill_in: { handoff: 'workstream_handoff', events: `events_since with filter workstreams/${a.workstream_id}` } }),
+    summary: (r, a) => `workstream ${r.workstream_id}${asOfWords(a)}: ${r.status ?? 'status'}`,
+    hints: READ,
   },
   {
     name: 'workstream_handoff',
+    hints: READ,
     description: 'The handoff of a workstream as markdown: what was done, what is open, what to do next. Read it to pick up work another agent left; as_of gives it as it was then.',
     input: WorkstreamRef.extend(AsOfArg),
     output: z.looseObject({ workstream_id: Str, markdown: Str }),
     route: (a) => ({ method: 'GET', path: `${workstream(a.workstream_id)}/handoff`, query: { format: 'md', ...rest(a, 'workstream_id') }, text: true }),
-    shape: (markdown, a) => ({ workstream_id: a.workstream_id, markdown }),
+    // Its next steps name CLI verbs: as tools here, and its footer's drill-ins as this surface's.
+    shape: (markdown: string, a) => ({
+      workstream_id: a.workstream_id,
+      markdown: toolWords(markdown.replace(/\n---\nDrill in: .*\n?$/, `\n---\nDrill in: workstream_status, events_since with filter workstreams/${a.workstream_id}\n`)),
+    }),
     summary: (r) => r.markdown,
   },
   workstreamCommand('workstream_set_plan', 'Bind the plan the workstream follows (a path and its kind). Use it when the plan is written or replaced.', S.BindPlan, 'plan', 'PUT'),
@@ -313,6 +345,7 @@ const workstreamTools: ToolSpec[] = [
 const logTools: ToolSpec[] = [
   {
     name: 'events_since',
+    hints: READ,
     description: 'Committed events after a position (filter like teams/<id> or workstreams/*), a page at a time; call again from next until it equals head. Use it to catch up after losing context.',
     input: S.EventsSince,
     output: z.looseObject({ from_pos: z.number().int(), next: z.number().int(), head: z.number().int(), events: z.array(Envelope) }),

@@ -32,21 +32,25 @@ export const ROUTE_TOOLS: RouteWords = [
   ['POST', '/v1/sessions', 'bmo mcp (it starts the session)'],
 ];
 
+/** An id in a CLI verb (the verb's argument). */
+const ID = '[a-z0-9][a-z0-9-]*';
+const cli = (pattern: string) => new RegExp(pattern.replace(/<id>/g, ID), 'g');
+
 /** CLI words a server message may hold, as an agent does the same: the most specific first. */
 const CLI_WORDS: [RegExp, string][] = [
-  [/bmo team list --all/g, 'team_list with all: true'],
-  [/bmo team list/g, 'team_list'],
-  [/bmo workstream list/g, 'workstream_list'],
-  [/--force --reason(?: R| "…")?/g, 'force: true with a reason'],
-  [/bmo workstream set-plan \S+ --path \S+ --kind \S+/g, 'workstream_set_plan'],
-  [/bmo workstream boundary \S+ <boundary>/g, 'workstream_boundary'],
-  [/bmo workstream verify-run \S+ (?:-- CMD…|--again)/g, 'verify_record (a run you did yourself)'],
-  [/bmo workstream verify \S+(?: [\w-]+)*/g, 'verify_record (each step you ran)'],
-  [/bmo workstream set-status \S+ (\w+)/g, 'workstream_set_status with status $1'],
-  [/bmo workstream marker clear \S+ (\S+)/g, 'marker_clear with marker_id $1'],
-  [/bmo workstream (?:show|status) \S+(?: --json)?/g, 'workstream_status'],
-  [/bmo workstream handoff \S+(?: --full| --format md)?/g, 'workstream_handoff'],
-  [/bmo events tail --stream (\S+)/g, 'events_since with filter $1'],
+  [cli('bmo team list --all'), 'team_list with all: true'],
+  [cli('bmo team list'), 'team_list'],
+  [cli('bmo workstream list'), 'workstream_list'],
+  [cli('--force --reason(?: R| "…")?'), 'force: true with a reason'],
+  [cli('bmo workstream set-plan <id> --path \\S+ --kind [A-Za-z]+'), 'workstream_set_plan'],
+  [cli('bmo workstream boundary <id> <boundary>'), 'workstream_boundary'],
+  [cli('bmo workstream verify-run <id> (?:-- CMD…|--again)'), 'verify_record (a run you did yourself)'],
+  [cli('bmo workstream verify <id>(?: <id>)*'), 'verify_record (each step you ran)'],
+  [cli('bmo workstream set-status <id> ([a-z]+)'), 'workstream_set_status with status $1'],
+  [cli('bmo workstream marker clear <id> (<id>)'), 'marker_clear with marker_id $1'],
+  [cli('bmo workstream (?:show|status) <id>(?: --json)?'), 'workstream_status'],
+  [cli('bmo workstream handoff <id>(?: --full| --format md)?'), 'workstream_handoff'],
+  [cli('bmo events tail --stream ([a-z]+/<id>)'), 'events_since with filter $1'],
 ];
 
 /** The route's field as the tool's argument: `query.` dropped, a path parameter as the id argument the tool took. */
@@ -56,12 +60,25 @@ function argumentOf(field: string, args: Record<string, unknown>): string {
   return ids[name]?.find((arg) => arg in args) ?? name;
 }
 
+/** A text of the server's (a message, a next step, a handoff) with its routes and CLI verbs as the tools that do the same. */
+export function toolWords(text: string): string {
+  let out = routesInWords(ROUTE_TOOLS, text);
+  for (const [pattern, words] of CLI_WORDS) out = out.replace(pattern, words);
+  // "verb (route)" in the server's text: now the same tool twice.
+  return out.replace(/(\w+(?: with [^()]+)?) \(\1\)/g, '$1');
+}
+
+/** Every string in `value` (an answer) in tool words. */
+export function inToolWords<T>(value: T): T {
+  if (typeof value === 'string') return toolWords(value) as T;
+  if (Array.isArray(value)) return value.map(inToolWords) as T;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inToolWords(v)])) as T;
+  return value;
+}
+
 /** `body` as the agent that called a tool with `args` reads it. */
 export function mcpWords(body: ErrorBody, args: Record<string, unknown>): ErrorBody {
-  let message = routesInWords(ROUTE_TOOLS, body.message);
-  for (const [pattern, words] of CLI_WORDS) message = message.replace(pattern, words);
-  // "verb (route)" in the server's message: now the same tool twice.
-  message = message.replace(/(\w+(?: with [^()]+)?) \(\1\)/g, '$1');
+  let message = toolWords(body.message);
   if (body.field === undefined) return { ...body, message };
   const field = argumentOf(body.field, args);
   // The agent itself is not in the team: say how to get in.

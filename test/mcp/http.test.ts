@@ -121,6 +121,34 @@ test('/mcp: a refusal names tools and the arguments the agent passed, never a ro
   ),
 );
 
+test('/mcp for a model: read tools say so, a command answers its events without their meta, a workstream speaks in tools, an agent joins under its own name', () =>
+  withMcp(
+    async (bmo, client) => {
+      const { tools } = await client.listTools();
+      const hints = (name: string) => tools.find((t) => t.name === name)!.annotations;
+      assert.equal([hints('task_list')!.readOnlyHint, hints('task_claim')!.readOnlyHint, hints('team_shutdown')!.destructiveHint, hints('task_claim')!.destructiveHint], [true, false, true, false]);
+      await call(bmo, 'POST', '/v1/teams', { id: 'crew', name: 'Crew', lead: { name: 'Lead' } });
+      const joined = await client.callTool({ name: 'team_join', arguments: { team_id: 'crew' } });
+      assert.not.ok(joined.isError, textOf(joined));
+      assert.is((joined.structuredContent as { member_id: string }).member_id, 'walt-whit', 'the member id is the agent name');
+      const created = await client.callTool({ name: 'task_create', arguments: { team_id: 'crew', title: 'x' } });
+      const [event] = (created.structuredContent as { events: Record<string, unknown>[] }).events;
+      assert.equal(Object.keys(event).sort(), ['at', 'data', 'pos', 'seq', 'stream', 'type']);
+      await client.callTool({ name: 'workstream_create', arguments: { id: 'w1', label: 'docs' } });
+      const marker = await client.callTool({ name: 'marker_add', arguments: { workstream_id: 'w1', path: 'a.ts', note: 'look' } });
+      assert.match(textOf(marker), `marker_id ${(marker.structuredContent as { marker_id: string }).marker_id}`);
+      const status = await client.callTool({ name: 'workstream_status', arguments: { workstream_id: 'w1' } });
+      const handoff = await client.callTool({ name: 'workstream_handoff', arguments: { workstream_id: 'w1' } });
+      for (const text of [JSON.stringify(status.structuredContent), textOf(handoff)]) {
+        assert.not.match(text, /\bbmo (workstream|team|events) |\/v1\//, text);
+        assert.match(text, 'workstream_set_plan');
+      }
+      assert.match(textOf(handoff), 'marker_clear with marker_id');
+    },
+    { 'x-agent': 'Walt Whit' },
+  ),
+);
+
 test('/mcp without the token, or with a wrong one, is 401 and opens nothing', async () => {
   const tmp = tempDir();
   const bmo = await startTestBmo(tmp.dir, { listen: true });
