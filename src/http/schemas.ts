@@ -36,14 +36,17 @@ export function count(min: number, max = Number.MAX_SAFE_INTEGER) {
 export const Flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { error: 'must be true or false' });
 
 /** `limit` and the opaque `cursor` of a collection route's query (paging.ts reads them). */
-export const PageQuery = { limit: count(1, 1000).default(100), cursor: z.string().max(500).optional() };
+export const PageQuery = {
+  limit: count(1, 1000).default(100).describe('at most this many in one answer'),
+  cursor: z.string().max(500).optional().describe("the next_cursor of the page before, as it came (a cursor of another list is refused)"),
+};
 
 /** Ids that name routes under /v1/teams and so cannot name a team. */
 export const RESERVED_TEAM_IDS = new Set(['posture', 'events', 'cleanup', 'remote']);
 
 export const TeamId = Id.refine((id) => !RESERVED_TEAM_IDS.has(id), 'is reserved for a route; pick another team id');
-export const Lease = z.number().int().min(1000, 'must be at least 1000 ms').max(24 * 3600_000, 'must be at most 24 h');
-export const FencingToken = z.number().int().positive();
+export const Lease = z.number().int().min(1000, 'must be at least 1000 ms').max(24 * 3600_000, 'must be at most 24 h').describe('milliseconds the lease lasts unless renewed (a heartbeat of its session renews it)');
+export const FencingToken = z.number().int().positive().describe('the fencing_token the claim answered: only the current holder has it');
 export const TaskStatus = z.enum(['open', 'claimed', 'completed', 'failed']);
 
 export const CreateTeam = z.strictObject({
@@ -57,14 +60,15 @@ export const LeaveTeam = z.strictObject({ reason: text(500).optional() }).option
 export const Blockers = z
   .array(Id)
   .max(64)
-  .refine((ids) => new Set(ids).size === ids.length, 'names a task more than once');
+  .refine((ids) => new Set(ids).size === ids.length, 'names a task more than once')
+  .describe('task ids that must be completed before this one can be claimed');
 export const CreateTask = z.strictObject({ task_id: Id.optional(), title: nonEmptyText(500), description: text(8000).optional(), blocked_by: Blockers.default([]) });
 export const UpdateTask = z.strictObject({ title: nonEmptyText(500).optional(), description: text(8000).optional(), blocked_by: Blockers.optional(), note: text(2000).optional() });
 export const ClaimTask = z.strictObject({ member_id: Id, session_id: Id.optional(), lease_ms: Lease.default(DEFAULT_LEASE_MS) });
 export const HeldTask = z.strictObject({ member_id: Id, fencing_token: FencingToken });
 export const CompleteTask = HeldTask.extend({ result: text(8000).optional() });
 export const FailTask = HeldTask.extend({ error: text(8000).optional() });
-export const SendMessage = z.strictObject({ message_id: Id.optional(), from: Id, to: Recipient, body: nonEmptyText(16000) });
+export const SendMessage = z.strictObject({ message_id: Id.optional(), from: Id, to: Recipient.describe('a member id, or "*" for every member'), body: nonEmptyText(16000) });
 export const ReadMessage = z.strictObject({ member_id: Id });
 export const Shutdown = z.strictObject({ reason: text(500).optional() }).optional();
 export const ListTeams = z.strictObject({ all: Flag.optional(), ...PageQuery });
@@ -87,7 +91,7 @@ export const ReadEventsQuery = z.strictObject({ from_seq: queryInt(1).default(1)
 /** The most events one read across the log answers; `next` says where the following read resumes. */
 export const EVENTS_PAGE_MAX = 1000;
 export const EventsSince = z.strictObject({
-  from_pos: count(0).default(0),
+  from_pos: count(0).default(0).describe('the events after this position (0: from the start; at most the head)'),
   filter: z
     .string()
     .max(2000)
@@ -95,8 +99,9 @@ export const EventsSince = z.strictObject({
       const bad = badPattern(ctx.value);
       if (bad !== undefined) ctx.issues.push({ code: 'custom', input: ctx.value, message: `"${bad}" is not a stream pattern; use *, <kind>/* or <kind>/<id>, comma-separated` });
     })
-    .default('*'),
-  limit: count(1, EVENTS_PAGE_MAX).default(100),
+    .default('*')
+    .describe('streams, comma-separated: *, <kind>/* or <kind>/<id> (teams/docs, workstreams/*)'),
+  limit: count(1, EVENTS_PAGE_MAX).default(100).describe('at most this many events in one answer'),
 });
 
 export const WorkstreamLabel = nonEmptyText(200).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must be one line with no control characters');

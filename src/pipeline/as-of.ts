@@ -25,10 +25,13 @@ export function asOfFrom(raw: string): AsOf | { refused: string } {
 }
 
 /** `as_of` in a query, checked and kept as given (a route turns it into its point with `asOfFrom`; a tool passes it on as it came). */
-export const AsOfParam = z.string().check((ctx) => {
-  const point = asOfFrom(ctx.value);
-  if ('refused' in point) ctx.issues.push({ code: 'custom', message: point.refused, input: ctx.value });
-});
+export const AsOfParam = z
+  .string()
+  .check((ctx) => {
+    const point = asOfFrom(ctx.value);
+    if ('refused' in point) ctx.issues.push({ code: 'custom', message: point.refused, input: ctx.value });
+  })
+  .describe('the answer as it was at this point: a log position (a whole number from 1) or an ISO-8601 time with its zone (2026-01-01T10:00:00Z)');
 
 /** Whether an event is at or before the point: folds stop at the first one past it (events come in pos order). */
 export function reached(asOf: AsOf, event: Envelope): boolean {
