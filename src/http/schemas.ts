@@ -111,7 +111,13 @@ export const SetRecipeStep = workstreamEvents.recipe_step_set;
 export const DeclareBoundary = z
   .strictObject({ boundary: Boundary, team_id: Id.optional(), note: text(1000).optional() })
   .refine((b) => (b.boundary === 'team') === (b.team_id !== undefined), { message: 'give team_id with boundary "team", and only then', path: ['team_id'] });
-export const RecordVerifyRun = workstreamEvents.verify_run_recorded.extend({ run_id: Id.optional() });
+/** A run as its recorder knows it: no signal, nothing cut and no output unless it says so. */
+export const RecordVerifyRun = workstreamEvents.verify_run_recorded.extend({
+  run_id: Id.optional(),
+  signal: workstreamEvents.verify_run_recorded.shape.signal.default(null),
+  truncated: z.boolean().default(false),
+  output_tail: workstreamEvents.verify_run_recorded.shape.output_tail.default(''),
+});
 export const StartNanite = workstreamEvents.nanite_started.extend({ nanite_id: Id.optional() });
 export const CompleteNanite = workstreamEvents.nanite_completed.omit({ nanite_id: true, session_id: true });
 export const RecordFinding = workstreamEvents.finding_recorded.extend({ finding_id: Id.optional() });

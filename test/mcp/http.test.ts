@@ -144,6 +144,11 @@ test('/mcp for a model: read tools say so, a command answers its events without 
         assert.match(text, 'workstream_set_plan');
       }
       assert.match(textOf(handoff), 'marker_clear with marker_id');
+      // A run the agent did itself, told as it knows it: no signal, output or cut unless it says so.
+      const run = await client.callTool({ name: 'verify_record', arguments: { workstream_id: 'w1', argv: ['npm', 'test'], cwd: '/src', exit_code: 0, duration_ms: 1200 } });
+      assert.not.ok(run.isError, textOf(run));
+      const [recorded] = (run.structuredContent as { events: { data: Record<string, unknown> }[] }).events;
+      assert.equal([recorded.data.signal, recorded.data.truncated, recorded.data.output_tail], [null, false, '']);
     },
     { 'x-agent': 'Walt Whit' },
   ),
