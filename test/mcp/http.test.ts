@@ -72,6 +72,7 @@ test('/mcp: a team, its tasks and a workstream as of a point, and a team\'s time
       const wsBefore = bmo.pipeline.store.head();
       await call(bmo, 'POST', '/v1/workstreams/w1/status', { status: 'blocked', reason: 'waiting' });
       assert.equal((await tool('team_status', { team_id: 'crew', as_of: String(before) })).tasks, [], 'no task yet');
+      assert.equal((await tool('team_status', { team_id: 'crew', as_of: before })).tasks, [], 'a position as a number');
       assert.equal((await tool('team_status', { team_id: 'crew' })).tasks.length, 1);
       assert.equal((await tool('task_list', { team_id: 'crew', as_of: String(before) })).tasks, []);
       assert.equal(await tool('task_list', { team_id: 'crew', as_of: String(before + 1) }), (await call(bmo, 'GET', `/v1/teams/crew/tasks?as_of=${before + 1}`)).json);
