@@ -1,3 +1,5 @@
+import { routesInWords, wordsFor, type RouteWords } from '../route-words.js';
+
 /**
  * Every HTTP route the CLI calls, as the verb a CLI user types to do the same: a server's message
  * that names a route reaches a CLI user naming the verb (`bmo workstream list`, not
@@ -48,29 +50,8 @@ export const ROUTE_VERBS: RouteWords = [
   ['POST', '/v1/sessions', 'bmo mcp (it starts the session)'],
 ];
 
-/** Routes, each with what a surface's user does instead (a CLI verb, an MCP tool); `:name` in the words is the route's parameter. */
-export type RouteWords = readonly (readonly [method: string, route: string, words: string])[];
-
 /** The verb for `path` (a query left off unless the table has the path with it), or undefined when no route of the table matches. */
 export const verbFor = (path: string, method?: string) => wordsFor(ROUTE_VERBS, path, method);
-
-/** What `table` says for `path`, or undefined when no route of it matches. */
-export function wordsFor(table: RouteWords, path: string, method?: string): string | undefined {
-  const exact = table.find(([m, route]) => route === path && (method === undefined || m === method));
-  if (exact) return exact[2];
-  const parts = path.split('?')[0].replace(/\/$/, '').split('/');
-  const candidates = table.filter(([m]) => method === undefined || m === method);
-  // A literal segment beats a parameter: /v1/teams/posture is the posture, not team "posture".
-  const ranked = [...candidates].sort(([, a], [, b]) => (b.match(/\/[^:/]+/g)?.length ?? 0) - (a.match(/\/[^:/]+/g)?.length ?? 0));
-  for (const [, route, verb] of ranked) {
-    const pattern = route.split('/');
-    if (pattern.length !== parts.length) continue;
-    const params: Record<string, string> = {};
-    if (!pattern.every((p, i) => (p.startsWith(':') ? ((params[p.slice(1)] = decodeURIComponent(parts[i])), parts[i] !== '') : p === parts[i]))) continue;
-    return verb.replace(/:(\w+)/g, (_, name: string) => params[name] ?? `<${name}>`);
-  }
-  return undefined;
-}
 
 /**
  * A server's message in the CLI's words: each route it names (`GET /v1/workstreams`, or a bare
@@ -81,12 +62,4 @@ export function cliWords(message: string, field?: string): string {
   const param = field?.startsWith('query.') ? field.slice('query.'.length) : undefined;
   if (param && message.startsWith(`${param}: `)) message = `--${param.replace(/_/g, '-')}: ${message.slice(param.length + 2)}`;
   return routesInWords(ROUTE_VERBS, message).replace(/(bmo [^()]+?) \(\1\)/g, '$1');
-}
-
-/** Each route `message` names (`GET /v1/workstreams`, or a bare `/v1/teams/x/members`) as `table` words it; a route it lacks stays. */
-export function routesInWords(table: RouteWords, message: string): string {
-  return message.replace(/(?:\b(?:GET|POST|PUT|PATCH|DELETE)\s+)?\/v1\/[^\s;,)'"`]*/g, (found) => {
-    const [method, path] = /^[A-Z]+\s/.test(found) ? [found.split(/\s+/)[0], found.split(/\s+/)[1]] : [undefined, found];
-    return wordsFor(table, path, method) ?? wordsFor(table, path) ?? found;
-  });
 }

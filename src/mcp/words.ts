@@ -4,7 +4,7 @@
  * `field` names the argument the agent passed (`team_id`, `as_of`), not the route's (`id`,
  * `query.as_of`). The error code stays the route's.
  */
-import { routesInWords, type RouteWords } from '../cli/routes.js';
+import { routesInWords, type RouteWords } from '../route-words.js';
 import type { ErrorBody } from '../http/errors.js';
 
 /** Each route a refusal may name, as the tool (and its arguments) that does the same. */
