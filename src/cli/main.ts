@@ -9,7 +9,7 @@ import { cliWords } from './routes.js';
 import { tailEvents } from './events.js';
 import { eventLine, section, table } from './format.js';
 import { fetchTimeline, timelineText } from './timeline.js';
-import { asOfOption, asOfQuery, configFrom, EXIT, exitCodeOf, print, wholeNumber, withConnection } from './shell.js';
+import { asOfFlag, asOfQuery, configFrom, EXIT, exitCodeOf, print, wholeNumber, withConnection } from './shell.js';
 
 // A reader that goes away (`bmo events tail | head`) ends the command quietly, as it does other Unix tools.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -85,7 +85,7 @@ team
   .command('status <id>')
   .description('one team: members, tasks, messages, recent events')
   .option('--json', 'print JSON')
-  .option('--as-of <pos|time>', 'as it was once the log reached this position, or at this ISO-8601 time', asOfOption)
+  .addOption(asOfFlag())
   .action(async (id: string, opts: { json?: boolean; asOf?: string }) =>
     withConnection(program, async (connection) => {
       const detail = ensureOk(await connection.request('GET', `/v1/teams/${encodeURIComponent(id)}${asOfQuery(opts.asOf)}`));
@@ -125,7 +125,7 @@ team
   .command('posture')
   .description('the posture snapshot: counts, per-team liveness, remote health, the chip and the recent tail')
   .option('--json', 'print JSON')
-  .option('--as-of <pos|time>', 'the teams as they were once the log reached this position, or at this ISO-8601 time (liveness is of now)', asOfOption)
+  .addOption(asOfFlag('the teams as they were (liveness judged at that time)'))
   .action(async (opts: { json?: boolean; asOf?: string }) =>
     withConnection(program, async (connection) => {
       const posture = ensureOk(await connection.request('GET', `/v1/teams/posture${asOfQuery(opts.asOf)}`));

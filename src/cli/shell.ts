@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/config.js';
 import { BmoError } from '../errors.js';
 import { AsOfParam } from '../pipeline/as-of.js';
@@ -27,6 +27,10 @@ export function asOfOption(value: string): string {
   if (!AsOfParam.safeParse(sent).success) throw new InvalidArgumentError('--as-of must be a position (a whole number from 1) or an ISO-8601 time such as 2026-01-01T10:00:00Z (without a zone: your local time)');
   return sent;
 }
+
+/** `--as-of` on a read, the same on every verb that has it. */
+export const asOfFlag = (what = 'as it was') =>
+  new Option('--as-of <pos|time>', `${what} once the log reached this position, or at this ISO-8601 time (without a zone: your local time)`).argParser(asOfOption);
 
 /** A read's text with " as of <point>" at the end of its first line when it was read as of one. */
 export const asOfHeader = (text: string, asOf: string | undefined) => (asOf === undefined ? text : text.replace(/\n|$/, ` as of ${asOf}$&`));

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ensureOk, requestAll } from '../connect.js';
-import { asOfHeader, asOfOption, asOfQuery, print, wholeNumber } from '../shell.js';
+import { asOfFlag, asOfHeader, asOfQuery, print, wholeNumber } from '../shell.js';
 import { cartographyText, listText, showText, statusText, type CartographyReply, type ListReply, type ShowReply, type StatusReply } from './render.js';
 import { path, type Connected } from './shared.js';
 
@@ -24,7 +24,7 @@ export function registerReadCommands(workstream: Command, connected: Connected):
     .command('status <id>')
     .description('bounded summary: identity, bindings, last verify, verify/preflight/nanite posture, counts, where to drill in')
     .option('--json', 'print JSON')
-    .option('--as-of <pos|time>', 'as it was once the log reached this position, or at this ISO-8601 time', asOfOption)
+    .addOption(asOfFlag())
     .action(async (id: string, opts: { json?: boolean; asOf?: string }) =>
       connected(async (c) => {
         const result: StatusReply = ensureOk(await c.request('GET', path(id, `/status${asOfQuery(opts.asOf)}`)));
@@ -36,7 +36,7 @@ export function registerReadCommands(workstream: Command, connected: Connected):
     .command('show <id>')
     .description('the raw durable row and everything attached to it')
     .option('--json', 'print JSON (the full row, with output tails and handoff texts)')
-    .option('--as-of <pos|time>', 'as it was once the log reached this position, or at this ISO-8601 time', asOfOption)
+    .addOption(asOfFlag())
     .action(async (id: string, opts: { json?: boolean; asOf?: string }) =>
       connected(async (c) => {
         const result: ShowReply = ensureOk(await c.request('GET', path(id, asOfQuery(opts.asOf))));
@@ -50,7 +50,7 @@ export function registerReadCommands(workstream: Command, connected: Connected):
     .addOption(new Option('--format <format>', 'md or json').choices(['md', 'json']).default('md'))
     .option('--json', 'print JSON (same as --format json)')
     .option('--full', 'everything: no section capped, no text clipped (the default is compact, at most 16 KB of markdown)')
-    .option('--as-of <pos|time>', 'as it was once the log reached this position, or at this ISO-8601 time', asOfOption)
+    .addOption(asOfFlag())
     .action(async (id: string, opts: { format: 'md' | 'json'; json?: boolean; full?: boolean; asOf?: string }) =>
       connected(async (c) => {
         const full = `${opts.full ? '&full=true' : ''}${asOfQuery(opts.asOf, '&')}`;
