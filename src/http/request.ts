@@ -121,6 +121,9 @@ export function newId(): string {
 
 export const AsOfQuery = z.object({ as_of: AsOfParam.optional() });
 
+/** The query of a read whose only parameter is `as_of`: another (a misspelt `asof`) is refused, never answered as if live. */
+export const AsOfOnly = z.strictObject({ as_of: AsOfParam.optional() });
+
 /** The query of a read that takes none: any parameter is refused, never silently answered as if it were not there. */
 export const NoQuery = z.strictObject({});
 

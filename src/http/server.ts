@@ -13,7 +13,7 @@ import { checkHost, checkOrigin, clientErrorHandler, serverNames } from './guard
 import { answerError, registerErrorHandler } from './errors.js';
 import { eventsSinceRoute, logRoute } from './events.js';
 import { mcpRoutes } from './mcp.js';
-import { asOfOf, invocationIdOf, parseWith } from './request.js';
+import { AsOfOnly, asOfOf, invocationIdOf, parseWith } from './request.js';
 import { RecentQuery } from './schemas.js';
 import type { ReadModels } from '../pipeline/read-models.js';
 import { createdTeamIds, idHash, teamsTelemetry, type TeamsTelemetry } from '../telemetry/teams.js';
@@ -223,6 +223,7 @@ function postureRoutes(v1: FastifyInstance, deps: ServerDeps, remote: RemoteTeam
     return principal.role === 'admin' ? snapshot : scopedPosture(snapshot, (teamId) => teamAllowed(pipeline.readModels, principal, teamId));
   };
   v1.get('/v1/teams/posture', async (request) => {
+    parseWith(AsOfOnly, request.query, 'query');
     if (remote) return remotePosture(remote, request, () => postureFor(request));
     const asOf = asOfOf(request, pipeline);
     if (!asOf) return postureFor(request);

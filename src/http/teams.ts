@@ -11,7 +11,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { createdTeamIds } from '../telemetry/teams.js';
 import { principalOf, teamAllowed } from './access.js';
 import { logRoute } from './events.js';
-import { asOfOf, commandContext, createdId, idParam, newId, NoQuery, parseWith, sendCommandResult } from './request.js';
+import { AsOfOnly, asOfOf, commandContext, createdId, idParam, newId, NoQuery, parseWith, sendCommandResult } from './request.js';
 import { page, pageInOrder } from './paging.js';
 import { ClaimTask, Cleanup, CompleteTask, CreateTask, CreateTeam, FailTask, HeldTask, Inbox, JoinTeam, LeaveTeam, ListTasks, ListTeams, ReadMessage, SendMessage, Shutdown, TimelineQuery, UpdateTask } from './schemas.js';
 
@@ -118,6 +118,7 @@ async function teamLifecycleRoutes(app: FastifyInstance, { pipeline, teams, run,
   });
 
   app.get('/v1/teams/:id', async (request, reply) => {
+    parseWith(AsOfOnly, request.query, 'query');
     const team = await teamOf(request);
     void reply.header('etag', `"${team.version}"`);
     return presentTeam(team);
@@ -186,6 +187,7 @@ async function memberRoutes(app: FastifyInstance, { pipeline, teams, run, knownS
   });
 
   app.get('/v1/teams/:id/members/:member', async (request) => {
+    parseWith(AsOfOnly, request.query, 'query');
     const team = await teamOf(request);
     const memberId = idParam(request, 'member');
     const member = team.members.get(memberId);
@@ -214,6 +216,7 @@ async function taskRoutes(app: FastifyInstance, { run, knownSession, teamOf, not
   });
 
   app.get('/v1/teams/:id/tasks/:task', async (request) => {
+    parseWith(AsOfOnly, request.query, 'query');
     const team = await teamOf(request);
     const taskId = idParam(request, 'task');
     const task = team.tasks.get(taskId);

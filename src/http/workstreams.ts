@@ -8,7 +8,7 @@ import { BmoError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { logRoute } from './events.js';
 import { page, pageInOrder } from './paging.js';
-import { asOfOf, commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
+import { AsOfOnly, asOfOf, commandContext, createdId, idParam, newId, parseWith, sendCommandResult } from './request.js';
 import { AddMarker, AttachArtifact, BindPlan, CartographyQuery, ChangeStatus, ClearMarker, CompleteNanite, CreateWorkstream, DeclareBoundary, HandoffQuery, ListEvidence, ListWorkstreams, MarkersQuery, RecordFinding, RecordVerifyRun, SetRecipeStep, StartNanite } from './schemas.js';
 
 export interface WorkstreamRoutesOptions {
@@ -79,12 +79,14 @@ async function workstreamRowRoutes(app: FastifyInstance, { pipeline, models, run
   });
 
   app.get('/v1/workstreams/:id', async (request, reply) => {
+    parseWith(AsOfOnly, request.query, 'query');
     const ws = await workstreamOf(request);
     void reply.header('etag', `"${ws.version}"`);
     return presentWorkstream(ws);
   });
 
   app.get('/v1/workstreams/:id/status', async (request, reply) => {
+    parseWith(AsOfOnly, request.query, 'query');
     const ws = await workstreamOf(request);
     void reply.header('etag', `"${ws.version}"`);
     return workstreamStatus(ws);
@@ -124,6 +126,7 @@ async function bindingRoutes(app: FastifyInstance, { run, workstreamOf, teamExis
   });
 
   app.get('/v1/workstreams/:id/recipe', async (request) => {
+    parseWith(AsOfOnly, request.query, 'query');
     const ws = await workstreamOf(request);
     return { workstream_id: ws.workstream_id, version: ws.version, steps: recipeSteps(ws) };
   });
@@ -168,6 +171,7 @@ async function runRoutes(app: FastifyInstance, { run, workstreamOf }: Workstream
   });
 
   app.get('/v1/workstreams/:id/verify-runs/:run', async (request) => {
+    parseWith(AsOfOnly, request.query, 'query');
     const ws = await workstreamOf(request);
     const runId = idParam(request, 'run');
     const found = ws.verify_runs.find((r) => r.run_id === runId);
@@ -191,6 +195,7 @@ async function runRoutes(app: FastifyInstance, { run, workstreamOf }: Workstream
   });
 
   app.get('/v1/workstreams/:id/nanites/:nanite', async (request) => {
+    parseWith(AsOfOnly, request.query, 'query');
     const ws = await workstreamOf(request);
     const naniteId = idParam(request, 'nanite');
     const nanite = ws.nanites.get(naniteId);

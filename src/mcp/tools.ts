@@ -62,7 +62,7 @@ const TeamRef = z.strictObject({ team_id: Id });
 const WorkstreamRef = z.strictObject({ workstream_id: Id });
 const MyMember = { member_id: Id.optional() };
 /** A read as of a point: a position (a number or its digits) or a time, checked as the HTTP query's and passed on as text. */
-const AsOfArg = { as_of: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), AsOfParam).optional().describe(AsOfParam.description!) };
+const AsOfArg = { as_of: AsOfParam.optional() };
 
 /** An agent's name as a member id (`Walt` → `walt`), when it makes one: others address the member by it. */
 function idFrom(name: string | undefined): string | undefined {

@@ -19,14 +19,22 @@ const TIME = /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d))?$/;
 export function asOfFrom(raw: string): AsOf | { refused: string } {
   if (/^\d{1,15}$/.test(raw) && Number(raw) >= 1) return { pos: Number(raw) };
   if (ZONELESS_TIME.test(raw)) return { refused: `${raw} has no time zone; add Z for UTC (${raw}Z) or an offset such as +02:00` };
+  if (TIME.test(raw) && !dayExists(raw)) return { refused: `${raw.slice(0, 10)} is not a day on the calendar` };
   const time = TIME.test(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(time)) return { refused: 'must be a position (a whole number from 1) or an ISO-8601 time with its zone, such as 2026-01-01T10:00:00Z' };
   return { time, iso: new Date(time).toISOString() };
 }
 
+/** Whether the date a time opens with is on the calendar: Date.parse rolls 2026-02-30 over into March. */
+function dayExists(raw: string): boolean {
+  const [year, month, day] = raw.slice(0, 10).split('-').map(Number);
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
 /** `as_of` in a query, checked and kept as given (a route turns it into its point with `asOfFrom`; a tool passes it on as it came). */
 export const AsOfParam = z
-  .string()
+  .union([z.number().int().min(1).transform(String), z.string()])
+  .pipe(z.string())
   .check((ctx) => {
     const point = asOfFrom(ctx.value);
     if ('refused' in point) ctx.issues.push({ code: 'custom', message: point.refused, input: ctx.value });

@@ -136,6 +136,15 @@ test('an as_of is refused, never ignored, where the answer is of now; a member o
     const zoneless = await call(bmo, 'GET', '/v1/teams/alpha?as_of=2026-01-01T10:00:00');
     assert.equal([zoneless.status, zoneless.json.error, zoneless.json.field], [400, 'bad_request', 'query.as_of']);
     assert.match(zoneless.json.message, 'has no time zone; add Z for UTC (2026-01-01T10:00:00Z)');
+    const noSuchDay = await call(bmo, 'GET', '/v1/teams/alpha?as_of=2026-02-30T00:00:00Z');
+    assert.equal([noSuchDay.status, noSuchDay.json.field], [400, 'query.as_of'], 'not rolled over into March');
+    assert.match(noSuchDay.json.message, '2026-02-30 is not a day on the calendar');
+    // A misspelt as_of is refused where as_of is the only parameter, never answered as if live.
+    for (const url of ['/v1/teams/alpha?asof=1', '/v1/teams/alpha/tasks/t1?as-of=1', '/v1/teams/alpha/members/bob?asof=1', '/v1/teams/posture?asof=1']) {
+      const res = await call(bmo, 'GET', url);
+      assert.equal([res.status, res.json.error], [400, 'bad_request'], url);
+      assert.match(res.json.message, 'unknown field', url);
+    }
   }),
 );
 
