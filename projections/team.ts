@@ -137,6 +137,10 @@ const membersAndStatus: TeamHandlers = {
     const member = team.members.get(data.member_id);
     if (member) member.session_id = data.session_id;
     if (data.member_id === team.lead_member_id) team.lead_session_id = data.session_id;
+    // Its claims go with it: the new session's heartbeats renew them, the old one's no longer do.
+    for (const task of team.tasks.values()) {
+      if (task.status === 'claimed' && task.owner === data.member_id) task.owner_session_id = data.session_id;
+    }
   },
   member_left(team, { data, at }) {
     const member = team.members.get(data.member_id);

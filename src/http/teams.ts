@@ -50,10 +50,12 @@ function teamRouteContext(pipeline: Pipeline): TeamRouteContext {
    * A session a body names must be one bmo has seen (it may have ended since): a mistyped lead
    * session would make the team an orphan at once, and the next cleanup would remove it.
    */
+  /** A session a team, member or claim is to follow: one that exists and has not ended (nothing would keep it alive). */
   const knownSession = (sessionId: string | undefined, field: string) => {
-    if (sessionId !== undefined && !pipeline.readModels.sessions.has(sessionId)) {
-      throw new BmoError('not_found', `${field}: no session ${sessionId}; start it first (POST /v1/sessions) or leave ${field} out`, { field });
-    }
+    if (sessionId === undefined) return;
+    const session = pipeline.readModels.sessions.get(sessionId);
+    if (!session) throw new BmoError('not_found', `${field}: no session ${sessionId}; start it first (POST /v1/sessions) or leave ${field} out`, { field });
+    if (session.ended_at) throw new BmoError('conflict', `${field}: session ${sessionId} ended at ${session.ended_at}; start a new one (POST /v1/sessions) and name it`, { field });
   };
 
   /** A team to read, in detail: committed state only, a removed team is gone; with `as_of`, as it was then. */

@@ -161,6 +161,8 @@ test('a lead that restarted under a new session joins again from it: its team is
     await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 's-new', lease_ms: 60_000 });
     const moved = await okJson(bmo, 200, 'POST', '/v1/teams/t-restarted/members', { member_id: 'lead', name: 'Lead', session_id: 's-new' });
     assert.equal(moved.events.map((e: Line) => [e.type, e.data]), [['member_session_moved', { member_id: 'lead', session_id: 's-new', previous_session_id: 's-old' }]]);
+    const ontoEnded = await call(bmo, 'POST', '/v1/teams/t-orphan/members', { member_id: 'lead', name: 'Lead', session_id: 's-old' });
+    assert.equal([ontoEnded.status, ontoEnded.json.field], [409, 'session_id'], 'an ended session keeps nothing alive: not a session to move to');
     const again = await okJson(bmo, 200, 'POST', '/v1/teams/t-restarted/members', { member_id: 'lead', name: 'Lead', session_id: 's-new' });
     assert.equal(again.events, [], 'from the same session: nothing to change');
     const team = await okJson(bmo, 200, 'GET', '/v1/teams/t-restarted');
@@ -226,9 +228,9 @@ test('single-team cleanup records scope=single, removes only that team, and leav
 test('a cleanup with If-Match is refused before it writes anything: no one version applies to every team it may remove', () =>
   withClock(async (bmo, dir, clock) => {
     await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'gone', lease_ms: 1000 });
-    await okJson(bmo, 200, 'POST', '/v1/sessions/gone/end', {});
     await teamLedBy(bmo, 'orphan-a', 'gone');
     await teamLedBy(bmo, 'orphan-b', 'gone');
+    await okJson(bmo, 200, 'POST', '/v1/sessions/gone/end', {});
     const before = allEvents(dir).length;
     for (const ifMatch of ['2', '3']) {
       const refused = await call(bmo, 'POST', '/v1/teams/cleanup', { scope: 'all' }, { 'if-match': ifMatch });

@@ -36,6 +36,20 @@ async function teamWithTask(bmo: Bmo, members: string[], tasks: string[]) {
   for (const task of tasks) await okJson(bmo, 201, 'POST', '/v1/teams/crew/tasks', { task_id: task, title: task });
 }
 
+test('a member that moved to a new session takes its claims along: the new session\'s heartbeats renew them, the old one\'s no longer do', () =>
+  withSweeper(async (bmo) => {
+    await teamWithTask(bmo, ['ann'], ['t1']);
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-old', lease_ms: 60_000 });
+    await okJson(bmo, 201, 'POST', '/v1/sessions', { session_id: 'ann-new', lease_ms: 60_000 });
+    await okJson(bmo, 200, 'POST', '/v1/teams/crew/tasks/t1/claim', { member_id: 'ann', session_id: 'ann-old' });
+    await okJson(bmo, 200, 'POST', '/v1/teams/crew/members', { member_id: 'ann', name: 'ann', session_id: 'ann-new' });
+    assert.equal((await okJson(bmo, 200, 'POST', '/v1/sessions/ann-old/heartbeat')).renewed_claims, [], 'the old session holds nothing now');
+    const beat = await okJson(bmo, 200, 'POST', '/v1/sessions/ann-new/heartbeat');
+    assert.equal(beat.renewed_claims.map((c: { task_id: string }) => c.task_id), ['t1']);
+    assert.is((await okJson(bmo, 200, 'GET', '/v1/teams/crew/tasks/t1')).owner, 'ann');
+  }),
+);
+
 test('the lease sweeper reclaims a lapsed claim, and a completion with the old fencing token is 409', () =>
   withSweeper(async (bmo, clock) => {
     await teamWithTask(bmo, ['ann', 'bob'], ['t1']);
