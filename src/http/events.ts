@@ -39,7 +39,7 @@ export function eventsSinceRoute(app: FastifyInstance, pipeline: Pipeline): void
     const { events, next } = await pipeline.store.readAll(from_pos, { filter: matches, limit });
     const head = pipeline.store.head();
     // Past the head, next could never reach it: a reader paging until next equals head would never stop.
-    if (from_pos > head) throw new BmoError('bad_request', `from_pos: ${from_pos} is beyond the head of the log (${head}); ask for ${head} or less (what comes later comes live on /v1/stream)`, { field: 'query.from_pos' });
+    if (from_pos > head) throw new BmoError('bad_request', `from_pos: ${from_pos} is beyond the head of the log (${head}); ask for ${head} or less`, { field: 'query.from_pos' });
     return { from_pos, next, head, events: events.map((e) => e.envelope) };
   });
 }

@@ -93,11 +93,11 @@ export async function callTool(tool: ToolSpec, args: unknown, deps: McpDeps): Pr
     call = tool.route(parsed, deps.identity);
     answer = await send(deps, call);
   } catch (error) {
-    if (isBmoError(error)) return refusal(errorBody(error));
+    if (isBmoError(error)) return refusal(mcpWords(errorBody(error), typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : {}, deps.identity.member));
     return refusal({ error: 'store_unavailable', message: `bmo did not answer at ${deps.url} (${(error as Error).message}): start it with \`bmo serve\`, then call ${tool.name} again` });
   }
   const json = call.text && answer.status < 400 ? answer.body : parseBody(answer);
-  if (answer.status >= 400) return refusal(isErrorBody(json) ? mcpWords(json, parsed) : { error: 'internal', message: `HTTP ${answer.status} from bmo: ${answer.body.slice(0, 500)}` });
+  if (answer.status >= 400) return refusal(isErrorBody(json) ? mcpWords(json, parsed, deps.identity.member) : { error: 'internal', message: `HTTP ${answer.status} from bmo: ${answer.body.slice(0, 500)}` });
   const structured = tool.shape ? tool.shape(json, parsed) : call.method === 'GET' ? (json as Record<string, unknown>) : lean(json as Record<string, unknown>);
   const member = tool.becomes?.(structured);
   if (deps.identity.member === undefined && member !== undefined) deps.identity.member = member;

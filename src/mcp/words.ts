@@ -28,8 +28,7 @@ export const ROUTE_TOOLS: RouteWords = [
   ['GET', '/v1/workstreams/:id/handoff', 'workstream_handoff'],
   ['GET', '/v1/workstreams/:id/events', 'events_since with filter workstreams/:id'],
   ['GET', '/v1/events', 'events_since'],
-  ['GET', '/v1/stream', 'events_since'],
-  ['POST', '/v1/sessions', 'bmo mcp (it starts the session)'],
+  ['POST', '/v1/sessions', 'bmo mcp starts one when it starts'],
 ];
 
 /** An id in a CLI verb (the verb's argument). */
@@ -42,6 +41,7 @@ const CLI_WORDS: [RegExp, string][] = [
   [cli('bmo team list'), 'team_list'],
   [cli('bmo workstream list'), 'workstream_list'],
   [cli('--force --reason(?: R| "…")?'), 'force: true with a reason'],
+  [cli('--reason "…"'), 'a reason'],
   [cli('bmo workstream set-plan <id> --path \\S+ --kind [A-Za-z]+'), 'workstream_set_plan'],
   [cli('bmo workstream boundary <id> <boundary>'), 'workstream_boundary'],
   [cli('bmo workstream verify-run <id> (?:-- CMD…|--again)'), 'verify_record (a run you did yourself)'],
@@ -60,6 +60,11 @@ function argumentOf(field: string, args: Record<string, unknown>): string {
   return ids[name]?.find((arg) => arg in args) ?? name;
 }
 
+/** The argument a whole-body refusal names (`unknown field(s) "as_of"`), when it names one. */
+function unknownArgument(message: string, field: string): string | undefined {
+  return field === '(body)' ? /unknown field\(s\) "([^"]+)"/.exec(message)?.[1] : undefined;
+}
+
 /** A text of the server's (a message, a next step, a handoff) with its routes and CLI verbs as the tools that do the same. */
 export function toolWords(text: string): string {
   let out = routesInWords(ROUTE_TOOLS, text);
@@ -76,13 +81,16 @@ export function inToolWords<T>(value: T): T {
   return value;
 }
 
-/** `body` as the agent that called a tool with `args` reads it. */
-export function mcpWords(body: ErrorBody, args: Record<string, unknown>): ErrorBody {
+/** `body` as the agent (`me`, the member it acts as) that called a tool with `args` reads it. */
+export function mcpWords(body: ErrorBody, args: Record<string, unknown>, me?: string): ErrorBody {
   let message = toolWords(body.message);
   if (body.field === undefined) return { ...body, message };
-  const field = argumentOf(body.field, args);
-  // The agent itself is not in the team: say how to get in.
-  if ((field === 'member_id' || field === 'from') && /is not a member of team \S+/.test(message)) message += '; join it first with team_join';
+  // The session bmo mcp sends for the agent: it was named when bmo mcp started.
+  if (body.field === 'X-Session-Id') return { ...body, message: message.replace(/^X-Session-Id: /, 'session: ').replace('leave the header out or send your own', 'start bmo mcp without --session, or with a session of your own'), field: 'session' };
+  const field = unknownArgument(message, body.field) ?? argumentOf(body.field, args);
+  // The agent itself is not in the team (not another member it named): say how to get in.
+  const itself = args[field] === undefined || args[field] === me;
+  if ((field === 'member_id' || field === 'from') && itself && /is not a member of team \S+/.test(message)) message += '; join it first with team_join';
   const said = body.field.replace(/^query\./, '');
   if (said !== field && message.startsWith(`${said}: `)) message = `${field}: ${message.slice(said.length + 2)}`;
   return { ...body, message, field };

@@ -91,7 +91,7 @@ test('/mcp: a team, its tasks and a workstream as of a point, and a team\'s time
 
 test('/mcp: a refusal names tools and the arguments the agent passed, never a route, a CLI verb or a flag', () =>
   withMcp(
-    async (_bmo, client) => {
+    async (bmo, client) => {
       const refused = async (name: string, args: Record<string, unknown>) => {
         const result = await client.callTool({ name, arguments: args });
         assert.ok(result.isError, `${name} was not refused`);
@@ -114,9 +114,19 @@ test('/mcp: a refusal names tools and the arguments the agent passed, never a ro
       assert.match(early.message, 'events_since with filter teams/crew');
       const force = await refused('workstream_set_status', { workstream_id: 'w1', status: 'completed' });
       assert.match(force.message, 'force: true with a reason');
-      const notMember = await refused('message_send', { team_id: 'crew', from: 'carol', to: 'boss', body: 'hi' });
+      // This agent (boss) is not in team other: it is told how to get in.
+      await call(bmo, 'POST', '/v1/teams', { id: 'other', name: 'Other', lead: { name: 'Lead' } });
+      const notMember = await refused('message_send', { team_id: 'other', to: 'lead', body: 'hi' });
       assert.equal(notMember.field, 'from');
       assert.match(notMember.message, 'join it first with team_join');
+      // Another member it named: no hint to join; an argument a tool does not take is named as such.
+      const leaveOther = await refused('team_leave', { team_id: 'crew', member_id: 'nobody' });
+      assert.not.match(leaveOther.message, 'team_join');
+      const unknownArg = await refused('team_timeline', { team_id: 'crew', as_of: 5 });
+      assert.equal(unknownArg.field, 'as_of');
+      const beyondHead = await refused('events_since', { from_pos: 99999 });
+      assert.equal(beyondHead.field, 'from_pos');
+      assert.not.match(beyondHead.message, 'events_since');
     },
     { 'x-member-id': 'boss' },
   ),
