@@ -80,25 +80,30 @@ export function acquireLock(dataDir: string, role: string): () => void {
     const live = liveHolder(found.holder, owner, path);
     if (live === 'other host') throw new StoreLockedError(dataDir, `${found.holder!.role} on host ${found.holder!.host} (pid ${found.holder!.pid}); remove ${path} if that host is gone`);
     if (live) throw new StoreLockedError(dataDir, `${found.holder!.role} (pid ${found.holder!.pid}, since ${found.holder!.started_at})`);
-    if (found.inode !== undefined) takeOver(path, found.inode, line, owner);
+    if (found.inode !== undefined) takeOver(path, found.inode, line, owner, dataDir);
   }
-  throw new StoreLockedError(dataDir, 'another process that keeps taking the lock');
+  const taker = lockAt(`${path}.takeover`).holder;
+  const detail = taker ? `; ${path}.takeover is held by ${taker.role} (pid ${taker.pid} on ${taker.host}): remove it if that process is gone` : '';
+  throw new StoreLockedError(dataDir, `another process that keeps taking the lock${detail}`);
 }
 
 /** Rounds of trying to make the LOCK, each after a stale one was removed or a moment's wait for another taker. */
 const TAKEOVER_ATTEMPTS = 200;
 
-/** A lock file's owner and inode; neither when it is gone, no owner when its line does not read (half-written by a process that died). */
+/** A lock file's owner and inode; neither when it is gone, no owner when its line does not read as one (written by a process that died, or by hand). */
 function lockAt(path: string): { holder?: LockOwner; inode?: number } {
+  let inode: number;
   try {
-    const inode = statSync(path).ino;
-    try {
-      return { inode, holder: JSON.parse(readFileSync(path, 'utf8')) as LockOwner };
-    } catch {
-      return { inode };
-    }
+    inode = statSync(path).ino;
   } catch {
     return {};
+  }
+  try {
+    const holder = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
+    const readable = Number.isSafeInteger(holder.pid) && holder.pid! > 0 && typeof holder.host === 'string';
+    return readable ? { inode, holder: holder as LockOwner } : { inode };
+  } catch {
+    return { inode };
   }
 }
 
@@ -116,11 +121,13 @@ function liveHolder(holder: LockOwner | undefined, me: LockOwner, path: string):
  * file, waits a moment (its takeover is a few system calls); one left by a taker that died is
  * removed as a stale LOCK would be.
  */
-function takeOver(path: string, inode: number, line: string, me: LockOwner): void {
+function takeOver(path: string, inode: number, line: string, me: LockOwner, dataDir: string): void {
   const takeover = `${path}.takeover`;
   if (!createLock(takeover, line)) {
     const other = lockAt(takeover);
-    if (other.inode !== undefined && !liveHolder(other.holder, me, takeover)) removeIfStill(takeover, other.inode);
+    const live = liveHolder(other.holder, me, takeover);
+    if (live === 'other host') throw new StoreLockedError(dataDir, `a takeover of its LOCK by ${other.holder!.role} on host ${other.holder!.host} (pid ${other.holder!.pid}); remove ${takeover} if that host is gone`);
+    if (other.inode !== undefined && !live) removeIfStill(takeover, other.inode);
     else pause(2);
     return;
   }

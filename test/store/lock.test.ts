@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -65,7 +65,7 @@ test('a stale LOCK is removed only by the taker holding LOCK.takeover: while a l
     const taker = { pid: process.ppid, host: hostname(), started_at: new Date().toISOString(), role: 'another taker', start_ticks: processStat(process.ppid)?.startTicks };
     writeFileSync(`${lock}.takeover`, JSON.stringify(taker) + '\n');
     const stale = statSync(lock).ino;
-    assert.throws(() => acquireLock(dir, 'test'), (error: Error) => error instanceof StoreLockedError && /keeps taking the lock/.test(error.message));
+    assert.throws(() => acquireLock(dir, 'test'), (error: Error) => error instanceof StoreLockedError && /keeps taking the lock; .*LOCK\.takeover is held by another taker/.test(error.message));
     assert.is(statSync(lock).ino, stale, 'the stale LOCK is left to the taker that holds the takeover');
     // That taker died: its takeover file is stale too, and the LOCK is taken over.
     writeFileSync(`${lock}.takeover`, JSON.stringify({ ...taker, pid: dead.pid, start_ticks: undefined }) + '\n');
@@ -73,6 +73,16 @@ test('a stale LOCK is removed only by the taker holding LOCK.takeover: while a l
     assert.is(JSON.parse(readFileSync(lock, 'utf8')).pid, process.pid);
     assert.not.ok(existsSync(`${lock}.takeover`));
     release();
+    // A takeover by another host is not this host's to judge: refused at once, naming the file.
+    writeFileSync(lock, JSON.stringify(dead) + '\n');
+    writeFileSync(`${lock}.takeover`, JSON.stringify({ ...taker, host: 'elsewhere' }) + '\n');
+    assert.throws(() => acquireLock(dir, 'test'), (error: Error) => error instanceof StoreLockedError && error.message.includes(`remove ${lock}.takeover if that host is gone`));
+    // A LOCK that names no process ({}, pid 0 or -1) is no holder's: taken over.
+    rmSync(`${lock}.takeover`);
+    for (const junk of ['{}', JSON.stringify({ ...dead, pid: 0 }), JSON.stringify({ ...dead, pid: -1 })]) {
+      writeFileSync(lock, junk + '\n');
+      acquireLock(dir, 'test')();
+    }
   } finally {
     cleanup();
   }
