@@ -2,8 +2,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import fnv from 'fnv-plus';
 import { BmoError } from '../errors.js';
 
-/** The list a request pages: its path (a team's tasks, a workstream's findings…), whatever its filters. */
-export const listOf = (request: FastifyRequest) => new URL(request.url, 'http://bmo').pathname;
+/** The list a request pages: its path as routed (`%74` is `t`), whatever its filters. */
+export function listOf(request: FastifyRequest): string {
+  const path = new URL(request.url, 'http://bmo').pathname;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path; // not a path any route took
+  }
+}
 
 /**
  * A cursor names the last item of the page before (its sort key) and the list it pages (a hash of

@@ -121,6 +121,7 @@ test('a page holds at most 100 without a limit; limit above 1000 or a cursor tha
     for (const team of ['alpha', 'beta']) for (const task of ['t1', 't2']) await ok(bmo, 201, 'POST', `/v1/teams/${team}/tasks`, { task_id: task, title: task });
     const alphaPage = await ok(bmo, 200, 'GET', '/v1/teams/alpha/tasks?limit=1');
     assert.is((await call(bmo, 'GET', `/v1/teams/alpha/tasks?limit=1&cursor=${alphaPage.json.next_cursor}`)).status, 200);
+    assert.is((await call(bmo, 'GET', `/v1/teams/%61lpha/tasks?limit=1&cursor=${alphaPage.json.next_cursor}`)).status, 200, 'the same list, its path %-escaped');
     for (const url of [`/v1/teams/beta/tasks?limit=1&cursor=${alphaPage.json.next_cursor}`, `/v1/teams/alpha/timeline?cursor=${alphaPage.json.next_cursor}`, `/v1/sessions?cursor=${alphaPage.json.next_cursor}`]) {
       const other = await call(bmo, 'GET', url);
       assert.equal([other.status, other.json.field], [400, 'cursor'], url);
