@@ -47,10 +47,10 @@ function teamRouteContext(pipeline: Pipeline): TeamRouteContext {
   const run = (request: FastifyRequest, teamId: string, command: TeamCommand) => pipeline.execute(teamEntity, teamId, command, commandContext(request));
 
   /**
-   * A session a body names must be one bmo has seen (it may have ended since): a mistyped lead
-   * session would make the team an orphan at once, and the next cleanup would remove it.
+   * A session a body names, for a team, member or claim to follow: one bmo has seen and that has
+   * not ended. A mistyped or ended lead session would make the team an orphan at once, and the next
+   * cleanup would remove it.
    */
-  /** A session a team, member or claim is to follow: one that exists and has not ended (nothing would keep it alive). */
   const knownSession = (sessionId: string | undefined, field: string) => {
     if (sessionId === undefined) return;
     const session = pipeline.readModels.sessions.get(sessionId);
