@@ -312,6 +312,49 @@ test('the chip reads degraded after three remote failures, and an admin resets i
   }
 });
 
+test('a token forgotten takes its events with it; a revoked one sends the page back to the token form, saying so', async () => {
+  const admin = await signedIn(bmo.url!, { hash: '#/tail' });
+  const { credential_id: id, token } = (await post(bmo.url!, '/v1/credentials', { name: 'lobby screen', role: 'observer' })) as { credential_id: string; token: string };
+  await admin.waitForSelector('#tail tbody tr[data-stream="system/credentials"]');
+  await admin.click('#forget');
+  await admin.fill('#token', token);
+  await admin.press('#token', 'Enter');
+  await admin.waitForSelector('.link-state.live');
+  await admin.goto(`${bmo.url}/#/tail`);
+  await admin.waitForSelector('#tail tbody tr');
+  const shown = await admin.$$eval('#tail tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-pos'), tr.getAttribute('data-stream')]));
+  assert.not.ok(shown.some(([, stream]) => stream === 'system/credentials'), 'the admin token\'s credential events are gone with it');
+  assert.is(new Set(shown.map(([pos]) => pos)).size, shown.length, 'no event twice');
+  const revoked = await fetch(`${bmo.url}/v1/credentials/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+  assert.is(revoked.status, 200, await revoked.text());
+  await admin.waitForSelector('.token-form .error');
+  assert.match((await admin.textContent('.token-form .error')) ?? '', 'no longer opens bmo');
+  // A token of spaces is no token: said at once, no stream started.
+  await admin.fill('#token', '   ');
+  await admin.press('#token', 'Enter');
+  assert.match((await admin.textContent('.token-form .error')) ?? '', 'That token is empty');
+  await admin.close();
+});
+
+test('keyboard: the skip link moves focus to the content and stays on the view; a live update keeps focus where it was', async () => {
+  const page = await signedIn(bmo.url!, { hash: '#/teams/docs' });
+  await page.waitForSelector('[data-task]');
+  await page.focus('a.skip');
+  await page.keyboard.press('Enter');
+  assert.is(await page.evaluate(() => document.activeElement?.id), 'main');
+  assert.match(page.url(), /#\/teams\/docs$/, 'the route stays');
+  const taskId = await page.getAttribute('[data-task]', 'data-task');
+  await page.evaluate((tid: string) => {
+    const card = document.getElementById(`task-${tid}`);
+    card.setAttribute('tabindex', '-1');
+    card.focus();
+  }, taskId!);
+  await post(bmo.url!, '/v1/teams/docs/messages', { from: 'ann', to: '*', body: 'a live update' });
+  await page.waitForSelector('text=a live update');
+  await page.waitForFunction((tid: string) => document.activeElement?.id === `task-${tid}`, taskId!);
+  await page.close();
+});
+
 test('after a server restart the tail resumes with no duplicate and no missing row', async () => {
   const tmp = tempDir('bmo-page-restart-');
   const port = await closedPort();

@@ -34,8 +34,17 @@ function append(el, children) {
 
 /** Replaces an element's children. */
 export function fill(el, ...children) {
+  // A live update re-renders what a keyboard user may be on: focus goes back to the same thing
+  // (the focused element's id, else its nearest ancestor's), not to the page's body.
+  const focused = document.activeElement;
+  const id = focused && focused !== el && el.contains(focused) ? focused.closest('[id]')?.id : undefined;
   el.replaceChildren();
   append(el, children);
+  const again = id ? document.getElementById(id) : null;
+  if (again && el.contains(again)) {
+    if (!again.matches('a[href], button, input, select, textarea, [tabindex]')) again.setAttribute('tabindex', '-1');
+    again.focus({ preventScroll: true });
+  }
   return el;
 }
 
@@ -76,6 +85,20 @@ export function ago(iso) {
 export function when(iso) {
   if (!iso) return '—';
   return h('time', { datetime: iso, title: iso }, ago(iso));
+}
+
+/**
+ * Calls fn when a posture's teams (their liveness, leads, counts) differ from the last one's, not
+ * on the first: a view has just loaded then. Not when only the remote's health moved: a read the
+ * remote fails changes that, and reading again on it would go round for as long as it fails.
+ */
+export function whenTeamsMove(fn) {
+  let last;
+  return (posture) => {
+    const key = JSON.stringify(posture.teams);
+    if (last !== undefined && key !== last) fn();
+    last = key;
+  };
 }
 
 /** Calls fn at most once per `ms`, the last call winning. */

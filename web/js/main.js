@@ -19,7 +19,7 @@ const remote = document.getElementById('remote');
 const link = document.getElementById('link');
 const forget = document.getElementById('forget');
 
-const state = { posture: undefined, tail: new TailBuffer(500), stream: undefined, view: undefined, link: 'connecting' };
+const state = { posture: undefined, tail: new TailBuffer(500), stream: undefined, view: undefined, link: 'connecting', role: undefined };
 
 /** A token arriving in the fragment (a link `bmo serve` printed) is kept and taken out of the URL at once. */
 function tokenFromFragment() {
@@ -34,6 +34,14 @@ function askForToken(message) {
   state.stream = undefined;
   token.clear();
   forget.hidden = true;
+  // Nothing of the last token's stays: not its events (another token may not see them), not its header.
+  state.tail = new TailBuffer(500);
+  state.posture = undefined;
+  state.role = undefined;
+  chip.textContent = '';
+  chip.className = 'chip';
+  remote.hidden = true;
+  link.textContent = '';
   const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
   const form = h(
     'form',
@@ -47,6 +55,10 @@ function askForToken(message) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    if (input.value.trim() === '') {
+      askForToken('That token is empty: paste the whole token.');
+      return;
+    }
     token.set(input.value.trim());
     await start();
   });
@@ -67,7 +79,8 @@ function renderChip(posture) {
   fill(
     remote,
     h('span', {}, `remote ${health.host}: `, h('strong', {}, words)),
-    failing ? h('button', { type: 'button', class: 'quiet', onclick: resetRemote }, 'Reset') : null,
+    // Resetting is an admin's: an observer sees the health, not a button it may not press.
+    failing && state.role === 'admin' ? h('button', { type: 'button', class: 'quiet', onclick: resetRemote }, 'Reset') : null,
   );
 }
 
@@ -81,6 +94,12 @@ async function resetRemote() {
 }
 
 function renderLink(name, detail) {
+  if (name === 'revoked') {
+    askForToken(`This token no longer opens bmo (${detail || 'revoked or expired'}): paste another.`);
+    return;
+  }
+  // A reconnect that keeps failing may be a token refused at the upgrade, which a socket cannot tell: ask the API.
+  if (name === 'disconnected') void api('/v1/whoami').catch(() => {});
   state.link = name;
   link.textContent = name === 'live' ? 'live' : name === 'connecting' ? 'connecting…' : name === 'refused' ? `stream refused: ${detail}` : `disconnected, ${detail}`;
   link.className = `link-state ${name}`;
@@ -121,6 +140,10 @@ async function start() {
     return;
   }
   forget.hidden = false;
+  void api('/v1/whoami').then(
+    (me) => (state.role = me.role),
+    () => {},
+  );
   state.stream = new LiveStream({
     from: Math.max(0, head - BACKLOG),
     token: () => token.get(),
@@ -139,6 +162,11 @@ async function start() {
 }
 
 forget.addEventListener('click', () => askForToken());
+// The skip link moves focus to the content, not the route: its #main would be read as one.
+document.querySelector('a.skip')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
 window.addEventListener('hashchange', route);
 tokenFromFragment();
 if (token.get()) void start();

@@ -59,6 +59,12 @@ export class LiveStream {
       this.options.onState('refused', event.reason);
       return;
     }
+    // The token was revoked or expired: reconnecting with it cannot work.
+    if (event.code === 4003) {
+      this.stopped = true;
+      this.options.onState('revoked', event.reason);
+      return;
+    }
     const wait = BACKOFF_MS[Math.min(this.attempt++, BACKOFF_MS.length - 1)];
     this.options.onState('disconnected', `reconnecting from pos ${this.lastPos}`);
     setTimeout(() => this.connect(), wait);

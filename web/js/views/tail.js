@@ -31,7 +31,7 @@ function matches(filter, event) {
 function row(event) {
   return h(
     'tr',
-    { dataset: { pos: event.pos } },
+    { dataset: { pos: event.pos, stream: event.stream } },
     h('td', { class: 'num' }, event.pos),
     h('td', { class: 'mono' }, event.at.slice(11, 23)),
     h('td', { class: 'mono' }, `${event.stream}#${event.seq}`),

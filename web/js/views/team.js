@@ -1,6 +1,6 @@
 // The seed's /team <id>: members with liveness, the task board, messages and the team's log, live.
 import { api, enc } from '../api.js';
-import { badge, debounce, fill, h, span, table, when } from '../dom.js';
+import { badge, debounce, fill, h, span, table, when, whenTeamsMove } from '../dom.js';
 
 /** The log's tail the view reads on open: messages and log rows come from it. */
 const LOG_TAIL = 200;
@@ -157,7 +157,7 @@ export function teamView(main, { id }) {
         refresh();
       } else if (event.stream.startsWith('sessions/')) slowRefresh();
     },
-    onPosture: slowRefresh,
+    onPosture: whenTeamsMove(slowRefresh),
     unmount: () => clearInterval(ticker),
   };
 }

@@ -1,6 +1,6 @@
 // The seed's /teams: one row per team, a page at a time from the paged list API, kept live.
 import { page } from '../api.js';
-import { badge, debounce, fill, h, table, when } from '../dom.js';
+import { badge, debounce, fill, h, table, when, whenTeamsMove } from '../dom.js';
 
 const LIMIT = 50;
 
@@ -57,7 +57,7 @@ export function teamsView(main) {
     onEvent: (event) => {
       if (event.stream.startsWith('teams/') || event.stream.startsWith('sessions/')) refresh();
     },
-    // Liveness moves with the clock alone: the posture changes then, and the page is read again.
-    onPosture: slowRefresh,
+    // Liveness moves with the clock alone: the posture's teams change then, and the page is read again.
+    onPosture: whenTeamsMove(slowRefresh),
   };
 }
