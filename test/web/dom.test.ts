@@ -18,4 +18,14 @@ test('a view reads its teams again when the posture\'s teams move, not when only
   assert.is(reads, 1, 'liveness moved with the clock');
 });
 
+const { claimRows } = (await import(new URL('../../../web/js/views/timeline.js', import.meta.url).href)) as {
+  claimRows: (claims: object[], until: string) => { claim: { fencing_token: number }; row: number }[];
+};
+
+test('a lane draws claims that overlap in time one above the other, and the others on one row', () => {
+  const claim = (token: number, from: number, to?: number) => ({ fencing_token: token, claimed_at: `2026-01-01T10:00:${String(from).padStart(2, '0')}Z`, ended_at: to === undefined ? undefined : `2026-01-01T10:00:${String(to).padStart(2, '0')}Z` });
+  const rows = claimRows([claim(1, 10, 13), claim(2, 11, 13), claim(3, 14, 20), claim(4, 15)], '2026-01-01T10:00:30Z');
+  assert.equal(rows.map((r) => [r.claim.fencing_token, r.row]), [[1, 0], [2, 1], [3, 0], [4, 1]]);
+});
+
 test.run();

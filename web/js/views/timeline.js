@@ -42,6 +42,24 @@ function claimTitle(claim) {
   return `${claim.task.title} (${claim.task.task_id}): claimed ${time(claim.claimed_at)} with token ${claim.fencing_token}${renewals}, ${end}, held ${span(claim.held_ms)}`;
 }
 
+/**
+ * A lane's claims, each on a row of the lane's claim band: the first row free at its start, so
+ * claims that overlap in time (two tasks held at once) are drawn one above the other, not over
+ * each other.
+ */
+export function claimRows(claims, until) {
+  const rowEnds = [];
+  return [...claims]
+    .sort((a, b) => Date.parse(a.claimed_at) - Date.parse(b.claimed_at))
+    .map((claim) => {
+      const start = Date.parse(claim.claimed_at);
+      let row = rowEnds.findIndex((end) => end <= start);
+      if (row === -1) row = rowEnds.length;
+      rowEnds[row] = Date.parse(claim.ended_at ?? until);
+      return { claim, row };
+    });
+}
+
 /** One lane as an SVG stretched to the lane's width: x runs from the team's creation to its end. */
 function laneDrawing(lane, x, until, gone) {
   // At least 3 units wide, and inside the drawing: a claim taken at the last event still shows.
@@ -64,10 +82,17 @@ function laneDrawing(lane, x, until, gone) {
       rect('joined', s.joined_at, s.joined_at, `joined ${time(s.joined_at)}`),
       s.left_at ? rect('left', s.left_at, s.left_at, `left ${time(s.left_at)}`) : null,
     ]),
-    lane.claims.map((c) => rect(`claim c-${c.end ?? 'held'}`, c.claimed_at, c.ended_at ?? until, claimTitle(c), 6, 12)),
+    claimBars(lane.claims, until, rect),
     lane.sent.map((m) => rect('sent', m.sent_at, m.sent_at, `${time(m.sent_at)} ${m.from} → ${m.to === '*' ? 'everyone' : m.to}${m.reads.length ? `, read by ${m.reads.map((r) => r.member_id).join(', ')}` : ''}`, 0, 7)),
     gone ? rect('gone', gone.at, gone.at, `lead gone (${gone.how}) ${time(gone.at)}`, 0, 24) : null,
   );
+}
+
+/** The claims' bars in the lane's band (y 6 to 18), a row each for claims that overlap. */
+function claimBars(claims, until, rect) {
+  const placed = claimRows(claims, until);
+  const height = 12 / Math.max(1, ...placed.map((p) => p.row + 1));
+  return placed.map(({ claim, row }) => rect(`claim c-${claim.end ?? 'held'}`, claim.claimed_at, claim.ended_at ?? until, claimTitle(claim), 6 + row * height, height));
 }
 
 function legend() {
