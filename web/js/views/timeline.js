@@ -110,7 +110,7 @@ function swimlanes(timeline) {
     'div',
     { class: 'swimlanes' },
     legend(),
-    h('div', { class: 'swim-axis muted', 'aria-hidden': 'true' }, h('span', {}, time(team.created_at)), h('span', {}, `${span(length)} in all`), h('span', {}, time(team.until))),
+    h('div', { class: 'swim-axis muted', 'aria-hidden': 'true' }, h('span', {}, time(team.created_at)), h('span', {}, `${span(team.duration_ms)} in all`), h('span', {}, time(team.until))),
     h(
       'ol',
       { class: 'swim-lanes', 'aria-label': 'One lane per member, time running left to right' },
