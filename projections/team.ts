@@ -423,6 +423,7 @@ export function teamSummary(team: TeamView) {
     name: team.name,
     status: team.status,
     version: team.version,
+    lead_member_id: team.lead_member_id,
     members: activeMembers(team).length,
     tasks: { total: team.tasks.size, ...tasks },
     messages: { total: team.message_count, unread: team.unread_count },

@@ -11,7 +11,7 @@ function teamRow(team) {
     { dataset: { team: team.team_id } },
     h('th', { scope: 'row' }, h('a', { href: `#/teams/${team.team_id}` }, team.name), h('div', { class: 'muted mono' }, team.team_id)),
     h('td', {}, badge(team.status)),
-    h('td', {}, badge(team.lead ?? '—', team.lead)),
+    h('td', {}, team.lead_member_id ?? '—', ' ', badge(team.lead ?? '—', team.lead)),
     h('td', { class: 'num' }, team.members),
     h('td', {}, `${t.open} open · ${t.claimed} claimed · ${t.completed} done`, t.failed ? ` · ${t.failed} failed` : '', h('div', { class: 'muted' }, `${t.ready} ready, ${t.blocked} blocked`)),
     h('td', { class: 'num' }, team.messages.unread),
