@@ -355,6 +355,16 @@ test('keyboard: the skip link moves focus to the content and stays on the view; 
   await page.close();
 });
 
+test('a removed team\'s page says so and links its timeline, with no empty sections under it', async () => {
+  await post(bmo.url!, '/v1/teams', { id: 'gone-team', name: 'Gone', lead: { name: 'Lead' } });
+  assert.is((await fetch(`${bmo.url}/v1/teams/gone-team`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
+  const page = await signedIn(bmo.url!, { hash: '#/teams/gone-team' });
+  await page.waitForSelector('main .error a[href="#/teams/gone-team/timeline"]');
+  assert.match((await page.textContent('main .error')) ?? '', 'was removed');
+  assert.not.ok(await page.isVisible('#members-h'), 'no empty Members section');
+  await page.close();
+});
+
 test('after a server restart the tail resumes with no duplicate and no missing row', async () => {
   const tmp = tempDir('bmo-page-restart-');
   const port = await closedPort();

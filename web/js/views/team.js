@@ -89,9 +89,14 @@ export function teamView(main, { id }) {
   const boardBox = h('div');
   const messageBox = h('ol', { class: 'messages', reversed: true });
   const logBody = h('tbody');
+  // The team's sections: hidden while the team cannot be read (removed, out of scope), not shown empty.
+  const sections = h('div');
   main.append(
     h('p', {}, h('a', { href: '#/teams' }, '← All teams'), ' · ', h('a', { href: `#/teams/${id}/timeline` }, 'Timeline: who did what, when')),
     head,
+    sections,
+  );
+  sections.append(
     h('section', { 'aria-labelledby': 'members-h' }, h('h3', { id: 'members-h' }, 'Members'), memberBox),
     h('section', { 'aria-labelledby': 'board-h' }, h('h3', { id: 'board-h' }, 'Tasks'), boardBox),
     h('div', { class: 'split' },
@@ -127,9 +132,14 @@ export function teamView(main, { id }) {
       );
       fill(memberBox, members(roster.members));
       fill(boardBox, board(team.tasks));
+      sections.hidden = false;
       return team;
     } catch (error) {
-      fill(head, h('h2', {}, `Team ${id}`), h('p', { class: 'error', role: 'alert' }, error.message));
+      sections.hidden = true;
+      // A removed team's log stays, and its timeline with it: the page's own view of it, not the route.
+      const removed = error.status === 404 && /was removed/.test(error.message);
+      const words = removed ? `${error.message.split(';')[0]}. Its timeline stays: ` : error.message;
+      fill(head, h('h2', {}, `Team ${id}`), h('p', { class: 'error', role: 'alert' }, words, removed ? h('a', { href: `#/teams/${id}/timeline` }, 'who did what, when') : null));
       return undefined;
     }
   }
