@@ -18,6 +18,7 @@ const TIME = /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d))?$/;
  */
 export function asOfFrom(raw: string): AsOf | { refused: string } {
   if (/^\d{1,15}$/.test(raw) && Number(raw) >= 1) return { pos: Number(raw) };
+  if (/^\d{16,}$/.test(raw)) return { refused: `${raw.slice(0, 20)}${raw.length > 20 ? '…' : ''} is beyond any log's head (a position has at most 15 digits)` };
   if (ZONELESS_TIME.test(raw)) return { refused: `${raw} has no time zone; add Z for UTC (${raw}Z) or an offset such as +02:00` };
   if (TIME.test(raw) && !dayExists(raw)) return { refused: `${raw.slice(0, 10)} is not a day on the calendar` };
   const time = TIME.test(raw) ? Date.parse(raw) : NaN;
