@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { StoreLockedError } from '../errors.js';
@@ -80,7 +80,7 @@ export function acquireLock(dataDir: string, role: string): () => void {
     const live = liveHolder(found.holder, owner, path);
     if (live === 'other host') throw new StoreLockedError(dataDir, `${found.holder!.role} on host ${found.holder!.host} (pid ${found.holder!.pid}); remove ${path} if that host is gone`);
     if (live) throw new StoreLockedError(dataDir, `${found.holder!.role} (pid ${found.holder!.pid}, since ${found.holder!.started_at})`);
-    if (found.inode !== undefined) takeOver(path, found.inode, line, owner, dataDir);
+    if (found.text !== undefined) takeOver(path, found.text, line, owner, dataDir);
   }
   const taker = lockAt(`${path}.takeover`).holder;
   const detail = taker ? `; ${path}.takeover is held by ${taker.role} (pid ${taker.pid} on ${taker.host}): remove it if that process is gone` : '';
@@ -90,20 +90,25 @@ export function acquireLock(dataDir: string, role: string): () => void {
 /** Rounds of trying to make the LOCK, each after a stale one was removed or a moment's wait for another taker. */
 const TAKEOVER_ATTEMPTS = 200;
 
-/** A lock file's owner and inode; neither when it is gone, no owner when its line does not read as one (written by a process that died, or by hand). */
-function lockAt(path: string): { holder?: LockOwner; inode?: number } {
-  let inode: number;
+/**
+ * A lock file's text and owner: nothing when it is gone (released meanwhile: no lock to judge), no
+ * owner when its text does not read as one (written by hand, or empty on a full disk). The text
+ * tells one holder's file from another's: a pid and the moment it started, where an inode number
+ * may come back for the next file made.
+ */
+function lockAt(path: string): { holder?: LockOwner; text?: string } {
+  let text: string;
   try {
-    inode = statSync(path).ino;
+    text = readFileSync(path, 'utf8');
   } catch {
     return {};
   }
   try {
-    const holder = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
+    const holder = JSON.parse(text) as Partial<LockOwner>;
     const readable = Number.isSafeInteger(holder.pid) && holder.pid! > 0 && typeof holder.host === 'string';
-    return readable ? { inode, holder: holder as LockOwner } : { inode };
+    return readable ? { text, holder: holder as LockOwner } : { text };
   } catch {
-    return { inode };
+    return { text };
   }
 }
 
@@ -116,32 +121,32 @@ function liveHolder(holder: LockOwner | undefined, me: LockOwner, path: string):
 }
 
 /**
- * Removes the stale LOCK (`inode`) as the one taker that holds `LOCK.takeover`: between checking
- * the inode and removing it, no other taker removes or makes a LOCK. When another holds the takeover
- * file, waits a moment (its takeover is a few system calls); one left by a taker that died is
- * removed as a stale LOCK would be.
+ * Removes the stale LOCK (its text `stale`) as the one taker that holds `LOCK.takeover`: between
+ * reading it again and removing it, no other taker removes or makes a LOCK, and its dead holder
+ * releases nothing. When another holds the takeover file, waits a moment (its takeover is a few
+ * system calls); one left by a taker that died is removed as a stale LOCK would be.
  */
-function takeOver(path: string, inode: number, line: string, me: LockOwner, dataDir: string): void {
+function takeOver(path: string, stale: string, line: string, me: LockOwner, dataDir: string): void {
   const takeover = `${path}.takeover`;
   if (!createLock(takeover, line)) {
     const other = lockAt(takeover);
     const live = liveHolder(other.holder, me, takeover);
     if (live === 'other host') throw new StoreLockedError(dataDir, `a takeover of its LOCK by ${other.holder!.role} on host ${other.holder!.host} (pid ${other.holder!.pid}); remove ${takeover} if that host is gone`);
-    if (other.inode !== undefined && !live) removeIfStill(takeover, other.inode);
+    if (other.text !== undefined && !live) removeIfStill(takeover, other.text);
     else pause(2);
     return;
   }
   try {
-    removeIfStill(path, inode);
+    removeIfStill(path, stale);
   } finally {
     unlinkSync(takeover);
   }
 }
 
-/** Removes `path` if it is still the file `inode`. */
-function removeIfStill(path: string, inode: number): void {
+/** Removes `path` if it still holds `text`: the same holder's file, not one made since. */
+function removeIfStill(path: string, text: string): void {
   try {
-    if (statSync(path).ino === inode) unlinkSync(path);
+    if (readFileSync(path, 'utf8') === text) unlinkSync(path);
   } catch {
     /* gone already */
   }
