@@ -67,8 +67,8 @@ export function processStat(pid: number): { state: string; startTicks: number } 
 /**
  * The single-writer lock on a data directory: a `LOCK` file that appears with its owner line in
  * it. A lock left by a process that no longer runs on this host (a kill -9) is taken over: removed
- * by one taker at a time (under `LOCK.takeover`, made the same way), and only while it is still the
- * file judged stale, so that no taker removes a LOCK another has made meanwhile.
+ * by one taker at a time (under `LOCK.takeover`, made the same way), and only while it still holds
+ * the line judged stale, so that no taker removes a LOCK another has made meanwhile.
  */
 export function acquireLock(dataDir: string, role: string): () => void {
   const path = resolve(dataDir, LOCK_FILE);
