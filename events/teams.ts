@@ -43,6 +43,8 @@ export const teamEvents = {
     fencing_token: z.number().int().positive(),
     lease_ms: Millis,
     lease_expires_at: Timestamp,
+    /** The same claim's lease renewed (a heartbeat of its session): same holder, same token. Absent on a claim, and in logs written before it was recorded. */
+    renewal: z.literal(true).optional(),
   }),
   task_released: z.strictObject({
     task_id: Id,

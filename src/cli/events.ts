@@ -19,7 +19,7 @@ export interface TailOptions {
 export async function tailEvents(connection: Connection, options: TailOptions): Promise<void> {
   const filter = streamFilter(options.filter);
   if (!filter) throw new BmoError('bad_request', `--stream: "${badPattern(options.filter)}" is not a stream pattern; use *, <kind>/* or <kind>/<id>, comma-separated`);
-  const print = (line: string, envelope: { pos: number; at: string; stream: string; seq: number; type: string }) =>
+  const print = (line: string, envelope: { pos: number; at: string; stream: string; seq: number; type: string; data?: unknown }) =>
     options.out.write(`${options.json ? line : eventLine(envelope)}\n`);
 
   if (connection.local) {

@@ -13,7 +13,9 @@ export function section(title: string, body: string): string {
 }
 
 /** One event as a line: `pos  at  stream#seq  type`, then its outcome and, from a remote teams server, `@host`. */
-export function eventLine(event: { pos: number; at: string; stream: string; seq: number; type: string; outcome?: string; remote?: string }): string {
+export function eventLine(event: { pos: number; at: string; stream: string; seq: number; type: string; outcome?: string; remote?: string; data?: unknown }): string {
   const tail = [event.outcome, event.remote && `@${event.remote}`].filter(Boolean).join('  ');
-  return `${String(event.pos).padStart(8)}  ${event.at}  ${event.stream}#${event.seq}  ${event.type}${tail ? `  ${tail}` : ''}`;
+  // A lease renewed is a task_claimed of the same claim: said so, not read as a new claim.
+  const renewal = (event.data as { renewal?: boolean } | undefined)?.renewal ? ' (renewal)' : '';
+  return `${String(event.pos).padStart(8)}  ${event.at}  ${event.stream}#${event.seq}  ${event.type}${renewal}${tail ? `  ${tail}` : ''}`;
 }

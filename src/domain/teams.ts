@@ -180,6 +180,7 @@ function decideClaim(team: TeamView, command: Extract<TeamCommand, { type: 'clai
             fencing_token: t.fencing_token!,
             lease_ms: leaseMs,
             lease_expires_at: new Date(now.getTime() + leaseMs).toISOString(),
+            renewal: true,
           });
         });
     }

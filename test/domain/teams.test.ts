@@ -93,7 +93,7 @@ test("a claim without a session_id is held by the member's session, and a heartb
   given(teamEntity, 'alpha', past).when({ type: 'claim_task', task_id: 't1', member_id: 'ann', lease_ms: LEASE }).then([claimUntil(later(LEASE))]);
   given(teamEntity, 'alpha', [...past, claimUntil(later(LEASE))])
     .when({ type: 'renew_claims', session_id: 'ann-s' }, later(1_000))
-    .then([claimUntil(later(1_000 + LEASE))]);
+    .then([{ ...claimUntil(later(1_000 + LEASE)), data: { ...claimUntil(later(1_000 + LEASE)).data, renewal: true } }]);
 });
 
 test('a claim of a claimed task is refused as a conflict naming the owner', () => {
@@ -342,11 +342,11 @@ test('the lease sweep reclaims only claims whose lease lapsed', () => {
     .then([ev('task_reclaimed', { task_id: 't1', member_id: 'ann', fencing_token: 1, reason: 'lease_expired' })]);
 });
 
-test('a heartbeat renews the live claims of its session, keeping their fencing tokens', () => {
+test('a heartbeat renews the live claims of its session, keeping their fencing tokens, each said to be a renewal', () => {
   const bySession = ev('task_claimed', { task_id: 't1', member_id: 'ann', session_id: 's-ann', fencing_token: 4, lease_ms: LEASE, lease_expires_at: later(LEASE).toISOString() });
   given(teamEntity, 'alpha', [...aTeam, bySession])
     .when({ type: 'renew_claims', session_id: 's-ann' }, later(10_000))
-    .then([ev('task_claimed', { task_id: 't1', member_id: 'ann', session_id: 's-ann', fencing_token: 4, lease_ms: LEASE, lease_expires_at: later(10_000 + LEASE).toISOString() })]);
+    .then([ev('task_claimed', { task_id: 't1', member_id: 'ann', session_id: 's-ann', fencing_token: 4, lease_ms: LEASE, lease_expires_at: later(10_000 + LEASE).toISOString(), renewal: true })]);
 });
 
 

@@ -28,4 +28,12 @@ test('a lane draws claims that overlap in time one above the other, and the othe
   assert.equal(rows.map((r) => [r.claim.fencing_token, r.row]), [[1, 0], [2, 1], [3, 0], [4, 1]]);
 });
 
+const { typeOf } = (await import(new URL('../../../web/js/views/team.js', import.meta.url).href)) as { typeOf: (event: object) => string };
+
+test('the page says a lease renewed is a renewal, in the team log and the tail', () => {
+  assert.is(typeOf({ type: 'task_claimed', data: { task_id: 't1' } }), 'task_claimed');
+  assert.is(typeOf({ type: 'task_claimed', data: { task_id: 't1', renewal: true } }), 'task_claimed (renewal)');
+  assert.is(typeOf({ type: 'message_sent', data: {} }), 'message_sent');
+});
+
 test.run();

@@ -1,7 +1,7 @@
 // The live tail: every event as it commits, filtered, paused and resumed; after a reconnect it
 // goes on from the last pos it showed.
 import { h } from '../dom.js';
-import { actorOf } from './team.js';
+import { actorOf, typeOf } from './team.js';
 
 /** The events the page keeps for the tail, newest last, at most `capacity`. */
 export class TailBuffer {
@@ -35,7 +35,7 @@ function row(event) {
     h('td', { class: 'num' }, event.pos),
     h('td', { class: 'mono' }, event.at.slice(11, 23)),
     h('td', { class: 'mono' }, `${event.stream}#${event.seq}`),
-    h('td', {}, event.type),
+    h('td', {}, typeOf(event)),
     h('td', { class: 'mono' }, actorOf(event)),
   );
 }

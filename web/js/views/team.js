@@ -14,6 +14,9 @@ const COLUMNS = [
 ];
 
 /** Who made an event: the credential once bmo records one, else the session. */
+/** An event's type as a person reads it: a lease renewed is a task_claimed of the same claim, said so. */
+export const typeOf = (event) => (event.type === 'task_claimed' && event.data?.renewal ? 'task_claimed (renewal)' : event.type);
+
 export const actorOf = (event) => event.meta?.actor?.id ?? event.meta?.actor ?? event.meta?.session_id ?? '—';
 
 function lease(task) {
@@ -79,7 +82,7 @@ function messageItem(event, reads) {
 }
 
 function logRow(event) {
-  return h('tr', {}, h('td', { class: 'num' }, event.pos), h('td', { class: 'num' }, event.seq), h('td', {}, event.type), h('td', { class: 'mono' }, actorOf(event)), h('td', {}, when(event.at)));
+  return h('tr', {}, h('td', { class: 'num' }, event.pos), h('td', { class: 'num' }, event.seq), h('td', {}, typeOf(event)), h('td', { class: 'mono' }, actorOf(event)), h('td', {}, when(event.at)));
 }
 
 export function teamView(main, { id }) {
