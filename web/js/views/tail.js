@@ -32,11 +32,12 @@ function row(event) {
   return h(
     'tr',
     { dataset: { pos: event.pos, stream: event.stream } },
-    h('td', { class: 'num' }, event.pos),
-    h('td', { class: 'mono' }, event.at.slice(11, 23)),
-    h('td', { class: 'mono' }, `${event.stream}#${event.seq}`),
-    h('td', {}, typeOf(event)),
-    h('td', { class: 'mono' }, actorOf(event)),
+    // Each cell names its column: a narrow window stacks the row and shows the name beside it.
+    h('td', { class: 'num', 'data-label': 'Pos' }, event.pos),
+    h('td', { class: 'mono', 'data-label': 'Time' }, event.at.slice(11, 23)),
+    h('td', { class: 'mono', 'data-label': 'Stream#seq' }, `${event.stream}#${event.seq}`),
+    h('td', { 'data-label': 'Type' }, typeOf(event)),
+    h('td', { class: 'mono', 'data-label': 'Actor' }, actorOf(event)),
   );
 }
 
@@ -49,7 +50,7 @@ export function tailView(main, { state }) {
     h('h2', {}, 'Live tail'),
     h('form', { class: 'tail-controls', role: 'search', onsubmit: (e) => e.preventDefault() }, h('label', { for: 'tail-filter' }, 'Filter (stream, type or actor; words must all match)'), filterInput, pause),
     note,
-    h('div', { class: 'scroll tail' }, h('table', { id: 'tail' }, h('caption', {}, 'Events, newest first'), h('thead', {}, h('tr', {}, ['Pos', 'Time', 'Stream#seq', 'Type', 'Actor'].map((c) => h('th', { scope: 'col' }, c)))), body)),
+    h('div', { class: 'scroll tail' }, h('table', { id: 'tail', class: 'stack' }, h('caption', { class: 'sr' }, 'Events, newest first'), h('thead', {}, h('tr', {}, ['Pos', 'Time', 'Stream#seq', 'Type', 'Actor'].map((c) => h('th', { scope: 'col' }, c)))), body)),
   );
   let paused = false;
   let missed = 0;
