@@ -165,6 +165,8 @@ test('workstreams: the list, a detail with a pass/fail timeline, and the handoff
   await markDocument(page);
   await post(bmo.url!, '/v1/workstreams/book/verify-runs', { argv: ['pnpm', 'build'], cwd: '/w', exit_code: 2, signal: null, duration_ms: 900, output_tail: 'boom', truncated: false });
   await page.waitForFunction(() => document.querySelectorAll('.timeline li').length === 4);
+  // The last run in words, not on hover only.
+  assert.match((await page.textContent('.last-run')) ?? '', /^Last run: failed, pnpm build → exit 2 in/);
   await page.screenshot({ path: artifactPath('workstream-1280.png'), fullPage: true });
   assert.ok(await stillSameDocument(page));
   assert.equal(errorsOf(page), []);

@@ -8,15 +8,24 @@ function section(id, title, ...children) {
   return h('section', { 'aria-labelledby': id }, h('h3', { id }, title), ...children);
 }
 
+/** A run in words: what ran, how it ended, how long, when. */
+const runWords = (run) => `${run.argv.join(' ')} → ${run.timed_out ? 'timed out' : `exit ${run.exit_code}`} in ${span(run.duration_ms)} (${run.recorded_at})`;
+
 function timeline(runs) {
   if (runs.length === 0) return h('p', { class: 'muted' }, 'No verify runs recorded.');
+  // The marks name themselves on hover; the last run is also said in words, for keyboard and touch.
+  const last = runs[runs.length - 1];
+  return [timelineMarks(runs), h('p', { class: 'muted last-run' }, `Last run: ${last.passed ? 'passed' : 'failed'}, ${runWords(last)}`)];
+}
+
+function timelineMarks(runs) {
   return h(
     'ol',
     { class: 'timeline', 'aria-label': 'Verify runs, oldest first' },
     runs.map((run) =>
       h(
         'li',
-        { class: run.passed ? 'pass' : 'fail', title: `${run.argv.join(' ')} → ${run.timed_out ? 'timed out' : `exit ${run.exit_code}`} in ${span(run.duration_ms)} (${run.recorded_at})` },
+        { class: run.passed ? 'pass' : 'fail', title: runWords(run) },
         h('span', { class: 'mark', 'aria-hidden': 'true' }, run.passed ? '✓' : '✗'),
         h('span', { class: 'sr' }, `${run.passed ? 'passed' : 'failed'}: ${run.argv.join(' ')}, ${run.recorded_at}`),
       ),
